@@ -1,0 +1,32 @@
+//! Euler-Maruyama: `x <- x - h g(x; xi)`. At `h = eta` this is SGD: with Gaussian noise it is the
+//! SDE's EM scheme, on a data-set problem it is true minibatch SGD.
+
+use super::{scratch, Integrator, Order};
+use crate::problems::StochasticProblem;
+use crate::state::State;
+
+#[derive(Debug, Clone, Default)]
+pub struct EulerMaruyama<S> {
+    g: Option<S>,
+}
+
+impl<S> EulerMaruyama<S> {
+    pub fn new() -> Self {
+        Self { g: None }
+    }
+}
+
+impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
+    fn name(&self) -> &'static str {
+        "euler_maruyama"
+    }
+    fn order(&self) -> Order {
+        Order { strong: 1.0, weak: 1.0, stationary: 1.0 }
+    }
+    #[inline]
+    fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {
+        let g = scratch(&mut self.g, x);
+        problem.gradient(x, noise, g);
+        x.axpy(-h, g);
+    }
+}

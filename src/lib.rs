@@ -1,0 +1,34 @@
+//! # sgd-sde
+//!
+//! Verifies the stochastic-differential-equation theory of SGD. Near a minimum, SGD with learning
+//! rate `eta` and batch size `S` behaves like an Ornstein-Uhlenbeck process whose expected loss is
+//! `E l = eta/(4S) Tr(H)` (Jastrzebski et al., ICANN 2018). The crate simulates SGD, its SDE and the
+//! OU process on quadratic losses, computes the exact discrete and finite-data theory, and compares
+//! the two with honest standard errors.
+//!
+//! Layout: [`problems`] (losses and noise models), [`integrators`] (update rules that take their
+//! noise as input, written against [`State`]), [`solve()`] (the one solve loop), [`Ensemble`]
+//! (parallel paths, bit-identical for any thread count), [`theory`] (exact results), [`stats`].
+
+pub mod ensemble;
+pub mod error;
+pub mod integrators;
+pub mod linear_map;
+pub mod observers;
+pub mod problems;
+pub mod rng;
+pub mod solve;
+pub mod spd;
+pub mod state;
+pub mod stats;
+pub mod theory;
+
+pub use ensemble::{Ensemble, PathOutcome};
+pub use error::ProblemError;
+pub use integrators::{EulerMaruyama, ExactOu, HeavyBall, Integrator, LeimkuhlerMatthews, Order, StochasticHeun};
+pub use observers::{Observer, Series, Snapshots, TimeAverage};
+pub use problems::{Batch, FiniteSumQuadratic, Frame, GaussianNoise, GaussianProblem, LinearRegression, Sampling, StochasticProblem};
+pub use solve::{solve, Diverged};
+pub use spd::{Rotation, SpdMatrix};
+pub use state::State;
+pub use stats::{Estimate, Method};

@@ -1,0 +1,55 @@
+//! A linear map that is either diagonal or dense; the hot loops of the Gaussian problems.
+
+use nalgebra::DMatrix;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinearMap {
+    Diagonal(Vec<f64>),
+    Dense(DMatrix<f64>),
+}
+
+impl LinearMap {
+    /// `out <- M x + b * out` (b = 0 overwrites, ignoring NaNs in `out`).
+    #[inline]
+    pub fn apply(&self, x: &[f64], b: f64, out: &mut [f64]) {
+        match self {
+            LinearMap::Diagonal(m) => {
+                if b == 0.0 {
+                    for ((o, &mi), &xi) in out.iter_mut().zip(m).zip(x) {
+                        *o = mi * xi;
+                    }
+                } else {
+                    for ((o, &mi), &xi) in out.iter_mut().zip(m).zip(x) {
+                        *o = mi * xi + b * *o;
+                    }
+                }
+            }
+            LinearMap::Dense(m) => {
+                if b == 0.0 {
+                    out.iter_mut().for_each(|o| *o = 0.0);
+                } else if b != 1.0 {
+                    out.iter_mut().for_each(|o| *o *= b);
+                }
+                // Column-major: out += sum_j M[:, j] x_j, a vectorisable axpy per column.
+                let n = m.nrows();
+                for (j, &xj) in x.iter().enumerate() {
+                    let col = &m.as_slice()[j * n..(j + 1) * n];
+                    for (o, &c) in out.iter_mut().zip(col) {
+                        *o += c * xj;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `x^T M x`.
+    pub fn quadratic_form(&self, x: &[f64]) -> f64 {
+        match self {
+            LinearMap::Diagonal(m) => m.iter().zip(x).map(|(mi, xi)| mi * xi * xi).sum(),
+            LinearMap::Dense(m) => {
+                let n = m.nrows();
+                x.iter().enumerate().map(|(j, &xj)| xj * m.as_slice()[j * n..(j + 1) * n].iter().zip(x).map(|(c, xi)| c * xi).sum::<f64>()).sum()
+            }
+        }
+    }
+}

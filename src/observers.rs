@@ -1,0 +1,100 @@
+//! Observers record statistics of the loss along a path, never the trajectory.
+
+/// Receives the loss at the steps it asks for.
+pub trait Observer: Clone + Send {
+    fn wants(&self, step: usize) -> bool;
+    fn record(&mut self, step: usize, loss: f64);
+}
+
+/// The time average of the loss over steps `from..=to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeAverage {
+    pub from: usize,
+    pub to: usize,
+    pub sum: f64,
+    pub count: usize,
+}
+
+impl TimeAverage {
+    pub fn new(from: usize, to: usize) -> Self {
+        Self { from, to, sum: 0.0, count: 0 }
+    }
+    /// The average so far (NaN when nothing was recorded).
+    pub fn mean(&self) -> f64 {
+        self.sum / self.count as f64
+    }
+}
+
+impl Observer for TimeAverage {
+    #[inline]
+    fn wants(&self, step: usize) -> bool {
+        step >= self.from && step <= self.to
+    }
+    #[inline]
+    fn record(&mut self, _step: usize, loss: f64) {
+        self.sum += loss;
+        self.count += 1;
+    }
+}
+
+/// The loss at chosen steps (for transients).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshots {
+    pub at: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+impl Snapshots {
+    /// `at` must be sorted ascending.
+    pub fn new(mut at: Vec<usize>) -> Self {
+        at.sort_unstable();
+        at.dedup();
+        Self { at, values: Vec::new() }
+    }
+}
+
+impl Observer for Snapshots {
+    fn wants(&self, step: usize) -> bool {
+        self.at.get(self.values.len()) == Some(&step)
+    }
+    fn record(&mut self, _step: usize, loss: f64) {
+        self.values.push(loss);
+    }
+}
+
+/// Every loss in a window, for batch-means estimates on a single long path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub from: usize,
+    pub every: usize,
+    pub values: Vec<f64>,
+}
+
+impl Series {
+    pub fn new(from: usize, every: usize) -> Self {
+        Self { from, every: every.max(1), values: Vec::new() }
+    }
+}
+
+impl Observer for Series {
+    fn wants(&self, step: usize) -> bool {
+        step >= self.from && (step - self.from) % self.every == 0
+    }
+    fn record(&mut self, _step: usize, loss: f64) {
+        self.values.push(loss);
+    }
+}
+
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn wants(&self, step: usize) -> bool {
+        self.0.wants(step) || self.1.wants(step)
+    }
+    fn record(&mut self, step: usize, loss: f64) {
+        if self.0.wants(step) {
+            self.0.record(step, loss);
+        }
+        if self.1.wants(step) {
+            self.1.record(step, loss);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! A finite data set of per-example quadratics `l_n = 1/2 (theta - c_n)^T H (theta - c_n)`.
+//!
+//! The minibatch gradient is `H (theta - mean_B c)`: true minibatch SGD. Its noise does not depend
+//! on theta, so the second moment follows the Gaussian theory with `V = f C_pop`,
+//! `C_pop = H Cov_n(c) H` (population-normalised). Simulated in H's eigenbasis, relative to the
+//! minimiser `mean_n c_n`, which leaves the law of the loss unchanged.
+
+use super::sampling::{self, Batch, Sampling};
+use super::StochasticProblem;
+use crate::error::{ensure, ProblemError};
+use crate::rng::PathRng;
+use crate::spd::SpdMatrix;
+use nalgebra::DVector;
+
+#[derive(Debug, Clone)]
+pub struct FiniteSumQuadratic {
+    hessian: SpdMatrix,
+    lambda: Vec<f64>,
+    /// Centres in eigen-coordinates minus their mean; row-major, N x d.
+    centred: Vec<f64>,
+    n: usize,
+    batch: usize,
+    sampling: Sampling,
+}
+
+impl FiniteSumQuadratic {
+    /// `centers[n]` is `c_n` in the original coordinates.
+    pub fn new(hessian: SpdMatrix, centers: &[Vec<f64>], batch: usize, sampling: Sampling) -> Result<Self, ProblemError> {
+        let d = hessian.dim();
+        let n = centers.len();
+        sampling::validate(n, batch, sampling)?;
+        for (i, c) in centers.iter().enumerate() {
+            ensure(c.len() == d, || ProblemError::new(format!("centers[{i}]"), format!("length {}", c.len()), format!("length {d} (the dimension of H)")))?;
+            ensure(c.iter().all(|v| v.is_finite()), || ProblemError::new(format!("centers[{i}]"), "a vector with NaN or infinite entries", "finite entries"))?;
+        }
+        let rotated: Vec<Vec<f64>> = centers.iter().map(|c| hessian.to_eigen_coordinates(c)).collect();
+        let mut mean = vec![0.0; d];
+        for c in &rotated {
+            for (m, v) in mean.iter_mut().zip(c) {
+                *m += v / n as f64;
+            }
+        }
+        let centred = rotated.iter().flat_map(|c| c.iter().zip(&mean).map(|(v, m)| v - m).collect::<Vec<_>>()).collect();
+        let lambda = hessian.eigenvalues().as_slice().to_vec();
+        Ok(Self { hessian, lambda, centred, n, batch, sampling })
+    }
+
+    pub fn hessian(&self) -> &SpdMatrix {
+        &self.hessian
+    }
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
+    }
+    fn center(&self, i: usize) -> &[f64] {
+        let d = self.lambda.len();
+        &self.centred[i * d..(i + 1) * d]
+    }
+
+    /// `diag(U^T C_pop U)` with `C_pop = H Cov_n(c) H`: the per-example gradient variance per mode.
+    pub fn per_example_variance_eigenbasis(&self) -> DVector<f64> {
+        let d = self.lambda.len();
+        DVector::from_iterator(d, (0..d).map(|k| self.lambda[k].powi(2) * (0..self.n).map(|i| self.center(i)[k].powi(2)).sum::<f64>() / self.n as f64))
+    }
+}
+
+impl StochasticProblem<Vec<f64>> for FiniteSumQuadratic {
+    type Noise = Batch;
+
+    fn dim(&self) -> usize {
+        self.lambda.len()
+    }
+    fn new_noise(&self) -> Batch {
+        Batch::new(self.n, self.batch)
+    }
+    fn sample_noise(&self, rng: &mut PathRng, _h: f64, noise: &mut Batch) {
+        noise.draw(self.sampling, rng);
+    }
+    /// `out = H (x - mean_B c~)` in eigen-coordinates.
+    fn gradient(&self, x: &Vec<f64>, batch: &Batch, out: &mut Vec<f64>) {
+        out.copy_from_slice(x);
+        let w = 1.0 / batch.indices.len() as f64;
+        for &i in &batch.indices {
+            for (o, c) in out.iter_mut().zip(self.center(i)) {
+                *o -= w * c;
+            }
+        }
+        for (o, l) in out.iter_mut().zip(&self.lambda) {
+            *o *= l;
+        }
+    }
+    fn loss(&self, x: &Vec<f64>) -> f64 {
+        0.5 * self.lambda.iter().zip(x).map(|(l, v)| l * v * v).sum::<f64>()
+    }
+}

@@ -1,0 +1,33 @@
+//! Stochastic-gradient problems: a loss plus a noise model.
+//!
+//! A problem hands an integrator the stochastic gradient `g(x; noise)` for a noise sample that the
+//! *driver* drew (a vector of standard normals, or a minibatch). Integrators never draw randomness.
+
+mod dataset;
+mod sampling;
+mod gaussian;
+mod regression;
+
+pub use dataset::FiniteSumQuadratic;
+pub use sampling::{Batch, Sampling};
+pub use gaussian::{Frame, GaussianNoise, GaussianProblem};
+pub use regression::LinearRegression;
+
+use crate::rng::PathRng;
+use crate::state::State;
+
+/// A loss with a stochastic gradient whose randomness is an explicit input.
+pub trait StochasticProblem<S: State>: Sync {
+    /// One step's randomness (standard normals, a minibatch, ...).
+    type Noise: Clone + Send;
+    /// Dimension of the parameter vector.
+    fn dim(&self) -> usize;
+    /// A noise buffer to be filled by `sample_noise`.
+    fn new_noise(&self) -> Self::Noise;
+    /// Draws the randomness for one step of size `h` from the path's own stream.
+    fn sample_noise(&self, rng: &mut PathRng, h: f64, noise: &mut Self::Noise);
+    /// The stochastic gradient `out <- g(x; noise)`, with `E g = grad L(x)`.
+    fn gradient(&self, x: &S, noise: &Self::Noise, out: &mut S);
+    /// The excess loss `L(x) - L(x*)` of the mean objective (the quantity the theory predicts).
+    fn loss(&self, x: &S) -> f64;
+}

@@ -1,0 +1,58 @@
+//! The one solve loop: draw noise, step, observe, check for divergence.
+
+use crate::integrators::Integrator;
+use crate::observers::Observer;
+use crate::problems::StochasticProblem;
+use crate::rng::PathRng;
+use crate::state::State;
+use std::fmt;
+
+/// Loss above which a path counts as diverged (besides NaN and infinity).
+pub const DIVERGED_LOSS: f64 = 1e100;
+/// The loss is checked for divergence at least this often, even when no observer wants it.
+pub const DIVERGENCE_CHECK_EVERY: usize = 64;
+
+/// A path whose loss became non-finite or exceeded [`DIVERGED_LOSS`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Diverged {
+    pub step: usize,
+    pub loss: f64,
+}
+
+impl fmt::Display for Diverged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "diverged at step {} (loss = {:.3e})", self.step, self.loss)
+    }
+}
+
+impl std::error::Error for Diverged {}
+
+/// Runs `steps` steps of size `h` from `x` (step 0 is the initial point), feeding `observer` the
+/// loss at the steps it wants. Stops at the first divergence; the observer keeps what it saw.
+pub fn solve<S, P, I, O>(problem: &P, integrator: &mut I, x: &mut S, h: f64, steps: usize, rng: &mut PathRng, observer: &mut O) -> Result<(), Diverged>
+where
+    S: State,
+    P: StochasticProblem<S>,
+    I: Integrator<S, P>,
+    O: Observer,
+{
+    let mut noise = problem.new_noise();
+    integrator.reset();
+    for k in 0..=steps {
+        if k > 0 {
+            problem.sample_noise(rng, h, &mut noise);
+            integrator.step(problem, x, &noise, h);
+        }
+        let wanted = observer.wants(k);
+        if wanted || k % DIVERGENCE_CHECK_EVERY == 0 || k == steps {
+            let loss = problem.loss(x);
+            if !(loss.is_finite() && loss < DIVERGED_LOSS) {
+                return Err(Diverged { step: k, loss });
+            }
+            if wanted {
+                observer.record(k, loss);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! Exact theory, each result derived independently of the simulator (DESIGN.md section 3).
+//!
+//! Conventions: loss `1/2 x^T H x`; `C` is one example's gradient covariance; the minibatch noise
+//! covariance is `V = f C` with the finite-N factor `f` ([`noise_factor`]); SGD time `t = k eta`.
+
+pub mod breakdown;
+mod finite_n;
+pub mod lyapunov;
+mod modes;
+pub mod momentum;
+pub mod ou;
+pub mod regression;
+pub mod reshuffle;
+pub mod sgd;
+mod stability;
+
+pub use finite_n::noise_factor;
+pub use modes::Modes;
+pub use stability::{check_momentum_stable, check_sgd_stable, momentum_limit, sgd_limit};
+
+/// `sum_{j<k} q^j`, exact also at `q = 1`.
+pub(crate) fn geometric_sum(q: f64, k: usize) -> f64 {
+    if (1.0 - q).abs() < 1e-12 {
+        k as f64
+    } else {
+        (1.0 - q.powi(k as i32)) / (1.0 - q)
+    }
+}
