@@ -61,3 +61,55 @@ impl Ensemble {
 pub fn first_divergence<O>(outcomes: &[PathOutcome<O>]) -> Option<(usize, Diverged)> {
     outcomes.iter().enumerate().find_map(|(p, o)| o.diverged.map(|d| (p, d)))
 }
+
+/// A run that stopped because a path diverged: which path, and where.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathDiverged {
+    pub path: usize,
+    pub diverged: Diverged,
+}
+
+impl std::fmt::Display for PathDiverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "path {} {}", self.path, self.diverged)
+    }
+}
+
+impl std::error::Error for PathDiverged {}
+
+impl Ensemble {
+    /// The stationary loss: each path's time average over steps `burn..=burn + window`, then the
+    /// mean and standard error over the independent paths.
+    pub fn stationary_loss<S, P, I>(&self, problem: &P, integrator: &I, x0: &S, h: f64, burn: usize, window: usize) -> Result<crate::stats::Estimate, PathDiverged>
+    where
+        S: State + Sync,
+        P: StochasticProblem<S>,
+        I: Integrator<S, P> + Sync,
+    {
+        let steps = burn + window;
+        let out = self.simulate(problem, integrator, x0, h, steps, &crate::observers::TimeAverage::new(burn, steps));
+        check(&out)?;
+        Ok(crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>()))
+    }
+
+    /// The mean loss at each of the steps `at` (sorted), over the independent paths.
+    pub fn transient_loss<S, P, I>(&self, problem: &P, integrator: &I, x0: &S, h: f64, at: &[usize]) -> Result<Vec<crate::stats::Estimate>, PathDiverged>
+    where
+        S: State + Sync,
+        P: StochasticProblem<S>,
+        I: Integrator<S, P> + Sync,
+    {
+        let obs = crate::observers::Snapshots::new(at.to_vec());
+        let steps = *obs.at.last().unwrap_or(&0);
+        let out = self.simulate(problem, integrator, x0, h, steps, &obs);
+        check(&out)?;
+        Ok((0..obs.at.len()).map(|i| crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.values[i]).collect::<Vec<_>>())).collect())
+    }
+}
+
+fn check<O>(outcomes: &[PathOutcome<O>]) -> Result<(), PathDiverged> {
+    match first_divergence(outcomes) {
+        Some((path, diverged)) => Err(PathDiverged { path, diverged }),
+        None => Ok(()),
+    }
+}

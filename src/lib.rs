@@ -23,7 +23,7 @@ pub mod state;
 pub mod stats;
 pub mod theory;
 
-pub use ensemble::{Ensemble, PathOutcome};
+pub use ensemble::{Ensemble, PathDiverged, PathOutcome};
 pub use error::ProblemError;
 pub use integrators::{EulerMaruyama, ExactOu, HeavyBall, Integrator, LeimkuhlerMatthews, Order, StochasticHeun};
 pub use observers::{Observer, Series, Snapshots, TimeAverage};

@@ -38,6 +38,13 @@ pub struct GaussianProblem {
     substeps: usize,
 }
 
+impl GaussianNoise {
+    /// A noise sample given explicitly (for coupling, replay and tests).
+    pub fn new(z: Vec<f64>, scale: f64) -> Self {
+        Self { z, scale, scratch: Vec::new() }
+    }
+}
+
 impl GaussianProblem {
     /// `H`, the per-example gradient covariance `C`, and the temperature `T = eta/S`.
     pub fn new(hessian: SpdMatrix, noise_covariance: SpdMatrix, temperature: f64, frame: Frame) -> Result<Self, ProblemError> {
