@@ -42,6 +42,19 @@ impl LinearMap {
         }
     }
 
+    /// `out <- M X + b * out` for a block of column vectors (a GEMM when dense).
+    pub fn apply_block(&self, x: &DMatrix<f64>, b: f64, out: &mut DMatrix<f64>) {
+        match self {
+            LinearMap::Dense(m) => out.gemm(1.0, m, x, b),
+            LinearMap::Diagonal(_) => {
+                let n = x.nrows();
+                for (xc, oc) in x.as_slice().chunks_exact(n).zip(out.as_mut_slice().chunks_exact_mut(n)) {
+                    self.apply(xc, b, oc);
+                }
+            }
+        }
+    }
+
     /// `x^T M x`.
     pub fn quadratic_form(&self, x: &[f64]) -> f64 {
         match self {

@@ -50,3 +50,29 @@ impl State for Vec<f64> {
         self.iter().all(|v| v.is_finite())
     }
 }
+
+/// A block of paths, one per column: the same update rules then run as matrix-matrix products.
+impl State for nalgebra::DMatrix<f64> {
+    fn zeros_like(&self) -> Self {
+        nalgebra::DMatrix::zeros(self.nrows(), self.ncols())
+    }
+    #[inline]
+    fn axpy(&mut self, a: f64, x: &Self) {
+        self.as_mut_slice().iter_mut().zip(x.as_slice()).for_each(|(s, &xi)| *s += a * xi);
+    }
+    #[inline]
+    fn axpby(&mut self, a: f64, x: &Self, b: f64) {
+        self.as_mut_slice().iter_mut().zip(x.as_slice()).for_each(|(s, &xi)| *s = a * xi + b * *s);
+    }
+    #[inline]
+    fn copy_from(&mut self, x: &Self) {
+        self.copy_from_slice(x.as_slice());
+    }
+    #[inline]
+    fn dot(&self, x: &Self) -> f64 {
+        self.as_slice().iter().zip(x.as_slice()).map(|(a, b)| a * b).sum()
+    }
+    fn is_finite(&self) -> bool {
+        self.iter().all(|v| v.is_finite())
+    }
+}

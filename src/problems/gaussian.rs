@@ -9,6 +9,7 @@ use crate::error::{positive, ProblemError};
 use crate::linear_map::LinearMap;
 use crate::rng::{fill_normals, PathRng};
 use crate::spd::{cholesky_lower, SpdMatrix};
+use nalgebra::DMatrix;
 
 /// Which coordinates the simulation runs in. Both give the same law of the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,7 @@ impl StochasticProblem<Vec<f64>> for GaussianProblem {
         self.hessian.dim()
     }
     fn new_noise(&self) -> GaussianNoise {
-        GaussianNoise { z: vec![0.0; self.dim()], scale: 0.0, scratch: Vec::new() }
+        GaussianNoise { z: vec![0.0; self.hessian.dim()], scale: 0.0, scratch: Vec::new() }
     }
     #[inline]
     fn sample_noise(&self, rng: &mut PathRng, h: f64, noise: &mut GaussianNoise) {
@@ -147,5 +148,45 @@ impl StochasticProblem<Vec<f64>> for GaussianProblem {
     #[inline]
     fn loss(&self, x: &Vec<f64>) -> f64 {
         0.5 * self.drift.quadratic_form(x)
+    }
+}
+
+/// Noise for a block of paths (one column each).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianBlockNoise {
+    pub z: DMatrix<f64>,
+    pub scale: f64,
+}
+
+/// `width` independent paths of a [`GaussianProblem`] stepped together as the columns of a
+/// `d x width` matrix, so the drift and diffusion become GEMMs. The block's loss is the mean over
+/// its columns: each block is one independent replica, with its own random stream.
+#[derive(Debug, Clone)]
+pub struct PathBlock {
+    pub problem: GaussianProblem,
+    pub width: usize,
+}
+
+impl StochasticProblem<DMatrix<f64>> for PathBlock {
+    type Noise = GaussianBlockNoise;
+
+    fn dim(&self) -> usize {
+        self.problem.hessian.dim()
+    }
+    fn new_noise(&self) -> GaussianBlockNoise {
+        GaussianBlockNoise { z: DMatrix::zeros(self.dim(), self.width), scale: 0.0 }
+    }
+    fn sample_noise(&self, rng: &mut PathRng, h: f64, noise: &mut GaussianBlockNoise) {
+        fill_normals(rng, noise.z.as_mut_slice());
+        noise.scale = (self.problem.temperature / h).sqrt();
+    }
+    fn gradient(&self, x: &DMatrix<f64>, noise: &GaussianBlockNoise, out: &mut DMatrix<f64>) {
+        self.problem.diffusion.apply_block(&noise.z, 0.0, out);
+        out.as_mut_slice().iter_mut().for_each(|o| *o *= noise.scale);
+        self.problem.drift.apply_block(x, 1.0, out);
+    }
+    fn loss(&self, x: &DMatrix<f64>) -> f64 {
+        let n = x.nrows();
+        0.5 * x.as_slice().chunks_exact(n).map(|c| self.problem.drift.quadratic_form(c)).sum::<f64>() / x.ncols() as f64
     }
 }

@@ -10,7 +10,7 @@ mod regression;
 
 pub use dataset::FiniteSumQuadratic;
 pub use sampling::{Batch, Sampling};
-pub use gaussian::{Frame, GaussianNoise, GaussianProblem};
+pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
 pub use regression::LinearRegression;
 
 use crate::rng::PathRng;

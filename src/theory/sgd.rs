@@ -49,3 +49,17 @@ pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, 
         Some(u) => u * s * u.transpose(),
     })
 }
+
+/// The same loss from dense matrices without an eigendecomposition:
+/// `sum_i C'_ii / (1 - eta lambda_i / 2) = Tr((I - eta H / 2)^{-1} C)`, so
+/// `E l = eta f/4 Tr((I - eta H/2)^{-1} C)`. The Cholesky factorisation of `I - eta H / 2` exists
+/// iff `eta lambda_max < 2`, so it doubles as the stability check. O(d^3 / 3).
+pub fn stationary_loss_dense(hessian: &DMatrix<f64>, noise_covariance: &DMatrix<f64>, eta: f64, f: f64) -> Result<f64, ProblemError> {
+    crate::error::positive("eta", eta)?;
+    let d = hessian.nrows();
+    let a = DMatrix::identity(d, d) - hessian * (eta / 2.0);
+    let chol = nalgebra::Cholesky::new(a).ok_or_else(|| {
+        ProblemError::new("eta", eta, "eta*lambda_max < 2 (I - eta H/2 is not positive definite, so no stationary distribution exists)")
+    })?;
+    Ok(eta * f / 4.0 * chol.solve(noise_covariance).trace())
+}

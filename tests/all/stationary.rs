@@ -157,3 +157,18 @@ fn z_scores_are_calibrated() {
     assert!((0.89..=0.995).contains(&covered), "95% intervals covered {covered}");
     assert!((0.7..1.45).contains(&mean_sq), "mean z^2 = {mean_sq}");
 }
+
+/// Blocks of paths stepped as GEMMs (dense H, C != H) obey the same exact theory.
+#[test]
+fn gemm_blocks_of_paths_match_the_exact_discrete_theory() {
+    let eig: Vec<f64> = (0..12).map(|i| 0.3 + 0.25 * i as f64).collect();
+    let h = SpdMatrix::from_eigen(&eig, Rotation::Seeded(21)).unwrap();
+    let c = SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(22)).unwrap();
+    let eta = 1.6 / h.max_eigenvalue();
+    let block = sgd_sde::problems::PathBlock { problem: GaussianProblem::sgd(h.clone(), c.clone(), eta, 3, Frame::Original).unwrap(), width: 8 };
+    let x0 = nalgebra::DMatrix::zeros(12, 8);
+    let burn = burn_in(1.0 - eta * h.min_eigenvalue());
+    let est = Ensemble::new(32, 5).stationary_loss(&block, &EulerMaruyama::new(), &x0, eta, burn, 10_000).unwrap();
+    let exact = theory::sgd::stationary_loss(&Modes::new(&h, &c), eta, 1.0 / 3.0).unwrap();
+    assert!(est.agrees_with(exact, Z_MAX), "{est} vs {exact}: z = {}", est.z(exact));
+}

@@ -207,6 +207,11 @@ fn dense_and_eigen_inputs_agree() {
     let a = sgd::stationary_loss(&Modes::new(&h, &c), 0.3, 0.1).unwrap();
     let b = sgd::stationary_loss(&Modes::new(&h2, &c2), 0.3, 0.1).unwrap();
     assert!(rel(a, b) < 1e-10);
+    // The eigendecomposition-free route: Tr((I - eta H/2)^{-1} C).
+    assert!(rel(sgd::stationary_loss_dense(&h.dense(), &c.dense(), 0.3, 0.1).unwrap(), a) < 1e-10);
+    let eta_bad = 2.01 / h.max_eigenvalue();
+    assert!(sgd::stationary_loss_dense(&h.dense(), &c.dense(), eta_bad, 0.1).is_err());
+    assert!(sgd::stationary_loss_dense(&h.dense(), &c.dense(), 1.99 / h.max_eigenvalue(), 0.1).is_ok());
     let hh = SpdMatrix::from_eigen(&[1.0, 2.0, 3.0], Rotation::Householder(vec![1.0, 2.0, -1.0])).unwrap();
     assert!((hh.dense() - hh.dense().transpose()).amax() < 1e-14);
     assert!(rel(hh.dense().trace(), 6.0) < 1e-14);
