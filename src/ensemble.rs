@@ -10,10 +10,12 @@ use crate::state::State;
 use rayon::prelude::*;
 
 /// `paths` independent replicas; path `p` uses stream `rng::stream(seed, p)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Ensemble {
     pub paths: usize,
     pub seed: u64,
+    /// Ticked once per finished path (hidden bars cost nothing).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// What one path produced: its observer, and where it diverged if it did.
@@ -25,7 +27,13 @@ pub struct PathOutcome<O> {
 
 impl Ensemble {
     pub fn new(paths: usize, seed: u64) -> Self {
-        Self { paths, seed }
+        Self { paths, seed, progress: None }
+    }
+
+    /// Reports finished paths to a progress bar.
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.progress = Some(bar);
+        self
     }
 
     /// Applies `f(path, rng)` to every path in parallel; the result is in path order.
@@ -34,7 +42,11 @@ impl Ensemble {
             .into_par_iter()
             .map(|p| {
                 let mut r = rng::stream(self.seed, p as u64);
-                f(p, &mut r)
+                let out = f(p, &mut r);
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                out
             })
             .collect()
     }

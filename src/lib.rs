@@ -10,17 +10,23 @@
 //! noise as input, written against [`State`]), [`solve()`] (the one solve loop), [`Ensemble`]
 //! (parallel paths, bit-identical for any thread count), [`theory`] (exact results), [`stats`].
 
+pub mod cli;
+pub mod config;
+pub mod coupling;
 pub mod ensemble;
 pub mod error;
 pub mod integrators;
 pub mod linear_map;
 pub mod observers;
+pub mod output;
 pub mod problems;
 pub mod rng;
+pub mod scenario;
 pub mod solve;
 pub mod spd;
 pub mod state;
 pub mod stats;
+pub mod suite;
 pub mod theory;
 
 pub use ensemble::{Ensemble, PathDiverged, PathOutcome};

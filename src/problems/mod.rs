@@ -19,7 +19,7 @@ use crate::state::State;
 /// A loss with a stochastic gradient whose randomness is an explicit input.
 pub trait StochasticProblem<S: State>: Sync {
     /// One step's randomness (standard normals, a minibatch, ...).
-    type Noise: Clone + Send;
+    type Noise: Clone + Send + Sync;
     /// Dimension of the parameter vector.
     fn dim(&self) -> usize;
     /// A noise buffer to be filled by `sample_noise`.

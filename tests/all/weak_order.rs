@@ -10,18 +10,7 @@ use sgd_sde::*;
 fn coupled<I: Integrator<Vec<f64>, GaussianProblem> + Sync>(integ: &I, h0: f64, levels: usize, paths: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     let h = SpdMatrix::from_eigen(&[1.0, 3.0], Rotation::Seeded(4)).unwrap();
     let p = GaussianProblem::new(h.clone(), h, 0.5, Frame::Original).unwrap();
-    let hs: Vec<f64> = (0..levels).map(|l| h0 / 2f64.powi(l as i32)).collect();
-    let per_level: Vec<Vec<f64>> = hs
-        .iter()
-        .enumerate()
-        .map(|(l, &hl)| {
-            let steps = (1.0 / hl).round() as usize;
-            let pl = p.clone().with_brownian_substeps(1 << (levels - 1 - l));
-            let out = Ensemble::new(paths, 11).simulate(&pl, integ, &vec![1.0, -1.0], hl, steps, &Snapshots::new(vec![steps]));
-            out.iter().map(|o| o.observer.values[0]).collect()
-        })
-        .collect();
-    (hs, (0..paths).map(|i| per_level.iter().map(|v| v[i]).collect()).collect())
+    sgd_sde::coupling::coupled_levels(&p, integ, &[1.0, -1.0], 1.0, h0, levels, &Ensemble::new(paths, 11)).unwrap()
 }
 
 fn check(s: Slope, order: f64, other: f64) {

@@ -1,0 +1,54 @@
+use crate::ensemble::PathDiverged;
+use crate::error::ProblemError;
+use crate::scenario::ScenarioError;
+use std::fmt;
+
+/// What went wrong, and so the exit code: 2 bad input, 3 diverged, 1 a failed check or I/O.
+#[derive(Debug)]
+pub enum CliError {
+    Input(String),
+    Diverged(String),
+    ChecksFailed(String),
+    Io(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Diverged(_) => 3,
+            CliError::ChecksFailed(_) | CliError::Io(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Input(m) | CliError::Diverged(m) | CliError::ChecksFailed(m) | CliError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<ProblemError> for CliError {
+    fn from(e: ProblemError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
+impl From<ScenarioError> for CliError {
+    fn from(e: ScenarioError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Io(format!("I/O error: {e}"))
+    }
+}
+
+/// A divergence, stated with the stability limit it broke.
+pub fn diverged(d: &PathDiverged, eta: f64, lambda_max: f64, rule: &str) -> CliError {
+    CliError::Diverged(format!("diverged at step {} of path {} (eta*lambda_max = {:.4}; limit {rule})", d.diverged.step, d.path, eta * lambda_max))
+}

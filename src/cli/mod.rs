@@ -1,0 +1,97 @@
+//! The `sgd-sde` command line. Exit codes: 0 success, 1 a check failed (or I/O failed),
+//! 2 bad input (one line naming the field, its value and the valid range), 3 a run diverged.
+
+mod error;
+mod progress;
+mod sim;
+mod theory_cmd;
+mod validate;
+
+pub use error::{diverged, CliError};
+pub use sim::SimOptions;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "sgd-sde", version, about = "Verify the SDE / Ornstein-Uhlenbeck theory of SGD against simulation")]
+struct Cli {
+    /// No progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a validation suite (quick, full, or a suite file) and print a table of checks.
+    Validate {
+        #[arg(long, default_value = "quick")]
+        suite: String,
+        /// Also write the results as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write CSV, JSON, a manifest and a measured-vs-predicted plot into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the exact theory for a problem file as JSON.
+    Theory {
+        #[arg(long)]
+        problem: PathBuf,
+    },
+    /// Simulate a problem file and compare with its exact theory.
+    Sim {
+        #[arg(long)]
+        problem: PathBuf,
+        #[arg(long)]
+        paths: Option<usize>,
+        /// Total steps (including the burn-in).
+        #[arg(long)]
+        steps: Option<usize>,
+        #[arg(long)]
+        burn_in: Option<usize>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// sgd (em), heavy_ball, heun, lm or exact_ou.
+        #[arg(long)]
+        integrator: Option<String>,
+        /// Steps at which to report the transient mean loss (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        transient: Vec<usize>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write results, CSV, a transient plot and a manifest into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run even when eta is past the stability limit (to watch it diverge).
+        #[arg(long)]
+        allow_unstable: bool,
+    },
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Validate { suite, json, out } => validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet),
+        Command::Theory { problem } => theory_cmd::run(&problem),
+        Command::Sim { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable } => {
+            sim::run(&SimOptions { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable, quiet: cli.quiet })
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `sgd-sde validate`: run a suite, print a table, exit 1 if any check fails.
+
+use super::{progress, CliError};
+use crate::config::read::parse;
+use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::suite::{self, CheckRow, SuiteFile};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Loads `quick`, `full` (embedded) or a suite file, with its includes first.
+pub fn load_suite(name: &str) -> Result<(SuiteFile, Vec<suite::CheckSpec>), CliError> {
+    let (path, text) = match name {
+        "quick" => (PathBuf::from("validation/quick.toml"), suite::QUICK.to_string()),
+        "full" => (PathBuf::from("validation/full.toml"), suite::FULL.to_string()),
+        other => {
+            let p = PathBuf::from(other);
+            let t = std::fs::read_to_string(&p).map_err(|e| CliError::Input(format!("invalid --suite = {other}: cannot read it ({e}); valid is quick, full or a suite file")))?;
+            (p, t)
+        }
+    };
+    let file: SuiteFile = parse(&path, &text).map_err(|e| CliError::Input(e.to_string()))?;
+    let mut checks = Vec::new();
+    for inc in &file.include {
+        if inc == name {
+            return Err(CliError::Input(format!("invalid include = {inc}: a suite cannot include itself")));
+        }
+        checks.extend(load_suite(inc)?.1);
+    }
+    checks.extend(file.checks.iter().cloned());
+    Ok((file, checks))
+}
+
+pub fn run(suite_name: &str, json: Option<&Path>, out: Option<&Path>, quiet: bool) -> Result<(), CliError> {
+    let started = Instant::now();
+    let (suite, checks) = load_suite(suite_name)?;
+    let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
+    println!("suite {}: {} ({} checks; |z| < {} per check unless stated)", suite.name, suite.description, checks.len(), suite.threshold);
+    let bar = progress::bar(total_paths, "validating", quiet);
+    let mut rows: Vec<CheckRow> = Vec::new();
+    for c in &checks {
+        bar.set_message(c.id.clone());
+        let r = suite::evaluate(c, suite.threshold, Some(bar.clone())).map_err(CliError::Input)?;
+        for row in &r {
+            bar.suspend(|| print_row(row));
+        }
+        rows.extend(r);
+    }
+    bar.finish_and_clear();
+    let failed: Vec<&CheckRow> = rows.iter().filter(|r| !r.pass).collect();
+    print_summary(&rows, suite.threshold, started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(p) = json {
+        write_json(p, &serde_json::json!({ "suite": suite.name, "threshold": suite.threshold, "checks": rows, "passed": rows.len() - failed.len(), "failed": failed.len(), "elapsed_seconds": elapsed }))?;
+    }
+    if let Some(dir) = out {
+        write_outputs(dir, &suite, &rows, elapsed)?;
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::ChecksFailed(format!("{} of {} checks FAILED: {}", failed.len(), rows.len(), failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "))))
+    }
+}
+
+fn print_row(r: &CheckRow) {
+    println!("{} {}", if r.pass { "PASS" } else { "FAIL" }, r.id);
+    println!("     claim     {}", r.claim);
+    println!("     theory    {:.6e} ({})", r.theory, r.compared_with);
+    println!("     measured  {:.6e} ± {:.2e}   z = {:+.2}   criterion {}", r.measured, r.se, r.z, r.criterion);
+}
+
+fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
+    println!();
+    println!("{:<44} {:>13} {:>13} {:>10} {:>8}  {}", "check", "theory", "measured", "se", "z", "result");
+    for r in rows {
+        println!("{:<44} {:>13.6e} {:>13.6e} {:>10.2e} {:>+8.2}  {}", truncate(&r.id, 44), r.theory, r.measured, r.se, r.z, if r.pass { "PASS" } else { "FAIL" });
+    }
+    let passed = rows.iter().filter(|r| r.pass).count();
+    let z_rows = rows.iter().filter(|r| r.criterion.starts_with("|z|")).count();
+    // Two-sided normal tail at the threshold: the chance a correct "agree" check fails.
+    let alpha = erfc(threshold / std::f64::consts::SQRT_2);
+    println!();
+    println!("{passed} passed, {} failed ({} rows in {:.1} s)", rows.len() - passed, rows.len(), seconds);
+    println!("false-alarm rate: {alpha:.1e} per |z| check, at most {:.1e} over the {z_rows} z-checks (union bound)", alpha * z_rows as f64);
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// Complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t * (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))).exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+fn write_outputs(dir: &Path, suite: &SuiteFile, rows: &[CheckRow], elapsed: f64) -> Result<(), CliError> {
+    write_json(&dir.join("validation.json"), rows)?;
+    let csv: Vec<Vec<String>> = rows.iter().map(|r| vec![r.id.clone(), r.theory.to_string(), r.measured.to_string(), r.se.to_string(), r.z.to_string(), r.pass.to_string()]).collect();
+    write_csv(&dir.join("validation.csv"), &["id", "theory", "measured", "se", "z", "pass"], &csv)?;
+    let stationary: Vec<&CheckRow> = rows.iter().filter(|r| r.criterion.starts_with("|z| <") && r.theory > 0.0 && r.compared_with != "exact transient").collect();
+    if !stationary.is_empty() {
+        let lo = stationary.iter().map(|r| r.theory.min(r.measured)).fold(f64::INFINITY, f64::min);
+        let hi = stationary.iter().map(|r| r.theory.max(r.measured)).fold(0.0, f64::max);
+        let fig = plot::Figure {
+            title: format!("Suite {}: measured against predicted", suite.name),
+            x_label: "predicted E(l)".into(),
+            y_label: "measured E(l)".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5), plot::Series::points("checks (± se)", stationary.iter().map(|r| (r.theory, r.measured)).collect(), Some(stationary.iter().map(|r| r.se).collect()), 0)],
+            ..Default::default()
+        };
+        plot::save(&[fig], &dir.join("validation")).map_err(CliError::Io)?;
+    }
+    write_json(&dir.join("manifest.json"), &Manifest::new(None, serde_json::json!({ "suite": suite.name, "threshold": suite.threshold }), elapsed))?;
+    Ok(())
+}

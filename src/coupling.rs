@@ -1,0 +1,28 @@
+//! Coupled runs over nested step sizes `h_l = h0 / 2^l`, all driven by the same Brownian path:
+//! level `l` draws `2^(L-1-l)` fine normals per step and sums them (see
+//! [`GaussianProblem::with_brownian_substeps`]), through the ordinary solve loop.
+
+use crate::ensemble::{Ensemble, PathDiverged};
+use crate::integrators::Integrator;
+use crate::observers::Snapshots;
+use crate::problems::GaussianProblem;
+
+/// The step sizes and, per path, the loss at time `t_end` at each level.
+pub fn coupled_levels<I>(problem: &GaussianProblem, integrator: &I, x0: &[f64], t_end: f64, h0: f64, levels: usize, ensemble: &Ensemble) -> Result<(Vec<f64>, Vec<Vec<f64>>), PathDiverged>
+where
+    I: Integrator<Vec<f64>, GaussianProblem> + Sync,
+{
+    let hs: Vec<f64> = (0..levels).map(|l| h0 / 2f64.powi(l as i32)).collect();
+    let mut per_level = Vec::with_capacity(levels);
+    for (l, &hl) in hs.iter().enumerate() {
+        let steps = (t_end / hl).round() as usize;
+        let pl = problem.clone().with_brownian_substeps(1 << (levels - 1 - l));
+        let out = ensemble.simulate(&pl, integrator, &x0.to_vec(), hl, steps, &Snapshots::new(vec![steps]));
+        if let Some((path, diverged)) = crate::ensemble::first_divergence(&out) {
+            return Err(PathDiverged { path, diverged });
+        }
+        per_level.push(out.into_iter().map(|o| o.observer.values[0]).collect::<Vec<f64>>());
+    }
+    let per_path = (0..ensemble.paths).map(|i| per_level.iter().map(|v| v[i]).collect()).collect();
+    Ok((hs, per_path))
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(sgd_sde::cli::main());
+}

@@ -1,0 +1,9 @@
+//! Run outputs: files written atomically (a crash never leaves a half-written result), a manifest
+//! per run, CSV and JSON tables, and figures.
+
+mod atomic;
+mod manifest;
+pub mod plot;
+
+pub use atomic::{write_atomic, write_csv, write_json};
+pub use manifest::Manifest;

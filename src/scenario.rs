@@ -1,0 +1,419 @@
+//! A problem file turned into a runnable problem with its exact theory.
+
+use crate::config::{read_csv_rows, GenerateSpec, IntegratorKind, InputError, NoiseModel, ProblemFile};
+use crate::ensemble::{Ensemble, PathOutcome};
+use crate::error::{ensure, ProblemError};
+use crate::integrators::{EulerMaruyama, ExactOu, HeavyBall, LeimkuhlerMatthews, StochasticHeun};
+use crate::observers::Observer;
+use crate::problems::{FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, Sampling, StochasticProblem};
+use crate::rng;
+use crate::spd::SpdMatrix;
+use crate::theory::{self, regression::RegressionMoments, Modes};
+use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+use std::path::Path;
+
+/// Why a scenario could not be built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScenarioError {
+    Problem(ProblemError),
+    Input(InputError),
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Problem(e) => e.fmt(f),
+            Self::Input(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<ProblemError> for ScenarioError {
+    fn from(e: ProblemError) -> Self {
+        Self::Problem(e)
+    }
+}
+
+impl From<InputError> for ScenarioError {
+    fn from(e: InputError) -> Self {
+        Self::Input(e)
+    }
+}
+
+/// The loss and noise model.
+#[derive(Debug, Clone)]
+pub enum Model {
+    Gaussian(GaussianProblem),
+    Dataset(FiniteSumQuadratic),
+    Regression(LinearRegression, RegressionMoments),
+}
+
+/// A runnable problem: model, optimizer and start point (in simulation coordinates).
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub model: Model,
+    pub eta: f64,
+    pub batch: usize,
+    pub momentum: f64,
+    pub x0: Vec<f64>,
+    pub file: ProblemFile,
+}
+
+/// Exact values for a scenario, as printed by `sgd-sde theory`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TheoryReport {
+    pub model: String,
+    pub sampling: Option<String>,
+    pub dim: usize,
+    pub eta: f64,
+    pub batch: usize,
+    pub momentum: f64,
+    pub n: Option<usize>,
+    /// The continuous (OU) law `eta/(4 S (1-m)) Tr(C)`.
+    pub continuous_loss: f64,
+    /// The exact stationary loss of the discrete process (None when unstable).
+    pub discrete_loss: Option<f64>,
+    pub discrete_over_continuous: Option<f64>,
+    pub stable: bool,
+    /// The largest stable eta.
+    pub stability_limit: f64,
+    pub stability_rule: String,
+    pub eta_lambda_max: f64,
+    pub lambda_max: f64,
+    pub trace_h: f64,
+    pub trace_c: f64,
+    /// The finite-N factor in V = f C (None for reshuffling, which has none).
+    pub f: Option<f64>,
+    /// Per-mode factors `1/(1 - eta lambda_i / (2(1+m)))`.
+    pub mode_factors: Vec<f64>,
+    /// The stationary covariance of x - x* (original coordinates), when d <= 10.
+    pub covariance: Option<Vec<Vec<f64>>>,
+    pub note: String,
+}
+
+fn gaussian_rows(n: usize, d: usize, scale: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut r = rng::stream(seed, 0);
+    (0..n).map(|_| (0..d).map(|_| scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)).collect()).collect()
+}
+
+fn regression_data(g: &GenerateSpec) -> Result<(Vec<Vec<f64>>, Vec<f64>), ProblemError> {
+    let d = g.d.ok_or_else(|| ProblemError::new("noise.generate.d", "missing", "the number of features, d >= 1"))?;
+    ensure(d >= 1, || ProblemError::new("noise.generate.d", d, "d >= 1"))?;
+    let xs = gaussian_rows(g.n, d, 1.0, g.seed);
+    let eps = gaussian_rows(g.n, 1, g.scale, g.seed ^ 0x9E37_79B9);
+    let ys = xs.iter().zip(&eps).map(|(x, e)| x.iter().sum::<f64>() + 0.5 * x[0] * x[0] + e[0]).collect();
+    Ok((xs, ys))
+}
+
+impl Scenario {
+    /// Builds from a parsed file; `base` is the file's folder (for relative data paths).
+    pub fn build(file: &ProblemFile, base: Option<&Path>) -> Result<Self, ScenarioError> {
+        let opt = &file.optimizer;
+        crate::error::positive("optimizer.eta", opt.eta)?;
+        crate::error::batch_size(opt.batch, None).map_err(|e| ProblemError { parameter: "optimizer.batch".into(), ..e })?;
+        crate::error::momentum(opt.momentum).map_err(|e| ProblemError { parameter: "optimizer.momentum".into(), ..e })?;
+        let noise = &file.noise;
+        let sampling: Sampling = noise.sampling.map(Into::into).unwrap_or(Sampling::WithReplacement);
+        let hessian = |required: bool| -> Result<Option<SpdMatrix>, ProblemError> {
+            match &file.hessian {
+                Some(h) => Ok(Some(h.build("hessian")?)),
+                None if required => Err(ProblemError::new("hessian", "missing", "a [hessian] table with eigenvalues, log_spaced or matrix")),
+                None => Ok(None),
+            }
+        };
+        let rows_from_file = |field: &str| -> Result<Option<Vec<Vec<f64>>>, InputError> {
+            match &noise.file {
+                Some(p) => Ok(Some(read_csv_rows(&crate::config::read::resolve(base, p), field)?)),
+                None => Ok(None),
+            }
+        };
+        let model = match noise.model {
+            NoiseModel::Gaussian => {
+                let h = hessian(true)?.expect("required");
+                let c = match &noise.covariance {
+                    Some(c) => c.build("noise.covariance")?,
+                    None => h.clone(),
+                };
+                ensure(noise.centers.is_none() && noise.features.is_none() && noise.file.is_none() && noise.generate.is_none(), || {
+                    ProblemError::new("noise", "data given with model = \"gaussian\"", "model = \"dataset\" or \"regression\" when data (centers, features, file, generate) is given")
+                })?;
+                Model::Gaussian(GaussianProblem::sgd(h, c, opt.eta, opt.batch, Frame::Eigen).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?)
+            }
+            NoiseModel::Dataset => {
+                let h = hessian(true)?.expect("required");
+                let centers = match (&noise.centers, rows_from_file("noise.file")?, &noise.generate) {
+                    (Some(c), None, None) => c.clone(),
+                    (None, Some(c), None) => c,
+                    (None, None, Some(g)) => gaussian_rows(g.n, h.dim(), g.scale, g.seed),
+                    _ => return Err(ProblemError::new("noise", "dataset", "exactly one of centers, file or generate").into()),
+                };
+                Model::Dataset(FiniteSumQuadratic::new(h, &centers, opt.batch, sampling).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?)
+            }
+            NoiseModel::Regression => {
+                let (xs, ys) = match (&noise.features, &noise.targets, rows_from_file("noise.file")?, &noise.generate) {
+                    (Some(x), Some(y), None, None) => (x.clone(), y.clone()),
+                    (None, None, Some(rows), None) => {
+                        let width = rows[0].len();
+                        ensure(width >= 2, || ProblemError::new("noise.file", "rows of 1 column", "rows of features followed by the target (>= 2 columns)"))?;
+                        (rows.iter().map(|r| r[..r.len() - 1].to_vec()).collect(), rows.iter().map(|r| r[r.len() - 1]).collect())
+                    }
+                    (None, None, None, Some(g)) => regression_data(g)?,
+                    _ => return Err(ProblemError::new("noise", "regression", "exactly one of features + targets, file or generate").into()),
+                };
+                let p = LinearRegression::new(&xs, &ys, opt.batch, sampling).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?;
+                let m = RegressionMoments::new(&p)?;
+                Model::Regression(p, m)
+            }
+        };
+        let d = match &model {
+            Model::Gaussian(p) => p.dim(),
+            Model::Dataset(p) => StochasticProblem::<Vec<f64>>::dim(p),
+            Model::Regression(p, _) => StochasticProblem::<Vec<f64>>::dim(p),
+        };
+        let x0 = match &file.x0 {
+            Some(x) => {
+                ensure(x.len() == d, || ProblemError::new("x0", format!("a vector of length {}", x.len()), format!("length {d} (the dimension)")))?;
+                ensure(x.iter().all(|v| v.is_finite()), || ProblemError::new("x0", "a vector with NaN or infinite entries", "finite entries"))?;
+                x.clone()
+            }
+            None => vec![0.0; d],
+        };
+        let x0 = match &model {
+            Model::Gaussian(p) => p.to_frame(&x0),
+            Model::Dataset(p) => p.hessian().to_eigen_coordinates(&x0),
+            Model::Regression(p, _) => x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a + b).collect(),
+        };
+        Ok(Self { model, eta: opt.eta, batch: opt.batch, momentum: opt.momentum, x0, file: file.clone() })
+    }
+
+    /// Loads and builds a problem file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let file = ProblemFile::load(path)?;
+        Self::build(&file, path.parent())
+    }
+
+    pub fn dim(&self) -> usize {
+        self.x0.len()
+    }
+
+    pub fn sampling(&self) -> Option<Sampling> {
+        match &self.model {
+            Model::Gaussian(_) => None,
+            Model::Dataset(p) => Some(p.sampling()),
+            Model::Regression(p, _) => Some(p.sampling()),
+        }
+    }
+
+    pub fn n(&self) -> Option<usize> {
+        match &self.model {
+            Model::Gaussian(_) => None,
+            Model::Dataset(p) => Some(p.n()),
+            Model::Regression(p, _) => Some(p.n()),
+        }
+    }
+
+    /// `lambda_max` of the Hessian of the mean loss.
+    pub fn lambda_max(&self) -> f64 {
+        match &self.model {
+            Model::Gaussian(p) => p.hessian().max_eigenvalue(),
+            Model::Dataset(p) => p.hessian().max_eigenvalue(),
+            Model::Regression(p, _) => nalgebra::SymmetricEigen::new(p.hessian().clone()).eigenvalues.max(),
+        }
+    }
+
+    /// The stability limit on eta for this scenario, and how it is stated.
+    pub fn stability_limit(&self) -> (f64, String) {
+        let lmax = self.lambda_max();
+        match &self.model {
+            Model::Regression(_, m) => (m.stability_limit(), "mean-square: spectral radius of the second-moment map < 1".into()),
+            _ if self.momentum > 0.0 => (theory::momentum_limit(lmax, self.momentum), format!("eta*lambda_max < 2(1+m) = {:.4}", 2.0 * (1.0 + self.momentum))),
+            _ => (theory::sgd_limit(lmax), "eta*lambda_max < 2".into()),
+        }
+    }
+
+    /// The exact theory for this scenario.
+    pub fn theory(&self) -> TheoryReport {
+        let (eta, s, m) = (self.eta, self.batch, self.momentum);
+        let lambda_max = self.lambda_max();
+        let (limit, rule) = self.stability_limit();
+        let d = self.dim();
+        let model_name;
+        let mut note = String::new();
+        let (modes, f, discrete, covariance, trace_h) = match &self.model {
+            Model::Gaussian(p) => {
+                model_name = "gaussian";
+                let modes = Modes::new(p.hessian(), p.noise_covariance());
+                let f = 1.0 / s as f64;
+                let discrete = if m > 0.0 { theory::momentum::stationary_loss(&modes, eta, m, f) } else { theory::sgd::stationary_loss(&modes, eta, f) };
+                let cov = (d <= 10).then(|| if m > 0.0 { theory::momentum::stationary_covariance(p.hessian(), p.noise_covariance(), eta, m, f).ok() } else { theory::sgd::stationary_covariance(p.hessian(), p.noise_covariance(), eta, f).ok() }).flatten();
+                (modes, Some(f), discrete.ok(), cov, p.hessian().trace())
+            }
+            Model::Dataset(p) => {
+                model_name = "dataset";
+                let modes = Modes::from_dataset(p);
+                let (f, discrete) = match p.sampling() {
+                    Sampling::Reshuffle => {
+                        if m > 0.0 {
+                            note = "per-epoch reshuffling with momentum has no exact result here: simulation only".into();
+                            (None, None)
+                        } else {
+                            note = "per-epoch reshuffling: exact epoch-averaged formula (theory::reshuffle); the f-formula does not apply".into();
+                            (None, theory::reshuffle::stationary_loss(&modes, eta, s, p.n()).ok())
+                        }
+                    }
+                    sampling => {
+                        let f = theory::noise_factor(s, Some(p.n()), sampling).expect("validated when built");
+                        (Some(f), if m > 0.0 { theory::momentum::stationary_loss(&modes, eta, m, f).ok() } else { theory::sgd::stationary_loss(&modes, eta, f).ok() })
+                    }
+                };
+                (modes, f, discrete, None, p.hessian().trace())
+            }
+            Model::Regression(p, moments) => {
+                model_name = "regression";
+                let eig = nalgebra::SymmetricEigen::new(p.hessian().clone());
+                // C at the optimum: G = mean r_n^2 x_n x_n^T, written per eigenmode of H.
+                let g = (0..p.n()).fold(nalgebra::DMatrix::zeros(d, d), |acc, i| {
+                    let x = nalgebra::DVector::from_column_slice(p.feature(i));
+                    acc + &x * x.transpose() * (p.residual(i).powi(2) / p.n() as f64)
+                });
+                let c = (eig.eigenvectors.transpose() * &g * &eig.eigenvectors).diagonal();
+                let modes = Modes { lambda: eig.eigenvalues.clone(), c };
+                if m > 0.0 {
+                    note = "linear regression with momentum: simulation only (the exact recursion here is for plain SGD)".into();
+                }
+                let discrete = if m > 0.0 { None } else { moments.stationary_loss(eta).ok() };
+                let cov = if m > 0.0 || d > 10 { None } else { moments.stationary_second_moment(eta).ok() };
+                let f = theory::noise_factor(s, Some(p.n()), p.sampling()).ok();
+                note = if note.is_empty() { "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into() } else { note };
+                (modes, f, discrete, cov, eig.eigenvalues.sum())
+            }
+        };
+        let continuous = eta / (4.0 * s as f64 * (1.0 - m)) * modes.c.sum();
+        TheoryReport {
+            model: model_name.into(),
+            sampling: self.sampling().map(|s| s.name().to_string()),
+            dim: d,
+            eta,
+            batch: s,
+            momentum: m,
+            n: self.n(),
+            continuous_loss: continuous,
+            discrete_loss: discrete,
+            discrete_over_continuous: discrete.map(|v| v / continuous),
+            stable: eta < limit,
+            stability_limit: limit,
+            stability_rule: rule,
+            eta_lambda_max: eta * lambda_max,
+            lambda_max,
+            trace_h,
+            trace_c: modes.c.sum(),
+            f,
+            mode_factors: modes.lambda.iter().map(|&l| 1.0 / (1.0 - eta * l / (2.0 * (1.0 + m)))).collect(),
+            covariance: covariance.map(|c| c.row_iter().map(|r| r.iter().copied().collect()).collect()),
+            note,
+        }
+    }
+
+    /// The exact mean loss after `k` steps from `x0` for this integrator, and whether it is exact
+    /// (`false`: the continuous law at `t = k eta`, off by the integrator's discretisation error).
+    pub fn transient_theory(&self, kind: IntegratorKind, k: usize) -> Option<(f64, bool)> {
+        let (eta, m) = (self.eta, self.momentum);
+        let (modes, f) = match &self.model {
+            Model::Gaussian(p) => (Modes::new(p.hessian(), p.noise_covariance()), 1.0 / self.batch as f64),
+            Model::Dataset(p) if p.sampling() != Sampling::Reshuffle => (Modes::from_dataset(p), theory::noise_factor(self.batch, Some(p.n()), p.sampling()).ok()?),
+            Model::Dataset(_) => return None,
+            Model::Regression(p, moments) => {
+                if m > 0.0 || kind != IntegratorKind::Sgd {
+                    return None;
+                }
+                let e0: Vec<f64> = self.x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a - b).collect();
+                return moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true));
+            }
+        };
+        match kind {
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall if m > 0.0 => Some((theory::momentum::transient_loss(&modes, &self.x0, eta, m, f, k), true)),
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall => Some((theory::sgd::transient_loss(&modes, &self.x0, eta, f, k), true)),
+            IntegratorKind::ExactOu => Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), true)),
+            IntegratorKind::StochasticHeun | IntegratorKind::LeimkuhlerMatthews => Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), false)),
+        }
+    }
+
+    /// The exact stationary loss for this integrator: the discrete value for SGD and heavy ball,
+    /// the continuous law for exact OU and Leimkuhler-Matthews (exact for quadratics), none for
+    /// Heun (its stationary bias is O(h^2) but not derived here).
+    pub fn stationary_theory(&self, kind: IntegratorKind) -> Option<f64> {
+        let report = self.theory();
+        match kind {
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall => report.discrete_loss,
+            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews if matches!(self.model, Model::Gaussian(_)) => Some(report.continuous_loss),
+            _ => None,
+        }
+    }
+
+    /// Checks that the integrator fits the scenario.
+    pub fn check_integrator(&self, kind: IntegratorKind) -> Result<(), ProblemError> {
+        match kind {
+            IntegratorKind::HeavyBall | IntegratorKind::Sgd => Ok(()),
+            IntegratorKind::ExactOu if !matches!(self.model, Model::Gaussian(_)) => Err(ProblemError::new("integrator", "exact_ou", "sgd, heavy_ball, heun or lm for data-set and regression models (exact_ou needs Gaussian noise)")),
+            _ if self.momentum > 0.0 => Err(ProblemError::new("integrator", kind.name(), format!("sgd or heavy_ball when optimizer.momentum = {} > 0", self.momentum))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs every path with the chosen integrator at step `eta`, returning each path's observer.
+    pub fn simulate<O: Observer + Sync>(&self, kind: IntegratorKind, ensemble: &Ensemble, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+        self.check_integrator(kind)?;
+        Ok(match &self.model {
+            Model::Gaussian(p) => match kind {
+                IntegratorKind::ExactOu => ensemble.simulate(p, &ExactOu::new(), &self.x0, self.eta, steps, observer),
+                _ => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
+            },
+            Model::Dataset(p) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
+            Model::Regression(p, _) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
+        })
+    }
+
+    /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
+    pub fn default_burn_in(&self) -> usize {
+        let rate = |l: f64| -> f64 {
+            let m = self.momentum;
+            let b = 1.0 + m - self.eta * l;
+            let disc = b * b - 4.0 * m;
+            if disc < 0.0 { m.sqrt() } else { (b.abs() + disc.sqrt()) / 2.0 }
+        };
+        let rho = match &self.model {
+            Model::Gaussian(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),
+            Model::Dataset(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),
+            Model::Regression(_, m) if self.eta < m.stability_limit() => m.spectral_radius(self.eta).sqrt(),
+            Model::Regression(..) => 1.0,
+        };
+        if rho >= 1.0 {
+            return 1000;
+        }
+        (((1e-9f64).ln() / (2.0 * rho.ln())).ceil() as usize + 10).min(1_000_000)
+    }
+}
+
+fn rename(p: &str) -> String {
+    match p {
+        "S" => "optimizer.batch".into(),
+        "eta" => "optimizer.eta".into(),
+        "N" => "noise (number of examples N)".into(),
+        other if other.starts_with("centers") || other.starts_with("x") || other.starts_with("y") => format!("noise.{other}"),
+        other => other.into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run<P: StochasticProblem<Vec<f64>>, O: Observer + Sync>(p: &P, kind: IntegratorKind, m: f64, ensemble: &Ensemble, x0: &Vec<f64>, h: f64, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+    Ok(match kind {
+        IntegratorKind::Sgd if m == 0.0 => ensemble.simulate(p, &EulerMaruyama::new(), x0, h, steps, observer),
+        IntegratorKind::Sgd | IntegratorKind::HeavyBall => ensemble.simulate(p, &HeavyBall::new(m)?, x0, h, steps, observer),
+        IntegratorKind::StochasticHeun => ensemble.simulate(p, &StochasticHeun::new(), x0, h, steps, observer),
+        IntegratorKind::LeimkuhlerMatthews => ensemble.simulate(p, &LeimkuhlerMatthews::new(), x0, h, steps, observer),
+        IntegratorKind::ExactOu => return Err(ProblemError::new("integrator", "exact_ou", "a Gaussian-noise model")),
+    })
+}

@@ -1,0 +1,110 @@
+use crate::config::{IntegratorKind, ProblemFile};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    pub name: String,
+    pub description: String,
+    /// The |z| threshold of every z-based check.
+    #[serde(default = "five")]
+    pub threshold: f64,
+    /// Other suite files (relative names `quick`/`full` refer to the embedded suites) whose
+    /// checks run first.
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<CheckSpec>,
+}
+
+fn five() -> f64 {
+    5.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// Time-averaged stationary loss against a theory value.
+    Stationary,
+    /// Mean loss at chosen steps against the exact transient.
+    Transient,
+    /// Weak-order slope from coupled nested step sizes.
+    WeakOrder,
+    /// Stationary loss along eta = beta eta0, S = beta S0.
+    Breakdown,
+}
+
+/// Which theory value a measurement is compared with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TheoryChoice {
+    /// The exact value for the integrator and model.
+    #[default]
+    Exact,
+    /// The continuous law eta/(4S(1-m)) Tr(C).
+    Continuous,
+    /// The fresh-batch f-formula with f = (N-S)/(S(N-1)) (wrong for reshuffling).
+    FreshBatchF,
+    /// The f-formula with f = 1/S (wrong without replacement).
+    OneOverS,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// The measurement must agree with the theory.
+    #[default]
+    Agree,
+    /// A negative control: the measurement must reject the (deliberately wrong) theory.
+    Reject,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    pub id: String,
+    pub claim: String,
+    pub kind: CheckKind,
+    pub problem: ProblemFile,
+    #[serde(default)]
+    pub integrator: IntegratorKind,
+    #[serde(default)]
+    pub theory: TheoryChoice,
+    #[serde(default)]
+    pub expect: Expect,
+    #[serde(default = "paths")]
+    pub paths: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// Stationary: steps averaged after the burn-in.
+    #[serde(default = "window")]
+    pub window: usize,
+    /// Stationary: burn-in steps (default: until transients fall below 1e-9).
+    #[serde(default)]
+    pub burn_in: Option<usize>,
+    /// Transient: the steps checked.
+    #[serde(default)]
+    pub steps: Vec<usize>,
+    /// Breakdown: the scale factors.
+    #[serde(default)]
+    pub betas: Vec<f64>,
+    /// Weak order: coarsest step, number of levels, final time, claimed order, tolerance.
+    #[serde(default)]
+    pub h0: Option<f64>,
+    #[serde(default)]
+    pub levels: Option<usize>,
+    #[serde(default)]
+    pub t_end: Option<f64>,
+    #[serde(default)]
+    pub order: Option<f64>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+}
+
+fn paths() -> usize {
+    64
+}
+
+fn window() -> usize {
+    20_000
+}
