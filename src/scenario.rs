@@ -43,6 +43,28 @@ impl From<InputError> for ScenarioError {
     }
 }
 
+/// Why a stationary estimate could not be made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StationaryError {
+    Problem(ProblemError),
+    Diverged(crate::ensemble::PathDiverged),
+}
+
+impl std::fmt::Display for StationaryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Problem(e) => e.fmt(f),
+            Self::Diverged(d) => d.fmt(f),
+        }
+    }
+}
+
+impl From<ProblemError> for StationaryError {
+    fn from(e: ProblemError) -> Self {
+        Self::Problem(e)
+    }
+}
+
 /// The loss and noise model.
 #[derive(Debug, Clone)]
 pub enum Model {
@@ -374,6 +396,22 @@ impl Scenario {
             Model::Dataset(p) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
             Model::Regression(p, _) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
         })
+    }
+
+    /// The stationary loss: per-path time averages over `window` steps after `burn_in` (default
+    /// [`Self::default_burn_in`]), mean and standard error over the ensemble's paths. Reshuffling
+    /// runs are aligned to whole epochs.
+    pub fn stationary_estimate(&self, kind: IntegratorKind, ensemble: &Ensemble, burn_in: Option<usize>, window: usize) -> Result<crate::stats::Estimate, StationaryError> {
+        let burn = burn_in.unwrap_or_else(|| self.default_burn_in());
+        let (burn, window) = match self.n() {
+            Some(n) if self.sampling() == Some(Sampling::Reshuffle) => (burn.div_ceil(n) * n, (window / n).max(1) * n),
+            _ => (burn, window),
+        };
+        let out = self.simulate(kind, ensemble, burn + window, &crate::observers::TimeAverage::new(burn, burn + window))?;
+        if let Some((path, diverged)) = crate::ensemble::first_divergence(&out) {
+            return Err(StationaryError::Diverged(crate::ensemble::PathDiverged { path, diverged }));
+        }
+        Ok(crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>()))
     }
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.

@@ -1,6 +1,7 @@
 //! The `sgd-sde` command line. Exit codes: 0 success, 1 a check failed (or I/O failed),
 //! 2 bad input (one line naming the field, its value and the valid range), 3 a run diverged.
 
+mod breakdown;
 mod error;
 mod progress;
 mod sim;
@@ -69,6 +70,23 @@ enum Command {
         #[arg(long)]
         allow_unstable: bool,
     },
+    /// Draw the breakdown map (Gaussian, without-replacement and reshuffling noise).
+    Breakdown {
+        /// A data-set problem file (default: the embedded sims/breakdown.toml).
+        #[arg(long)]
+        problem: Option<PathBuf>,
+        /// Scale factors (comma separated; default: S = S0 * 2^j up to N, plus two near the limit).
+        #[arg(long, value_delimiter = ',')]
+        betas: Vec<f64>,
+        #[arg(long, default_value_t = 128)]
+        paths: usize,
+        #[arg(long, default_value_t = 20_000)]
+        window: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "out/breakdown")]
+        out: PathBuf,
+    },
 }
 
 pub fn main() -> i32 {
@@ -86,6 +104,7 @@ pub fn main() -> i32 {
         Command::Sim { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable } => {
             sim::run(&SimOptions { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable, quiet: cli.quiet })
         }
+        Command::Breakdown { problem, betas, paths, window, seed, out } => breakdown::run(&breakdown::BreakdownOptions { problem, betas, paths, window, seed, out, quiet: cli.quiet }),
     };
     match result {
         Ok(()) => 0,

@@ -90,14 +90,16 @@ fn draw_all<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Figure]
     Ok(())
 }
 
-/// A short tick label: plain for moderate magnitudes (trailing zeros trimmed), else scientific.
+/// A short tick label: 3 significant digits, plain for moderate magnitudes (trailing zeros
+/// trimmed), else scientific.
 pub fn tick(v: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e4).contains(&a) {
         return format!("{v:.1e}");
     }
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
+    let decimals = if a == 0.0 { 0 } else { (2 - a.log10().floor() as i32).max(0) as usize };
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
     if s == "-0" { "0".into() } else { s.into() }
 }
 

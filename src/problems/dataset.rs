@@ -10,7 +10,7 @@ use super::StochasticProblem;
 use crate::error::{ensure, ProblemError};
 use crate::rng::PathRng;
 use crate::spd::SpdMatrix;
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 #[derive(Debug, Clone)]
 pub struct FiniteSumQuadratic {
@@ -62,10 +62,16 @@ impl FiniteSumQuadratic {
         &self.centred[i * d..(i + 1) * d]
     }
 
-    /// `diag(U^T C_pop U)` with `C_pop = H Cov_n(c) H`: the per-example gradient variance per mode.
-    pub fn per_example_variance_eigenbasis(&self) -> DVector<f64> {
+    /// `U^T C_pop U = Lambda Cov_n(c') Lambda`: the per-example gradient covariance
+    /// (population-normalised) in H's eigenbasis.
+    pub fn per_example_covariance_eigenbasis(&self) -> DMatrix<f64> {
         let d = self.lambda.len();
-        DVector::from_iterator(d, (0..d).map(|k| self.lambda[k].powi(2) * (0..self.n).map(|i| self.center(i)[k].powi(2)).sum::<f64>() / self.n as f64))
+        DMatrix::from_fn(d, d, |a, b| self.lambda[a] * self.lambda[b] * (0..self.n).map(|i| self.center(i)[a] * self.center(i)[b]).sum::<f64>() / self.n as f64)
+    }
+
+    /// Its diagonal: the per-example gradient variance along each eigenvector.
+    pub fn per_example_variance_eigenbasis(&self) -> DVector<f64> {
+        self.per_example_covariance_eigenbasis().diagonal()
     }
 }
 

@@ -1,7 +1,6 @@
 use super::spec::{CheckKind, CheckSpec, Expect, TheoryChoice};
 use crate::config::{IntegratorKind, ProblemFile};
 use crate::ensemble::Ensemble;
-use crate::observers::TimeAverage;
 use crate::problems::Sampling;
 use crate::scenario::{Model, Scenario};
 use crate::stats::{weak_order_slope, Estimate};
@@ -76,21 +75,11 @@ fn theory_value(s: &Scenario, kind: IntegratorKind, choice: TheoryChoice) -> Res
 
 fn stationary(spec: &CheckSpec, file: &ProblemFile, threshold: f64, id: &str, progress: Option<indicatif::ProgressBar>) -> Result<CheckRow, String> {
     let s = scenario(file, id)?;
-    let burn = spec.burn_in.unwrap_or_else(|| s.default_burn_in());
-    // Reshuffling is averaged over whole epochs, starting at an epoch boundary.
-    let (burn, window) = match s.n() {
-        Some(n) if s.sampling() == Some(Sampling::Reshuffle) => (burn.div_ceil(n) * n, (spec.window / n).max(1) * n),
-        _ => (burn, spec.window),
-    };
     let mut ens = Ensemble::new(spec.paths, spec.seed);
     if let Some(p) = progress {
         ens = ens.with_progress(p);
     }
-    let out = s.simulate(spec.integrator, &ens, burn + window, &TimeAverage::new(burn, burn + window)).map_err(|e| format!("check {id}: {e}"))?;
-    if let Some((path, d)) = crate::ensemble::first_divergence(&out) {
-        return Err(format!("check {id}: path {path} {d}"));
-    }
-    let est = Estimate::from_replicas(&out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>());
+    let est = s.stationary_estimate(spec.integrator, &ens, spec.burn_in, spec.window).map_err(|e| format!("check {id}: {e}"))?;
     let (theory, label) = theory_value(&s, spec.integrator, spec.theory)?;
     let z = est.z(theory);
     let (pass, criterion) = verdict(z, threshold, spec.expect);
