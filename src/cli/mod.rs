@@ -3,6 +3,8 @@
 
 mod breakdown;
 mod error;
+mod law;
+mod weak_order_cmd;
 mod progress;
 mod sim;
 mod theory_cmd;
@@ -87,6 +89,44 @@ enum Command {
         #[arg(long, default_value = "out/breakdown")]
         out: PathBuf,
     },
+    /// The headline plot: measured against predicted E(l) over a grid of eta/S.
+    Law {
+        /// A Gaussian-noise problem file (default: the embedded sims/law.toml).
+        #[arg(long)]
+        problem: Option<PathBuf>,
+        /// Learning rates (comma separated; default: eta lambda_max in 0.02 .. 1.8).
+        #[arg(long, value_delimiter = ',')]
+        etas: Vec<f64>,
+        /// Batch sizes (comma separated; default 1,4,16,64).
+        #[arg(long, value_delimiter = ',')]
+        batches: Vec<usize>,
+        #[arg(long, default_value_t = 128)]
+        paths: usize,
+        #[arg(long, default_value_t = 20_000)]
+        window: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "out/law")]
+        out: PathBuf,
+    },
+    /// Weak-order convergence of Euler-Maruyama, stochastic Heun and Leimkuhler-Matthews.
+    WeakOrder {
+        /// A Gaussian-noise problem file (default: the embedded sims/weak_order.toml).
+        #[arg(long)]
+        problem: Option<PathBuf>,
+        #[arg(long, default_value_t = 0.2)]
+        h0: f64,
+        #[arg(long, default_value_t = 5)]
+        levels: usize,
+        #[arg(long, default_value_t = 1.0)]
+        t_end: f64,
+        #[arg(long, default_value_t = 40_000)]
+        paths: usize,
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+        #[arg(long, default_value = "out/weak_order")]
+        out: PathBuf,
+    },
 }
 
 pub fn main() -> i32 {
@@ -105,6 +145,8 @@ pub fn main() -> i32 {
             sim::run(&SimOptions { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable, quiet: cli.quiet })
         }
         Command::Breakdown { problem, betas, paths, window, seed, out } => breakdown::run(&breakdown::BreakdownOptions { problem, betas, paths, window, seed, out, quiet: cli.quiet }),
+        Command::Law { problem, etas, batches, paths, window, seed, out } => law::run(&law::LawOptions { problem, etas, batches, paths, window, seed, out, quiet: cli.quiet }),
+        Command::WeakOrder { problem, h0, levels, t_end, paths, seed, out } => weak_order_cmd::run(&weak_order_cmd::WeakOrderOptions { problem, h0, levels, t_end, paths, seed, out, quiet: cli.quiet }),
     };
     match result {
         Ok(()) => 0,
