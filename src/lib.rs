@@ -9,6 +9,19 @@
 //! Layout: [`problems`] (losses and noise models), [`integrators`] (update rules that take their
 //! noise as input, written against [`State`]), [`solve()`] (the one solve loop), [`Ensemble`]
 //! (parallel paths, bit-identical for any thread count), [`theory`] (exact results), [`stats`].
+//!
+//! ```
+//! use sgd_sde::*;
+//! use sgd_sde::theory::{self, Modes};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let h = SpdMatrix::from_eigen(&[0.5, 1.0, 2.0], Rotation::Seeded(3))?;
+//! let problem = GaussianProblem::sgd(h.clone(), h.clone(), 0.2, 4, Frame::Eigen)?;
+//! let estimate = Ensemble::new(256, 1).stationary_loss(&problem, &EulerMaruyama::new(), &vec![0.0; 3], 0.2, 500, 20_000)?;
+//! let exact = theory::sgd::stationary_loss(&Modes::new(&h, &h), 0.2, 1.0 / 4.0)?;
+//! assert!(estimate.agrees_with(exact, 5.0), "{estimate} vs {exact}");
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod cli;
 pub mod config;

@@ -7,6 +7,7 @@ mod law;
 mod weak_order_cmd;
 mod progress;
 mod sim;
+mod sweep;
 mod theory_cmd;
 mod validate;
 
@@ -127,6 +128,23 @@ enum Command {
         #[arg(long, default_value = "out/weak_order")]
         out: PathBuf,
     },
+    /// Run a grid of (eta, S, m, N, seed) points, one atomic result file each; reruns resume.
+    Sweep {
+        #[arg(long)]
+        grid: PathBuf,
+        /// Run only the points with index % N == K (e.g. a Slurm array task).
+        #[arg(long)]
+        shard: Option<String>,
+        #[arg(long, default_value = "out/sweep")]
+        out: PathBuf,
+    },
+    /// Combine sweep point files (from one or more shards' folders) into results.csv/json.
+    Merge {
+        dirs: Vec<PathBuf>,
+        /// Where to write results (default: the first folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn main() -> i32 {
@@ -147,6 +165,8 @@ pub fn main() -> i32 {
         Command::Breakdown { problem, betas, paths, window, seed, out } => breakdown::run(&breakdown::BreakdownOptions { problem, betas, paths, window, seed, out, quiet: cli.quiet }),
         Command::Law { problem, etas, batches, paths, window, seed, out } => law::run(&law::LawOptions { problem, etas, batches, paths, window, seed, out, quiet: cli.quiet }),
         Command::WeakOrder { problem, h0, levels, t_end, paths, seed, out } => weak_order_cmd::run(&weak_order_cmd::WeakOrderOptions { problem, h0, levels, t_end, paths, seed, out, quiet: cli.quiet }),
+        Command::Sweep { grid, shard, out } => sweep::run_sweep(&grid, shard.as_deref(), &out, cli.quiet),
+        Command::Merge { dirs, out } => sweep::run_merge(&dirs, out.as_deref()),
     };
     match result {
         Ok(()) => 0,

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Every simulation-vs-theory check uses `|z| < 5`
 //! (false-alarm rate 5.7e-7 per check) with fixed seeds, so a pass or fail is reproducible.
 
+mod cli;
 mod common;
 mod determinism;
 mod errors;

@@ -1,0 +1,246 @@
+//! `sgd-sde sweep`: a grid over eta, S, m, N and seeds. One result file per point, written
+//! atomically; a rerun skips the points already done, so a killed sweep loses nothing.
+//! `--shard K/N` runs the points with `index % N == K` (a Slurm array task each).
+//! `sgd-sde merge` combines the shards' point files into one table.
+
+use super::{progress, CliError};
+use crate::config::read::parse;
+use crate::config::{IntegratorKind, ProblemFile};
+use crate::ensemble::Ensemble;
+use crate::output::{write_csv, write_json, Manifest};
+use crate::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The grid file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridFile {
+    /// The base problem file, relative to the grid file.
+    pub base: PathBuf,
+    #[serde(default)]
+    pub axes: Axes,
+    #[serde(default)]
+    pub run: RunSpec,
+}
+
+/// Values per axis; an empty axis keeps the base file's value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axes {
+    #[serde(default)]
+    pub eta: Vec<f64>,
+    #[serde(default)]
+    pub batch: Vec<usize>,
+    #[serde(default)]
+    pub momentum: Vec<f64>,
+    /// Data-set size: overrides `noise.generate.n` (synthetic data only).
+    #[serde(default)]
+    pub n: Vec<usize>,
+    #[serde(default)]
+    pub seed: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    #[serde(default = "paths")]
+    pub paths: usize,
+    #[serde(default = "window")]
+    pub window: usize,
+    #[serde(default)]
+    pub burn_in: Option<usize>,
+    #[serde(default)]
+    pub integrator: IntegratorKind,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        Self { paths: paths(), window: window(), burn_in: None, integrator: IntegratorKind::Sgd }
+    }
+}
+
+fn paths() -> usize {
+    64
+}
+fn window() -> usize {
+    20_000
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointParams {
+    pub eta: f64,
+    pub batch: usize,
+    pub momentum: f64,
+    pub n: Option<usize>,
+    pub seed: u64,
+}
+
+/// One grid point's result file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PointResult {
+    pub id: String,
+    pub index: usize,
+    pub total: usize,
+    pub params: PointParams,
+    /// ok, unstable (no stationary distribution), invalid (bad parameters) or diverged.
+    pub status: String,
+    pub message: String,
+    pub continuous: Option<f64>,
+    pub exact: Option<f64>,
+    pub measured: Option<f64>,
+    pub se: Option<f64>,
+    pub z_exact: Option<f64>,
+    pub z_continuous: Option<f64>,
+}
+
+fn grid(base: &ProblemFile, axes: &Axes) -> Vec<PointParams> {
+    let or = |v: &Vec<f64>, d: f64| if v.is_empty() { vec![d] } else { v.clone() };
+    let n_default = base.noise.generate.as_ref().map(|g| g.n);
+    let ns: Vec<Option<usize>> = if axes.n.is_empty() { vec![n_default] } else { axes.n.iter().map(|&n| Some(n)).collect() };
+    let batches = if axes.batch.is_empty() { vec![base.optimizer.batch] } else { axes.batch.clone() };
+    let seeds = if axes.seed.is_empty() { vec![0] } else { axes.seed.clone() };
+    let mut out = Vec::new();
+    for &eta in &or(&axes.eta, base.optimizer.eta) {
+        for &batch in &batches {
+            for &momentum in &or(&axes.momentum, base.optimizer.momentum) {
+                for &n in &ns {
+                    for &seed in &seeds {
+                        out.push(PointParams { eta, batch, momentum, n, seed });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Parses `K/N` with `0 <= K < N`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), CliError> {
+    let bad = || CliError::Input(format!("invalid --shard = {s}: valid is K/N with integers 0 <= K < N"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || k >= n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointParams) -> PointResult {
+    let mut r = PointResult { id: String::new(), index: 0, total: 0, params: p.clone(), status: "ok".into(), message: String::new(), continuous: None, exact: None, measured: None, se: None, z_exact: None, z_continuous: None };
+    let mut f = base.clone();
+    f.optimizer.eta = p.eta;
+    f.optimizer.batch = p.batch;
+    f.optimizer.momentum = p.momentum;
+    if let (Some(n), Some(g)) = (p.n, f.noise.generate.as_mut()) {
+        g.n = n;
+    }
+    let scen = match Scenario::build(&f, dir) {
+        Ok(s) => s,
+        Err(e) => {
+            r.status = "invalid".into();
+            r.message = e.to_string();
+            return r;
+        }
+    };
+    let th = scen.theory();
+    r.continuous = Some(th.continuous_loss);
+    r.exact = scen.stationary_theory(run.integrator);
+    if !th.stable {
+        r.status = "unstable".into();
+        r.message = format!("eta = {} is past the stability limit {:.6e} ({})", p.eta, th.stability_limit, th.stability_rule);
+        return r;
+    }
+    match scen.stationary_estimate(run.integrator, &Ensemble::new(run.paths, p.seed), run.burn_in, run.window) {
+        Ok(est) => {
+            r.measured = Some(est.value);
+            r.se = Some(est.se);
+            r.z_exact = r.exact.map(|e| est.z(e));
+            r.z_continuous = Some(est.z(th.continuous_loss));
+        }
+        Err(e) => {
+            r.status = "diverged".into();
+            r.message = e.to_string();
+        }
+    }
+    r
+}
+
+pub fn run_sweep(grid_path: &Path, shard: Option<&str>, out: &Path, quiet: bool) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let text = std::fs::read_to_string(grid_path).map_err(|e| CliError::Input(format!("invalid --grid = {}: cannot read it ({e}); valid is a readable grid file", grid_path.display())))?;
+    let g: GridFile = parse(grid_path, &text).map_err(|e| CliError::Input(e.to_string()))?;
+    let dir = grid_path.parent();
+    let base_path = crate::config::read::resolve(dir, &g.base);
+    let base = ProblemFile::load(&base_path).map_err(|e| CliError::Input(e.to_string()))?;
+    let (k, shards) = match shard {
+        Some(s) => parse_shard(s)?,
+        None => (0, 1),
+    };
+    let points = grid(&base, &g.axes);
+    let total = points.len();
+    let mine: Vec<(usize, &PointParams)> = points.iter().enumerate().filter(|(i, _)| i % shards == k).collect();
+    let points_dir = out.join("points");
+    std::fs::create_dir_all(&points_dir)?;
+    let todo: Vec<&(usize, &PointParams)> = mine.iter().filter(|(i, p)| !done(&points_dir.join(format!("{}.json", id(*i))), p)).collect();
+    println!("grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run", grid_path.display(), mine.len(), mine.len() - todo.len(), todo.len());
+    let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
+    let base_dir = base_path.parent().map(Path::to_path_buf);
+    for (i, p) in todo {
+        let mut r = evaluate(&base, base_dir.as_deref(), &g.run, p);
+        r.id = id(*i);
+        r.index = *i;
+        r.total = total;
+        write_json(&points_dir.join(format!("{}.json", r.id)), &r)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    write_json(&out.join(format!("manifest-shard-{k}-of-{shards}.json")), &Manifest::new(None, serde_json::json!({ "grid": grid_path.display().to_string(), "grid_file": g, "shard": format!("{k}/{shards}") }), started.elapsed().as_secs_f64()))?;
+    println!("wrote {} (merge with: sgd-sde merge {})", points_dir.display(), out.display());
+    Ok(())
+}
+
+fn id(i: usize) -> String {
+    format!("p{i:06}")
+}
+
+/// A point is done when its file parses and holds the same parameters.
+fn done(path: &Path, p: &PointParams) -> bool {
+    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<PointResult>(&t).ok()).is_some_and(|r| &r.params == p)
+}
+
+pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
+    if dirs.is_empty() {
+        return Err(CliError::Input("invalid merge arguments: valid is one or more sweep output folders".into()));
+    }
+    let mut results: Vec<PointResult> = Vec::new();
+    for d in dirs {
+        let pd = d.join("points");
+        let entries = std::fs::read_dir(&pd).map_err(|e| CliError::Input(format!("invalid folder = {}: cannot read {}/points ({e}); valid is a sweep --out folder", d.display(), d.display())))?;
+        for e in entries {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let t = std::fs::read_to_string(&path)?;
+                let r: PointResult = serde_json::from_str(&t).map_err(|e| CliError::Input(format!("invalid point file {}: {e}", path.display())))?;
+                results.push(r);
+            }
+        }
+    }
+    results.sort_by_key(|r| r.index);
+    results.dedup_by_key(|r| r.index);
+    let total = results.iter().map(|r| r.total).max().unwrap_or(0);
+    let missing: Vec<usize> = (0..total).filter(|i| results.binary_search_by_key(i, |r| r.index).is_err()).collect();
+    let out = out.map(Path::to_path_buf).unwrap_or_else(|| dirs[0].clone());
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| vec![r.id.clone(), r.params.eta.to_string(), r.params.batch.to_string(), r.params.momentum.to_string(), r.params.n.map(|n| n.to_string()).unwrap_or_default(), r.params.seed.to_string(), r.status.clone(), opt(r.continuous), opt(r.exact), opt(r.measured), opt(r.se), opt(r.z_exact), opt(r.z_continuous)])
+        .collect();
+    write_csv(&out.join("results.csv"), &["id", "eta", "batch", "momentum", "n", "seed", "status", "continuous", "exact", "measured", "se", "z_exact", "z_continuous"], &rows)?;
+    write_json(&out.join("results.json"), &results)?;
+    println!("merged {} of {total} points into {}/results.{{csv,json}}", results.len(), out.display());
+    if !missing.is_empty() {
+        println!("missing {} points: {} (rerun the sweep or its shards to fill them in)", missing.len(), missing.iter().take(10).map(|i| id(*i)).collect::<Vec<_>>().join(", "));
+    }
+    Ok(())
+}

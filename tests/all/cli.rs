@@ -1,0 +1,274 @@
+//! The real `sgd-sde` binary, end to end: every command, every bad-input case, and garbage files.
+
+use crate::common::config;
+use assert_cmd::Command;
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("sgd-sde").unwrap();
+    c.arg("--quiet");
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const GOOD: &str = r#"
+x0 = [1.0, 0.0, 0.0]
+[hessian]
+eigenvalues = [0.5, 1.0, 2.0]
+rotation = { seed = 3 }
+[optimizer]
+eta = 0.2
+batch = 4
+"#;
+
+/// Runs and returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// A bad input: exit 2 and exactly one line on stderr naming the field.
+fn bad(args: &[&str], names: &str) {
+    let (code, _, err) = run(args);
+    assert_eq!(code, 2, "expected exit 2, got {code}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(names), "should name {names:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn validate_quick_passes_and_writes_json_and_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("v.json");
+    let out = dir.path().join("out");
+    let (code, stdout, err) = run(&["validate", "--json", json.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("NEGATIVE CONTROL"));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["failed"], 0);
+    assert!(v["checks"].as_array().unwrap().len() >= 15);
+    for f in ["validation.csv", "validation.json", "validation.png", "validation.svg", "manifest.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn a_failing_check_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // The continuous law claimed to hold at eta*lambda_max = 1.8: a false claim.
+    let suite = write(dir.path(), "s.toml", r#"
+name = "wrong"
+description = "a false claim"
+[[check]]
+id = "false_claim"
+claim = "the continuous law is exact at eta*lambda_max = 1.8"
+kind = "stationary"
+theory = "continuous"
+[check.problem]
+hessian = { eigenvalues = [1.0, 2.0] }
+optimizer = { eta = 0.9, batch = 1 }
+"#);
+    let (code, stdout, err) = run(&["validate", "--suite", suite.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{err}");
+    assert!(stdout.contains("FAIL false_claim"), "{stdout}");
+    assert!(err.contains("1 of 1 checks FAILED"), "{err}");
+}
+
+#[test]
+fn theory_prints_the_exact_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.toml", GOOD);
+    let (code, out, err) = run(&["theory", "--problem", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // C = H: continuous = eta/(4S) Tr(H) = 0.2/16 * 3.5.
+    assert!((v["continuous_loss"].as_f64().unwrap() - 0.2 / 16.0 * 3.5).abs() < 1e-15);
+    let exact: f64 = [0.5f64, 1.0, 2.0].iter().map(|l| 0.2 / 16.0 * l / (1.0 - 0.2 * l / 2.0)).sum();
+    assert!((v["discrete_loss"].as_f64().unwrap() - exact).abs() < 1e-14);
+    assert_eq!(v["stable"], true);
+    assert!((v["stability_limit"].as_f64().unwrap() - 1.0).abs() < 1e-15);
+    assert_eq!(v["f"].as_f64().unwrap(), 0.25);
+    assert_eq!(v["mode_factors"].as_array().unwrap().len(), 3);
+    assert_eq!(v["covariance"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn sim_compares_with_theory_and_writes_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.toml", GOOD);
+    let out = dir.path().join("o");
+    let json = dir.path().join("r.json");
+    let (code, stdout, err) = run(&["sim", "--problem", p.to_str().unwrap(), "--paths", "64", "--steps", "6000", "--seed", "3", "--transient", "1,10,100", "--out", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("stationary loss") && stdout.contains("transient mean loss"), "{stdout}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let z = r["stationary"]["z_exact"].as_f64().unwrap();
+    assert!(z.abs() < 5.0, "z = {z}");
+    for row in r["transient"].as_array().unwrap() {
+        assert!(row["z"].as_f64().unwrap().abs() < 5.0, "{row}");
+    }
+    for f in ["results.json", "transient.csv", "stationary.csv", "transient.png", "transient.svg", "manifest.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["seed"], 3);
+    assert_eq!(m["crate_version"], env!("CARGO_PKG_VERSION"));
+    assert!(m["threads"].as_u64().unwrap() >= 1 && m["elapsed_seconds"].as_f64().unwrap() >= 0.0);
+    // Same seed, same numbers.
+    let json2 = dir.path().join("r2.json");
+    run(&["sim", "--problem", p.to_str().unwrap(), "--paths", "64", "--steps", "6000", "--seed", "3", "--transient", "1,10,100", "--json", json2.to_str().unwrap()]);
+    let r2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    assert_eq!(r["stationary"]["measured"], r2["stationary"]["measured"]);
+}
+
+#[test]
+fn the_shipped_example_problems_all_load() {
+    for f in ["gaussian_rotated", "dataset_without_replacement", "dataset_reshuffle", "regression", "momentum", "breakdown", "law", "weak_order"] {
+        let p = format!("{}/sims/{f}.toml", env!("CARGO_MANIFEST_DIR"));
+        let (code, out, err) = run(&["theory", "--problem", &p]);
+        assert_eq!(code, 0, "{f}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["discrete_loss"].as_f64().is_some(), "{f}: {out}");
+    }
+}
+
+#[test]
+fn breakdown_law_and_weak_order_write_their_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out, err) = run(&["breakdown", "--paths", "16", "--window", "2000", "--out", d.join("b").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("reshuffle") && out.contains("stability limit"), "{out}");
+    let (code, _, err) = run(&["law", "--paths", "16", "--window", "2000", "--etas", "0.01,0.1", "--batches", "1,8", "--out", d.join("l").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&["weak-order", "--paths", "2000", "--levels", "3", "--out", d.join("w").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stochastic_heun"), "{out}");
+    for f in ["b/breakdown.png", "b/breakdown.svg", "b/breakdown.csv", "b/manifest.json", "l/law.png", "l/law.svg", "l/law.csv", "w/weak_order.png", "w/weak_order.svg", "w/weak_order.json"] {
+        assert!(d.join(f).exists(), "{f}");
+    }
+    let csv = std::fs::read_to_string(d.join("b/breakdown.csv")).unwrap();
+    assert!(csv.lines().count() > 10, "{csv}");
+}
+
+#[test]
+fn sweep_shards_resume_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "base.toml", GOOD);
+    let grid = write(d, "grid.toml", "base = \"base.toml\"\n[axes]\neta = [0.1, 0.2, 1.5]\nbatch = [1, 4]\n[run]\npaths = 8\nwindow = 500\n");
+    let out = d.join("sweep");
+    let g = grid.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    assert_eq!(run(&["sweep", "--grid", g, "--shard", "0/2", "--out", o]).0, 0);
+    let first = std::fs::read_dir(out.join("points")).unwrap().count();
+    assert_eq!(first, 3);
+    let (code, stdout, _) = run(&["sweep", "--grid", g, "--shard", "0/2", "--out", o]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("3 already done, 0 to run"), "{stdout}");
+    // A half-finished sweep: delete one point, rerun everything, only it and shard 1 run.
+    std::fs::remove_file(out.join("points/p000000.json")).unwrap();
+    let (_, stdout, _) = run(&["sweep", "--grid", g, "--out", o]);
+    assert!(stdout.contains("6 points; shard 0/1 has 6, 2 already done, 4 to run"), "{stdout}");
+    let (code, stdout, _) = run(&["merge", o]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("merged 6 of 6 points"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+    assert_eq!(csv.matches(",unstable,").count(), 2, "eta = 1.5 > 2/lambda_max = 1: {csv}");
+    bad(&["sweep", "--grid", g, "--shard", "2/2", "--out", o], "--shard");
+}
+
+#[test]
+fn bad_inputs_exit_2_with_one_line_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let theory = |name: &str, text: &str, names: &str| {
+        let p = write(d, name, text);
+        bad(&["theory", "--problem", p.to_str().unwrap()], names);
+    };
+    theory("unknown.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nbatchsize = 2\n", "unknown field `batchsize`");
+    theory("malformed.toml", "[hessian\neigenvalues = [1.0]\n", "malformed.toml: line 1");
+    theory("nonspd.toml", "[hessian]\nmatrix = [[1.0, 2.0], [2.0, 1.0]]\n[optimizer]\neta = 0.1\n", "hessian.matrix");
+    theory("nonsym.toml", "[hessian]\nmatrix = [[1.0, 0.5], [0.0, 1.0]]\n[optimizer]\neta = 0.1\n", "symmetric");
+    theory("negeig.toml", "[hessian]\neigenvalues = [1.0, -2.0]\n[optimizer]\neta = 0.1\n", "hessian.eigenvalues[1]");
+    theory("eta.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = -0.1\n", "optimizer.eta");
+    theory("m.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nmomentum = 1.0\n", "optimizer.momentum");
+    theory("s_gt_n.toml", "[hessian]\neigenvalues = [1.0]\n[noise]\nmodel = \"dataset\"\ngenerate = { n = 4 }\n[optimizer]\neta = 0.1\nbatch = 5\n", "optimizer.batch = 5: valid range is 1 <= S <= N = 4");
+    theory("nan.toml", "[hessian]\neigenvalues = [1.0, 2.0]\n[noise]\nmodel = \"dataset\"\ncenters = [[0.0, 1.0], [nan, 0.0], [1.0, 1.0]]\n[optimizer]\neta = 0.1\n", "noise.centers[1]");
+    theory("missing.toml", "[noise]\nmodel = \"regression\"\nfile = \"no_such_file.csv\"\n[optimizer]\neta = 0.1\n", "no_such_file.csv");
+    let p = write(d, "unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n");
+    bad(&["sim", "--problem", p.to_str().unwrap()], "eta*lambda_max < 2");
+    bad(&["theory", "--problem", d.join("absent.toml").to_str().unwrap()], "absent.toml");
+    bad(&["validate", "--suite", "nonexistent-suite"], "--suite");
+    let (code, _, _) = run(&["sim"]); // clap usage error
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_diverging_run_stops_says_where_and_keeps_what_it_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "u.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.55\n");
+    let json = dir.path().join("r.json");
+    let (code, stdout, err) = run(&["sim", "--problem", p.to_str().unwrap(), "--allow-unstable", "--paths", "4", "--steps", "100000", "--transient", "1,2,5", "--json", json.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stdout}{err}");
+    assert!(err.contains("diverged at step") && err.contains("eta*lambda_max = 2.2000; limit 2"), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["transient"].as_array().unwrap().len(), 3, "the transient before divergence is kept");
+    assert!(r["diverged"].as_str().unwrap().contains("diverged at step"));
+}
+
+/// Mutations of a valid problem file: values replaced by hostile ones, lines dropped or duplicated.
+fn garbage() -> impl Strategy<Value = String> {
+    let hostile = prop_oneof![Just("-1"), Just("0"), Just("nan"), Just("inf"), Just("1e300"), Just("\"abc\""), Just("[]"), Just("true"), Just("2.5"), Just("{ seed = -3 }"), Just("[[1.0]]")];
+    let lines: Vec<&str> = vec!["x0 = [1.0, 0.0]", "[hessian]", "eigenvalues = [0.5, 2.0]", "rotation = { seed = 3 }", "[noise]", "model = \"dataset\"", "sampling = \"reshuffle\"", "generate = { n = 8, seed = 1 }", "[optimizer]", "eta = 0.2", "batch = 4", "momentum = 0.5", "[simulation]", "paths = 4"];
+    (prop::collection::vec((0..lines.len(), 0usize..4, hostile), 0..6), prop::collection::vec(any::<u8>(), 0..40), any::<bool>()).prop_map(move |(edits, bytes, raw)| {
+        if raw {
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+        let mut ls: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        for (i, op, v) in edits {
+            let i = i % ls.len();
+            match op {
+                0 => {
+                    if let Some((k, _)) = ls[i].clone().split_once(" = ") {
+                        ls[i] = format!("{k} = {v}");
+                    }
+                }
+                1 => {
+                    ls.remove(i);
+                    if ls.is_empty() {
+                        ls.push(String::new());
+                    }
+                }
+                2 => ls.insert(i, ls[i].clone()),
+                _ => ls[i] = format!("{} {v}", ls[i]),
+            }
+        }
+        ls.join("\n")
+    })
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+    #[test]
+    fn garbage_problem_files_never_panic(text in garbage()) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "g.toml", &text);
+        for args in [vec!["theory", "--problem", p.to_str().unwrap()], vec!["sim", "--problem", p.to_str().unwrap(), "--paths", "2", "--steps", "50"]] {
+            let (code, _, err) = run(&args);
+            prop_assert!([0, 2, 3].contains(&code), "exit {code} for {text:?}: {err}");
+            prop_assert!(!err.contains("panicked"), "panic for {text:?}: {err}");
+            if code == 2 {
+                prop_assert_eq!(err.trim().lines().count(), 1, "{}", err);
+            }
+        }
+    }
+}
