@@ -172,3 +172,27 @@ fn gemm_blocks_of_paths_match_the_exact_discrete_theory() {
     let exact = theory::sgd::stationary_loss(&Modes::new(&h, &c), eta, 1.0 / 3.0).unwrap();
     assert!(est.agrees_with(exact, Z_MAX), "{est} vs {exact}: z = {}", est.z(exact));
 }
+
+/// One long path: batch means with the integrated autocorrelation time. For EM on a 1-d OU the
+/// position is an AR(1) with coefficient a = 1 - eta lambda, so the loss (proportional to x^2) has
+/// autocorrelation a^{2t} and tau_int = (1 + a^2) / (1 - a^2) exactly.
+#[test]
+fn batch_means_on_one_long_path_with_the_autocorrelation_time() {
+    let h = SpdMatrix::from_eigen(&[1.0], Rotation::Identity).unwrap();
+    let eta = 0.05;
+    let problem = GaussianProblem::sgd(h.clone(), h.clone(), eta, 1, Frame::Eigen).unwrap();
+    let mut obs = Series::new(1000, 1);
+    let mut r = sgd_sde::rng::stream(7, 0);
+    sgd_sde::solve(&problem, &mut EulerMaruyama::new(), &mut vec![0.0], eta, 1_001_000, &mut r, &mut obs).unwrap();
+    let a2 = (1.0 - eta).powi(2);
+    let tau_exact = (1.0 + a2) / (1.0 - a2);
+    let tau = sgd_sde::stats::integrated_autocorrelation_time(&obs.values);
+    assert!((tau / tau_exact - 1.0).abs() < 0.15, "tau_int {tau} vs exact {tau_exact}");
+    let est = sgd_sde::stats::batch_means(&obs.values, 50); // batches of 20,000 >> tau = 20
+    let exact = theory::sgd::stationary_loss(&Modes::new(&h, &h), eta, 1.0).unwrap();
+    assert!(est.agrees_with(exact, Z_MAX), "{est} vs {exact}");
+    assert!(matches!(est.method, Method::BatchMeans { batches: 50, .. }));
+    // The naive i.i.d. standard error ignores tau and is too small by about sqrt(tau).
+    let naive = Estimate::from_replicas(&obs.values);
+    assert!(est.se / naive.se > 0.5 * tau_exact.sqrt(), "{} vs {}", est.se, naive.se);
+}
