@@ -57,7 +57,7 @@ impl Ensemble {
         S: State + Sync,
         P: StochasticProblem<S>,
         I: Integrator<S, P> + Sync,
-        O: Observer + Sync,
+        O: Observer<S> + Sync,
     {
         self.map(|_, r| {
             let mut x = x0.clone();

@@ -1,9 +1,9 @@
 //! Observers record statistics of the loss along a path, never the trajectory.
 
-/// Receives the loss at the steps it asks for.
-pub trait Observer: Clone + Send {
+/// Receives the state and its loss at the steps it asks for.
+pub trait Observer<S>: Clone + Send {
     fn wants(&self, step: usize) -> bool;
-    fn record(&mut self, step: usize, loss: f64);
+    fn record(&mut self, step: usize, x: &S, loss: f64);
 }
 
 /// The time average of the loss over steps `from..=to`.
@@ -25,13 +25,13 @@ impl TimeAverage {
     }
 }
 
-impl Observer for TimeAverage {
+impl<S> Observer<S> for TimeAverage {
     #[inline]
     fn wants(&self, step: usize) -> bool {
         step >= self.from && step <= self.to
     }
     #[inline]
-    fn record(&mut self, _step: usize, loss: f64) {
+    fn record(&mut self, _step: usize, _x: &S, loss: f64) {
         self.sum += loss;
         self.count += 1;
     }
@@ -53,11 +53,11 @@ impl Snapshots {
     }
 }
 
-impl Observer for Snapshots {
+impl<S> Observer<S> for Snapshots {
     fn wants(&self, step: usize) -> bool {
         self.at.get(self.values.len()) == Some(&step)
     }
-    fn record(&mut self, _step: usize, loss: f64) {
+    fn record(&mut self, _step: usize, _x: &S, loss: f64) {
         self.values.push(loss);
     }
 }
@@ -76,25 +76,25 @@ impl Series {
     }
 }
 
-impl Observer for Series {
+impl<S> Observer<S> for Series {
     fn wants(&self, step: usize) -> bool {
         step >= self.from && (step - self.from) % self.every == 0
     }
-    fn record(&mut self, _step: usize, loss: f64) {
+    fn record(&mut self, _step: usize, _x: &S, loss: f64) {
         self.values.push(loss);
     }
 }
 
-impl<A: Observer, B: Observer> Observer for (A, B) {
+impl<S, A: Observer<S>, B: Observer<S>> Observer<S> for (A, B) {
     fn wants(&self, step: usize) -> bool {
         self.0.wants(step) || self.1.wants(step)
     }
-    fn record(&mut self, step: usize, loss: f64) {
+    fn record(&mut self, step: usize, x: &S, loss: f64) {
         if self.0.wants(step) {
-            self.0.record(step, loss);
+            self.0.record(step, x, loss);
         }
         if self.1.wants(step) {
-            self.1.record(step, loss);
+            self.1.record(step, x, loss);
         }
     }
 }

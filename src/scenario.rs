@@ -386,7 +386,7 @@ impl Scenario {
     }
 
     /// Runs every path with the chosen integrator at step `eta`, returning each path's observer.
-    pub fn simulate<O: Observer + Sync>(&self, kind: IntegratorKind, ensemble: &Ensemble, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+    pub fn simulate<O: Observer<Vec<f64>> + Sync>(&self, kind: IntegratorKind, ensemble: &Ensemble, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
         self.check_integrator(kind)?;
         Ok(match &self.model {
             Model::Gaussian(p) => match kind {
@@ -446,7 +446,7 @@ fn rename(p: &str) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run<P: StochasticProblem<Vec<f64>>, O: Observer + Sync>(p: &P, kind: IntegratorKind, m: f64, ensemble: &Ensemble, x0: &Vec<f64>, h: f64, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+fn run<P: StochasticProblem<Vec<f64>>, O: Observer<Vec<f64>> + Sync>(p: &P, kind: IntegratorKind, m: f64, ensemble: &Ensemble, x0: &Vec<f64>, h: f64, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
     Ok(match kind {
         IntegratorKind::Sgd if m == 0.0 => ensemble.simulate(p, &EulerMaruyama::new(), x0, h, steps, observer),
         IntegratorKind::Sgd | IntegratorKind::HeavyBall => ensemble.simulate(p, &HeavyBall::new(m)?, x0, h, steps, observer),

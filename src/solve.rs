@@ -9,7 +9,8 @@ use std::fmt;
 
 /// Loss above which a path counts as diverged (besides NaN and infinity).
 pub const DIVERGED_LOSS: f64 = 1e100;
-/// The loss is checked for divergence at least this often, even when no observer wants it.
+/// The state is checked for divergence (a non-finite coordinate) at least this often, even when
+/// no observer wants the loss; a wanted loss is checked every time it is computed.
 pub const DIVERGENCE_CHECK_EVERY: usize = 64;
 
 /// A path whose loss became non-finite or exceeded [`DIVERGED_LOSS`].
@@ -21,20 +22,25 @@ pub struct Diverged {
 
 impl fmt::Display for Diverged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "diverged at step {} (loss = {:.3e})", self.step, self.loss)
+        if self.loss.is_nan() {
+            write!(f, "diverged at step {} (non-finite parameters)", self.step)
+        } else {
+            write!(f, "diverged at step {} (loss = {:.3e})", self.step, self.loss)
+        }
     }
 }
 
 impl std::error::Error for Diverged {}
 
 /// Runs `steps` steps of size `h` from `x` (step 0 is the initial point), feeding `observer` the
-/// loss at the steps it wants. Stops at the first divergence; the observer keeps what it saw.
+/// state and loss at the steps it wants. Stops at the first divergence (a wanted loss that is not
+/// finite or exceeds [`DIVERGED_LOSS`], or a non-finite state); the observer keeps what it saw.
 pub fn solve<S, P, I, O>(problem: &P, integrator: &mut I, x: &mut S, h: f64, steps: usize, rng: &mut PathRng, observer: &mut O) -> Result<(), Diverged>
 where
     S: State,
     P: StochasticProblem<S>,
     I: Integrator<S, P>,
-    O: Observer,
+    O: Observer<S>,
 {
     let mut noise = problem.new_noise();
     integrator.reset();
@@ -43,15 +49,14 @@ where
             problem.sample_noise(rng, h, &mut noise);
             integrator.step(problem, x, &noise, h);
         }
-        let wanted = observer.wants(k);
-        if wanted || k % DIVERGENCE_CHECK_EVERY == 0 || k == steps {
+        if observer.wants(k) {
             let loss = problem.loss(x);
             if !(loss.is_finite() && loss < DIVERGED_LOSS) {
                 return Err(Diverged { step: k, loss });
             }
-            if wanted {
-                observer.record(k, loss);
-            }
+            observer.record(k, x, loss);
+        } else if (k % DIVERGENCE_CHECK_EVERY == 0 || k == steps) && !x.is_finite() {
+            return Err(Diverged { step: k, loss: f64::NAN });
         }
     }
     Ok(())
