@@ -30,6 +30,7 @@ pub mod ensemble;
 pub mod error;
 pub mod integrators;
 pub mod linear_map;
+pub mod net;
 pub mod observers;
 pub mod output;
 pub mod problems;

@@ -9,7 +9,7 @@ mod gaussian;
 mod regression;
 
 pub use dataset::FiniteSumQuadratic;
-pub use sampling::{Batch, Sampling};
+pub use sampling::{validate as sampling_validate, Batch, Sampling};
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
 pub use regression::LinearRegression;
 

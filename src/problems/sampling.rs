@@ -70,7 +70,7 @@ impl Batch {
 }
 
 /// Validates N and S for a sampling scheme.
-pub(crate) fn validate(n: usize, s: usize, sampling: Sampling) -> Result<(), ProblemError> {
+pub fn validate(n: usize, s: usize, sampling: Sampling) -> Result<(), ProblemError> {
     ensure(n >= 2, || ProblemError::new("N", n, "N >= 2 examples"))?;
     crate::error::batch_size(s, Some(n))?;
     if sampling == Sampling::Reshuffle {

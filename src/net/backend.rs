@@ -1,0 +1,79 @@
+//! Backends and device choice. The CPU (NdArray) is the default; `--device cuda` needs the `cuda`
+//! feature and a working driver, probed once with any panic caught, so a missing GPU gives one
+//! clear message instead of a backtrace.
+
+use burn::backend::{Autodiff, NdArray};
+
+/// Training on the CPU in f32.
+pub type CpuF32 = Autodiff<NdArray<f32>>;
+/// Probes that need accuracy (finite-difference Hessian-vector products) run in f64 on the CPU.
+pub type CpuF64 = Autodiff<NdArray<f64>>;
+/// Training on an NVIDIA GPU in f32.
+#[cfg(feature = "cuda")]
+pub type CudaF32 = Autodiff<burn::backend::Cuda<f32, i32>>;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda,
+    /// CUDA when it works, otherwise the CPU (with a message).
+    Auto,
+}
+
+impl DeviceChoice {
+    pub fn parse(s: &str) -> Result<Self, crate::error::ProblemError> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda),
+            "auto" => Ok(Self::Auto),
+            _ => Err(crate::error::ProblemError::new("--device", s, "cpu, cuda or auto")),
+        }
+    }
+}
+
+/// The device a run will use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    Cpu,
+    Cuda,
+}
+
+/// Whether a CUDA device can be used: the `cuda` feature is compiled in and a tiny kernel runs.
+pub fn cuda_available() -> Result<(), String> {
+    #[cfg(feature = "cuda")]
+    {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let probe = std::panic::catch_unwind(|| {
+            let device = burn::backend::cuda::CudaDevice::default();
+            let t = burn::tensor::Tensor::<burn::backend::Cuda<f32, i32>, 1>::from_floats([1.0f32, 2.0], &device);
+            t.sum().into_scalar()
+        });
+        std::panic::set_hook(prev);
+        match probe {
+            Ok(v) if (v - 3.0).abs() < 1e-6 => Ok(()),
+            Ok(v) => Err(format!("the CUDA device computed 1 + 2 = {v}")),
+            Err(e) => Err(e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the CUDA runtime failed to start".into()).lines().next().unwrap_or("").to_string()),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Err("this binary was built without the `cuda` feature (cargo build --release --features cuda)".into())
+    }
+}
+
+/// Resolves a choice, printing one line when `auto` falls back to the CPU.
+pub fn resolve(choice: DeviceChoice) -> Result<Resolved, String> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Resolved::Cpu),
+        DeviceChoice::Cuda => cuda_available().map(|_| Resolved::Cuda).map_err(|e| format!("invalid --device = cuda: no usable CUDA device ({e}); valid is cpu, or auto to fall back to the CPU")),
+        DeviceChoice::Auto => match cuda_available() {
+            Ok(()) => Ok(Resolved::Cuda),
+            Err(e) => {
+                eprintln!("note: --device auto: no usable CUDA device ({e}); running on the CPU");
+                Ok(Resolved::Cpu)
+            }
+        },
+    }
+}

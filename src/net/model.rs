@@ -1,0 +1,132 @@
+//! Multilayer perceptrons read from a flat parameter vector θ.
+//!
+//! Layout: for each layer l (input size `a`, output size `b`) the weight matrix W_l (a x b,
+//! row-major, so z = x W + b) followed by its bias (b entries). Logistic regression is the MLP
+//! with no hidden layer: one output unit gives the binary logistic loss, K >= 2 outputs softmax
+//! cross-entropy. Hidden layers use ReLU.
+
+use super::params::Params;
+use crate::error::{ensure, ProblemError};
+use crate::rng;
+use burn::tensor::{activation, backend::Backend, Tensor};
+use rand_distr::{Distribution, StandardNormal};
+
+/// Layer sizes: input, hidden..., output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Architecture {
+    pub sizes: Vec<usize>,
+}
+
+impl Architecture {
+    pub fn new(sizes: Vec<usize>) -> Result<Self, ProblemError> {
+        ensure(sizes.len() >= 2, || ProblemError::new("layers", format!("{sizes:?}"), "at least an input and an output size"))?;
+        ensure(sizes.iter().all(|&s| s >= 1), || ProblemError::new("layers", format!("{sizes:?}"), "sizes >= 1"))?;
+        Ok(Self { sizes })
+    }
+    /// Logistic regression: `d` inputs, `classes` outputs (1 for binary).
+    pub fn logistic(d: usize, classes: usize) -> Self {
+        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }] }
+    }
+    /// The ICANN 2018 Fig. 3 network: 784-512-512-512-10 (scaled widths allowed).
+    pub fn icann_mlp(width: usize) -> Self {
+        Self { sizes: vec![784, width, width, width, 10] }
+    }
+    pub fn n_params(&self) -> usize {
+        self.sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+    }
+    pub fn outputs(&self) -> usize {
+        *self.sizes.last().expect("validated non-empty")
+    }
+    /// `(weight offset, bias offset)` of each layer in θ.
+    pub fn offsets(&self) -> Vec<(usize, usize)> {
+        let mut off = 0;
+        self.sizes
+            .windows(2)
+            .map(|w| {
+                let o = (off, off + w[0] * w[1]);
+                off += w[0] * w[1] + w[1];
+                o
+            })
+            .collect()
+    }
+}
+
+/// A forward pass: the logits and, per layer, its input and pre-activation (for probes).
+pub struct ForwardPass<B: Backend> {
+    pub logits: Tensor<B, 2>,
+    pub inputs: Vec<Tensor<B, 2>>,
+    pub pre_activations: Vec<Tensor<B, 2>>,
+}
+
+/// An architecture with its loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub arch: Architecture,
+}
+
+impl Model {
+    pub fn new(arch: Architecture) -> Self {
+        Self { arch }
+    }
+
+    /// He-normal weights (variance 2/fan-in; 1/fan-in for the output layer), zero biases, from a
+    /// named stream: the same seed gives the same θ on every backend.
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> Params<B> {
+        let mut r = rng::stream(seed, 0x1A1);
+        let mut v = Vec::with_capacity(self.arch.n_params());
+        let layers = self.arch.sizes.len() - 1;
+        for (l, w) in self.arch.sizes.windows(2).enumerate() {
+            let gain = if l + 1 == layers { 1.0 } else { 2.0 };
+            let sd = (gain / w[0] as f64).sqrt();
+            v.extend((0..w[0] * w[1]).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)));
+            v.extend(std::iter::repeat_n(0.0, w[1]));
+        }
+        Params::from_vec(&v, device)
+    }
+
+    /// `z_l = a_{l-1} W_l + b_l (+ leaf_l)`, `a_l = relu(z_l)` for hidden layers. `leaves` are
+    /// zero tensors added to the pre-activations, whose gradients are the per-example
+    /// back-propagated errors (the one-backward per-example-gradient trick).
+    pub fn forward<B: Backend>(&self, theta: &Tensor<B, 1>, x: Tensor<B, 2>, leaves: Option<&[Tensor<B, 2>]>) -> ForwardPass<B> {
+        let layers = self.arch.sizes.len() - 1;
+        let mut a = x;
+        let mut inputs = Vec::with_capacity(layers);
+        let mut pre = Vec::with_capacity(layers);
+        for (l, ((w_off, b_off), w)) in self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate() {
+            let weight = theta.clone().slice(w_off..w_off + w[0] * w[1]).reshape([w[0], w[1]]);
+            let bias = theta.clone().slice(b_off..b_off + w[1]).reshape([1, w[1]]);
+            let mut z = a.clone().matmul(weight) + bias;
+            if let Some(leaves) = leaves {
+                z = z + leaves[l].clone();
+            }
+            inputs.push(a);
+            pre.push(z.clone());
+            a = if l + 1 == layers { z } else { activation::relu(z) };
+        }
+        ForwardPass { logits: a, inputs, pre_activations: pre }
+    }
+
+    /// Per-example losses. `targets` is one-hot (n x K) for K >= 2 outputs, or n x 1 with values
+    /// in {0, 1} for the binary logistic loss `softplus(z) - y z`.
+    pub fn per_example_loss<B: Backend>(&self, logits: Tensor<B, 2>, targets: Tensor<B, 2>) -> Tensor<B, 1> {
+        let n = logits.dims()[0];
+        if self.arch.outputs() == 1 {
+            // softplus(z) - y z, computed stably as max(z, 0) - y z + log(1 + e^{-|z|}).
+            let pos = logits.clone().clamp_min(0.0);
+            let soft = pos + (logits.clone().abs().neg().exp() + 1.0).log();
+            (soft - targets * logits).reshape([n])
+        } else {
+            (activation::log_softmax(logits, 1) * targets).sum_dim(1).neg().reshape([n])
+        }
+    }
+
+    /// Predicted classes.
+    pub fn predict<B: Backend>(&self, logits: Tensor<B, 2>) -> Vec<usize> {
+        let n = logits.dims()[0];
+        if self.arch.outputs() == 1 {
+            logits.to_data().convert::<f64>().to_vec::<f64>().expect("float logits").iter().map(|&z| usize::from(z > 0.0)).collect()
+        } else {
+            logits.argmax(1).reshape([n]).to_data().convert::<i64>().to_vec::<i64>().expect("int classes").iter().map(|&c| c as usize).collect()
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! A network's training objective as a [`StochasticProblem`]: the core's integrators train it.
+//!
+//! Noise modes:
+//! * `Minibatch(sampling)`: true minibatch SGD, batches drawn as in the core's data-set problems
+//!   (with or without replacement, or per-epoch reshuffling).
+//! * `GaussianGd`: the full-batch gradient plus Gaussian noise with the empirical per-example
+//!   gradient covariance C/S: `g + (1/sqrt(S N)) sum_n z_n (g_n - g)`, `z ~ N(0, I_N)`. Because
+//!   gradients are linear in the per-example losses this is `grad sum_n w_n l_n` with
+//!   `w_n = 1/N + (z_n - mean z)/sqrt(S N)`: one backward pass, no d x d matrix, no per-example
+//!   gradients. This is the SDE that SGD is supposed to approximate, on the real network.
+//! * `FullBatch`: plain gradient descent (no noise).
+//!
+//! The loss is `mean_n l_n(θ) + l2/2 |θ|^2`.
+
+use super::data::Dataset;
+use super::model::Model;
+use super::params::Params;
+use crate::error::ProblemError;
+use crate::problems::{Batch, Sampling, StochasticProblem};
+use crate::rng::{fill_normals, PathRng};
+use burn::tensor::{backend::AutodiffBackend, backend::Backend, Int, Tensor, TensorData};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoiseMode {
+    Minibatch(Sampling),
+    GaussianGd,
+    FullBatch,
+}
+
+/// One step's randomness: a minibatch or the N standard normals of Gaussian-noise GD.
+#[derive(Debug, Clone)]
+pub struct NetNoise {
+    pub batch: Batch,
+    pub z: Vec<f64>,
+}
+
+/// A model, its training data on the device, and how gradient noise arises.
+#[derive(Debug, Clone)]
+pub struct NetworkProblem<B: Backend> {
+    pub model: Model,
+    pub x: Tensor<B, 2>,
+    pub targets: Tensor<B, 2>,
+    pub n: usize,
+    pub batch: usize,
+    pub mode: NoiseMode,
+    pub l2: f64,
+}
+
+/// Rows of a data set as device tensors: inputs (n x d) and targets (one-hot, or n x 1 binary).
+pub fn tensors<B: Backend>(data: &Dataset, outputs: usize, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let n = data.len();
+    let x = Tensor::from_data(TensorData::new(data.features.clone(), [n, data.dim]), device);
+    let t: Vec<f32> = if outputs == 1 {
+        data.labels.iter().map(|&y| y as f32).collect()
+    } else {
+        data.labels.iter().flat_map(|&y| (0..outputs).map(move |k| if k == y as usize { 1.0 } else { 0.0 })).collect()
+    };
+    (x, Tensor::from_data(TensorData::new(t, [n, outputs]), device))
+}
+
+impl<B: Backend> NetworkProblem<B> {
+    pub fn new(model: Model, data: &Dataset, batch: usize, mode: NoiseMode, l2: f64, device: &B::Device) -> Result<Self, ProblemError> {
+        let n = data.len();
+        if let NoiseMode::Minibatch(s) = mode {
+            crate::problems::sampling_validate(n, batch, s)?;
+        } else {
+            crate::error::batch_size(batch, Some(n))?;
+        }
+        if data.dim != model.arch.sizes[0] {
+            return Err(ProblemError::new("layers[0]", model.arch.sizes[0], format!("the input size of the data, {}", data.dim)));
+        }
+        let classes = data.classes();
+        let outputs = model.arch.outputs();
+        if (outputs == 1 && classes > 2) || (outputs > 1 && outputs < classes) {
+            return Err(ProblemError::new("layers[last]", outputs, format!("1 (binary) or >= {classes} (the number of classes)")));
+        }
+        if !(l2.is_finite() && l2 >= 0.0) {
+            return Err(ProblemError::new("l2", l2, "a finite number >= 0"));
+        }
+        let (x, targets) = tensors::<B>(data, outputs, device);
+        Ok(Self { model, x, targets, n, batch, mode, l2 })
+    }
+
+    /// Full-data mean loss (in chunks, no autodiff graph needed on an inner backend).
+    pub fn mean_loss(&self, theta: &Tensor<B, 1>) -> f64 {
+        let chunk = 8192;
+        let mut total = 0.0;
+        let mut start = 0;
+        while start < self.n {
+            let len = chunk.min(self.n - start);
+            let x = self.x.clone().narrow(0, start, len);
+            let t = self.targets.clone().narrow(0, start, len);
+            let f = self.model.forward(theta, x, None);
+            total += self.model.per_example_loss(f.logits, t).sum().into_scalar().elem::<f64>();
+            start += len;
+        }
+        total / self.n as f64 + 0.5 * self.l2 * (theta.clone() * theta.clone()).sum().into_scalar().elem::<f64>()
+    }
+}
+
+use burn::tensor::ElementConversion;
+
+impl<B: AutodiffBackend> NetworkProblem<B> {
+    /// `grad_θ [ sum_n w_n l_n(θ) + l2/2 |θ|^2 ]` over the rows `rows` (all rows when `None`).
+    pub fn weighted_gradient(&self, theta: &Tensor<B, 1>, rows: Option<&[usize]>, weights: Tensor<B, 1>) -> Tensor<B, 1> {
+        let theta = theta.clone().detach().require_grad();
+        let (x, t) = match rows {
+            Some(r) => {
+                let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(r.iter().map(|&i| i as i64).collect::<Vec<_>>(), [r.len()]), &self.x.device());
+                (self.x.clone().select(0, idx.clone()), self.targets.clone().select(0, idx))
+            }
+            None => (self.x.clone(), self.targets.clone()),
+        };
+        let f = self.model.forward(&theta, x, None);
+        let mut loss = (self.model.per_example_loss(f.logits, t) * weights).sum();
+        if self.l2 > 0.0 {
+            loss = loss + (theta.clone() * theta.clone()).sum().mul_scalar(0.5 * self.l2);
+        }
+        let grads = loss.backward();
+        Tensor::from_inner(theta.grad(&grads).expect("θ requires grad"))
+    }
+
+    /// The full-batch gradient of the training objective.
+    pub fn full_gradient(&self, theta: &Tensor<B, 1>) -> Tensor<B, 1> {
+        let w = Tensor::ones([self.n], &self.x.device()).div_scalar(self.n as f64);
+        self.weighted_gradient(theta, None, w)
+    }
+}
+
+impl<B: AutodiffBackend> StochasticProblem<Params<B>> for NetworkProblem<B>
+where
+    Tensor<B, 2>: Sync,
+{
+    type Noise = NetNoise;
+
+    fn dim(&self) -> usize {
+        self.model.arch.n_params()
+    }
+    fn new_noise(&self) -> NetNoise {
+        NetNoise { batch: Batch::new(self.n, self.batch), z: Vec::new() }
+    }
+    fn sample_noise(&self, rng: &mut PathRng, _h: f64, noise: &mut NetNoise) {
+        match self.mode {
+            NoiseMode::Minibatch(s) => noise.batch.draw(s, rng),
+            NoiseMode::GaussianGd => {
+                noise.z.resize(self.n, 0.0);
+                fill_normals(rng, &mut noise.z);
+            }
+            NoiseMode::FullBatch => {}
+        }
+    }
+    fn gradient(&self, x: &Params<B>, noise: &NetNoise, out: &mut Params<B>) {
+        let device = self.x.device();
+        out.tensor = match self.mode {
+            NoiseMode::Minibatch(_) => {
+                let s = noise.batch.indices.len();
+                self.weighted_gradient(&x.tensor, Some(&noise.batch.indices), Tensor::ones([s], &device).div_scalar(s as f64))
+            }
+            NoiseMode::GaussianGd => {
+                let mean = noise.z.iter().sum::<f64>() / self.n as f64;
+                let scale = 1.0 / ((self.batch * self.n) as f64).sqrt();
+                let w: Vec<f64> = noise.z.iter().map(|z| 1.0 / self.n as f64 + (z - mean) * scale).collect();
+                self.weighted_gradient(&x.tensor, None, Tensor::from_data(TensorData::new(w, [self.n]), &device))
+            }
+            NoiseMode::FullBatch => self.full_gradient(&x.tensor),
+        };
+    }
+    /// The full training loss (there is no known minimum to subtract for a network).
+    fn loss(&self, x: &Params<B>) -> f64 {
+        self.mean_loss(&x.tensor)
+    }
+}
