@@ -48,7 +48,7 @@ impl Estimate {
 impl fmt::Display for Estimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.method {
-            Method::Replicas { n } => write!(f, "{:.6e} ± {:.2e} (se over {n} independent paths)", self.value, self.se),
+            Method::Replicas { n } => write!(f, "{:.6e} ± {:.2e} (se over {n} independent replicas)", self.value, self.se),
             Method::BatchMeans { batches, tau_int } => write!(f, "{:.6e} ± {:.2e} (batch means, {batches} batches, tau_int = {tau_int:.1})", self.value, self.se),
         }
     }

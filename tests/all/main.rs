@@ -7,6 +7,7 @@ mod determinism;
 mod errors;
 mod golden;
 mod negative_controls;
+mod network;
 mod stationary;
 mod theory;
 mod weak_order;

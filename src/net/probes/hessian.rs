@@ -1,0 +1,111 @@
+use crate::net::params::Params;
+use crate::net::problem::NetworkProblem;
+use crate::rng;
+use crate::stats::Estimate;
+use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
+use rand::Rng;
+
+/// `H v` with the step actually used and the ReLU units that changed sign between `θ ± eps u`.
+#[derive(Debug, Clone)]
+pub struct Hvp<B: AutodiffBackend> {
+    pub hv: Tensor<B, 1>,
+    pub eps: f64,
+    pub relu_flips: usize,
+}
+
+fn relu_signs<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>) -> Vec<Tensor<B, 2>> {
+    let f = p.model.forward(theta, p.x.clone(), None);
+    let hidden = f.pre_activations.len() - 1;
+    f.pre_activations.into_iter().take(hidden).map(|z| z.greater_elem(0.0).float()).collect()
+}
+
+/// `H v ≈ (g(θ + eps u) - g(θ - eps u)) / (2 eps) * |v|` with `u = v/|v|`, full-batch gradients.
+/// If any hidden ReLU unit changes sign between the two points the difference is not a Hessian
+/// product; the step is then divided by 10 (up to 3 times) and the flips of the last try reported.
+pub fn hvp<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>, v: &Tensor<B, 1>, eps: f64) -> Hvp<B> {
+    let norm = (v.clone() * v.clone()).sum().into_scalar().elem::<f64>().sqrt();
+    let u = v.clone().div_scalar(norm);
+    let mut e = eps;
+    let mut last = None;
+    for _ in 0..4 {
+        let tp = theta.clone() + u.clone().mul_scalar(e);
+        let tm = theta.clone() - u.clone().mul_scalar(e);
+        let flips: usize = relu_signs(p, &tp).into_iter().zip(relu_signs(p, &tm)).map(|(a, b)| (a - b).abs().sum().into_scalar().elem::<f64>() as usize).sum();
+        let hv = (p.full_gradient(&tp) - p.full_gradient(&tm)).mul_scalar(norm / (2.0 * e));
+        last = Some(Hvp { hv, eps: e, relu_flips: flips });
+        if flips == 0 {
+            break;
+        }
+        e /= 10.0;
+    }
+    last.expect("at least one try")
+}
+
+fn rademacher<B: AutodiffBackend>(d: usize, seed: u64, i: u64, device: &B::Device) -> Tensor<B, 1> {
+    let mut r = rng::stream(seed, i);
+    let v: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
+    Tensor::from_data(TensorData::new(v, [d]), device)
+}
+
+/// Hutchinson estimates with Rademacher probes `v` (E v v^T = I): `Tr(H) = E[v^T H v]` and
+/// `|H|_F^2 = E|H v|^2`, each with its standard error over the probes.
+#[derive(Debug, Clone)]
+pub struct HessianStats {
+    pub trace: Estimate,
+    /// The Frobenius norm `|H|_F`, with a delta-method standard error from `|H|_F^2`.
+    pub frobenius: Estimate,
+    pub probes: usize,
+    /// ReLU sign flips summed over all probes' final tries (0 means every product was clean).
+    pub relu_flips: usize,
+}
+
+pub fn hessian_stats<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, probes: usize, eps: f64, seed: u64) -> HessianStats {
+    let d = theta.len();
+    let device = theta.tensor.device();
+    let mut traces = Vec::with_capacity(probes);
+    let mut squares = Vec::with_capacity(probes);
+    let mut flips = 0;
+    for i in 0..probes {
+        let v = rademacher::<B>(d, seed, i as u64, &device);
+        let h = hvp(p, &theta.tensor, &v, eps);
+        flips += h.relu_flips;
+        traces.push((v * h.hv.clone()).sum().into_scalar().elem::<f64>());
+        squares.push((h.hv.clone() * h.hv).sum().into_scalar().elem::<f64>());
+    }
+    let f2 = Estimate::from_replicas(&squares);
+    let f = f2.value.max(0.0).sqrt();
+    HessianStats { trace: Estimate::from_replicas(&traces), frobenius: Estimate { value: f, se: f2.se / (2.0 * f.max(f64::MIN_POSITIVE)), method: f2.method }, probes, relu_flips: flips }
+}
+
+/// The largest eigenvalue by power iteration. For a symmetric H, some eigenvalue lies within
+/// `residual = |H v - lambda v|` of `lambda` (|v| = 1): that is the error bar reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerIteration {
+    pub lambda: f64,
+    pub residual: f64,
+    pub iterations: usize,
+    pub relu_flips: usize,
+}
+
+pub fn lambda_max<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, eps: f64, max_iter: usize, rel_tol: f64, seed: u64) -> PowerIteration {
+    let d = theta.len();
+    let device = theta.tensor.device();
+    let mut v = rademacher::<B>(d, seed, u64::MAX, &device).div_scalar((d as f64).sqrt());
+    let mut out = PowerIteration { lambda: 0.0, residual: f64::INFINITY, iterations: 0, relu_flips: 0 };
+    for it in 1..=max_iter {
+        let h = hvp(p, &theta.tensor, &v, eps);
+        let lambda = (v.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>();
+        let r = h.hv.clone() - v.clone().mul_scalar(lambda);
+        let residual = (r.clone() * r).sum().into_scalar().elem::<f64>().sqrt();
+        out = PowerIteration { lambda, residual, iterations: it, relu_flips: h.relu_flips };
+        if residual <= rel_tol * lambda.abs() {
+            break;
+        }
+        let n = (h.hv.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>().sqrt();
+        if n == 0.0 {
+            break;
+        }
+        v = h.hv.div_scalar(n);
+    }
+    out
+}

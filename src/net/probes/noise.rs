@@ -1,0 +1,77 @@
+//! The gradient-noise covariance through its trace, from per-example gradient norms.
+//!
+//! One backward pass gives every example's gradient norm: add zero leaf tensors e_l to each
+//! layer's pre-activation, back-propagate the SUM of the per-example losses, and read
+//! `delta_{l,n} = d l_n / d z_{l,n}` from the leaves' gradients. Example n's gradient for layer l
+//! is `a_{l-1,n} (x) delta_{l,n}` (weights) and `delta_{l,n}` (bias), so
+//! `|g_n|^2 = sum_l (|a_{l-1,n}|^2 + 1) |delta_{l,n}|^2` without forming any outer product.
+
+use crate::net::params::Params;
+use crate::net::problem::NetworkProblem;
+use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
+
+/// `Tr(C) = mean_n |g_n|^2 - |mean_n g_n|^2` (C population-normalised, data term only), the full
+/// gradient (including any L2 term) and the simple noise scale `B_simple = Tr(C) / |g|^2`.
+/// Exact over the N training examples (no sampling error).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradientNoise {
+    pub trace_c: f64,
+    pub mean_example_norm2: f64,
+    pub gradient_norm2: f64,
+    pub b_simple: f64,
+}
+
+pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> GradientNoise {
+    let chunk = 4096;
+    let mut sum_norm2 = 0.0;
+    let mut grad_sum: Option<Tensor<B, 1>> = None;
+    let mut start = 0;
+    while start < p.n {
+        let len = chunk.min(p.n - start);
+        let th = theta.tensor.clone().detach().require_grad();
+        let x = p.x.clone().narrow(0, start, len);
+        let t = p.targets.clone().narrow(0, start, len);
+        let device = x.device();
+        let leaves: Vec<Tensor<B, 2>> = p.model.arch.sizes[1..].iter().map(|&w| Tensor::zeros([len, w], &device).require_grad()).collect();
+        let f = p.model.forward(&th, x, Some(&leaves));
+        let loss = p.model.per_example_loss(f.logits, t).sum();
+        let grads = loss.backward();
+        let mut norm2: Option<Tensor<B::InnerBackend, 1>> = None;
+        for (leaf, a) in leaves.iter().zip(&f.inputs) {
+            let delta = leaf.grad(&grads).expect("leaf requires grad");
+            let a = a.clone().inner();
+            let a2 = (a.clone() * a).sum_dim(1).reshape([len]) + 1.0;
+            let d2 = (delta.clone() * delta).sum_dim(1).reshape([len]);
+            let term = a2 * d2;
+            norm2 = Some(match norm2 {
+                Some(n) => n + term,
+                None => term,
+            });
+        }
+        sum_norm2 += norm2.expect("at least one layer").sum().into_scalar().elem::<f64>();
+        let g = Tensor::<B, 1>::from_inner(th.grad(&grads).expect("θ requires grad"));
+        grad_sum = Some(match grad_sum {
+            Some(s) => s + g,
+            None => g,
+        });
+        start += len;
+    }
+    let mean_grad = grad_sum.expect("n >= 1").div_scalar(p.n as f64);
+    let mean_example_norm2 = sum_norm2 / p.n as f64;
+    let data_norm2 = (mean_grad.clone() * mean_grad.clone()).sum().into_scalar().elem::<f64>();
+    let full = mean_grad + theta.tensor.clone().mul_scalar(p.l2);
+    let gradient_norm2 = (full.clone() * full).sum().into_scalar().elem::<f64>();
+    let trace_c = mean_example_norm2 - data_norm2;
+    GradientNoise { trace_c, mean_example_norm2, gradient_norm2, b_simple: trace_c / gradient_norm2 }
+}
+
+/// Every example's gradient by its own backward pass (slow; for checking the trick above).
+pub fn per_example_gradients_loop<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> Vec<Vec<f64>> {
+    let l2 = NetworkProblem { l2: 0.0, ..p.clone() };
+    (0..p.n)
+        .map(|i| {
+            let g = l2.weighted_gradient(&theta.tensor, Some(&[i]), Tensor::ones([1], &theta.tensor.device()));
+            g.to_data().convert::<f64>().to_vec::<f64>().expect("float gradient")
+        })
+        .collect()
+}

@@ -1,0 +1,284 @@
+//! The network layer on small data: gradients, Hessian probes against exact Hessians, noise
+//! probes against loops and theory, data loading, devices, determinism.
+
+use burn::tensor::{Tensor, TensorData};
+use nalgebra::{DMatrix, DVector};
+use sgd_sde::net::data::{embedded_fashion_mnist, read_idx, teacher_student, Dataset};
+use sgd_sde::net::probes::{gradient_noise, hessian_stats, hvp, lambda_max, per_example_gradients_loop, Fdr};
+use sgd_sde::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
+use sgd_sde::theory;
+use sgd_sde::*;
+
+type B = CpuF64;
+
+fn problem(sizes: Vec<usize>, n: usize, classes: usize, mode: NoiseMode, batch: usize, l2: f64) -> (NetworkProblem<B>, Params<B>) {
+    let data = teacher_student(n, sizes[0], 6, classes, 5);
+    let model = Model::new(Architecture::new(sizes).unwrap());
+    let dev = Default::default();
+    let theta = model.init::<B>(9, &dev);
+    (NetworkProblem::new(model, &data, batch, mode, l2, &dev).unwrap(), theta)
+}
+
+fn vec_of(t: &Tensor<B, 1>) -> Vec<f64> {
+    t.to_data().to_vec::<f64>().unwrap()
+}
+
+fn loss_at(p: &NetworkProblem<B>, th: &[f64]) -> f64 {
+    p.mean_loss(&Params::<B>::from_vec(th, &Default::default()).tensor)
+}
+
+/// The dense Hessian from second differences of the loss alone (no gradient code involved).
+fn dense_fd_hessian(p: &NetworkProblem<B>, th: &[f64], eps: f64) -> DMatrix<f64> {
+    let d = th.len();
+    let at = |i: usize, si: f64, j: usize, sj: f64| {
+        let mut t = th.to_vec();
+        t[i] += si * eps;
+        t[j] += sj * eps;
+        loss_at(p, &t)
+    };
+    let mut h = DMatrix::zeros(d, d);
+    for i in 0..d {
+        for j in i..d {
+            let v = (at(i, 1.0, j, 1.0) - at(i, 1.0, j, -1.0) - at(i, -1.0, j, 1.0) + at(i, -1.0, j, -1.0)) / (4.0 * eps * eps);
+            h[(i, j)] = v;
+            h[(j, i)] = v;
+        }
+    }
+    h
+}
+
+fn hvp_matrix(p: &NetworkProblem<B>, theta: &Params<B>) -> DMatrix<f64> {
+    let d = theta.len();
+    let mut m = DMatrix::zeros(d, d);
+    for j in 0..d {
+        let mut e = vec![0.0; d];
+        e[j] = 1.0;
+        let h = hvp(p, &theta.tensor, &Params::<B>::from_vec(&e, &Default::default()).tensor, 1e-5);
+        assert_eq!(h.relu_flips, 0);
+        m.set_column(j, &DVector::from_vec(vec_of(&h.hv)));
+    }
+    m
+}
+
+#[test]
+fn gradient_matches_finite_differences_of_the_loss() {
+    let (p, theta) = problem(vec![4, 5, 3], 40, 3, NoiseMode::FullBatch, 8, 0.01);
+    let g = vec_of(&p.full_gradient(&theta.tensor));
+    let th = theta.to_vec();
+    for i in 0..th.len() {
+        let (mut a, mut b) = (th.clone(), th.clone());
+        a[i] += 1e-6;
+        b[i] -= 1e-6;
+        let fd = (loss_at(&p, &a) - loss_at(&p, &b)) / 2e-6;
+        assert!((fd - g[i]).abs() < 1e-8, "θ[{i}]: {fd} vs {}", g[i]);
+    }
+}
+
+#[test]
+fn hvp_matches_the_analytic_hessian_of_binary_logistic_regression() {
+    // H = mean_n p_n (1 - p_n) x~_n x~_n^T + l2 I, with x~ = (x, 1) in θ's layout (w..., b).
+    let (p, theta) = problem(vec![5, 1], 60, 2, NoiseMode::FullBatch, 8, 0.05);
+    let data = teacher_student(60, 5, 6, 2, 5);
+    let th = theta.to_vec();
+    let mut h = DMatrix::identity(6, 6) * 0.05;
+    for i in 0..data.len() {
+        let mut xt: Vec<f64> = data.row(i).iter().map(|&v| v as f32 as f64).collect();
+        xt.push(1.0);
+        let z: f64 = xt.iter().zip(&th).map(|(a, b)| a * b).sum();
+        let s = 1.0 / (1.0 + (-z).exp());
+        let x = DVector::from_vec(xt);
+        h += &x * x.transpose() * (s * (1.0 - s) / data.len() as f64);
+    }
+    let m = hvp_matrix(&p, &theta);
+    assert!((&m - &h).amax() < 1e-7 * h.amax(), "max error {}", (&m - &h).amax());
+}
+
+#[test]
+fn hvp_matches_a_dense_finite_difference_hessian_of_a_tiny_mlp() {
+    let (p, theta) = problem(vec![3, 4, 2], 30, 2, NoiseMode::FullBatch, 8, 0.0);
+    let dense = dense_fd_hessian(&p, &theta.to_vec(), 1e-4);
+    let m = hvp_matrix(&p, &theta);
+    assert!((&m - &dense).amax() < 1e-5 * dense.amax().max(1.0), "max error {}", (&m - &dense).amax());
+    assert!((&m - m.transpose()).amax() < 1e-7, "H v products must form a symmetric matrix");
+}
+
+#[test]
+fn hutchinson_trace_frobenius_and_power_iteration_against_the_exact_hessian() {
+    let (p, theta) = problem(vec![4, 6, 3], 50, 3, NoiseMode::FullBatch, 8, 0.01);
+    let h = hvp_matrix(&p, &theta);
+    let h = (&h + h.transpose()) * 0.5;
+    let stats = hessian_stats(&p, &theta, 1600, 1e-5, 3);
+    assert_eq!(stats.relu_flips, 0);
+    assert!(stats.trace.agrees_with(h.trace(), 5.0), "Tr(H): {} vs {}", stats.trace, h.trace());
+    assert!(stats.frobenius.agrees_with(h.norm(), 5.0), "|H|_F: {} vs {}", stats.frobenius, h.norm());
+    // Negative control: forgetting the L2 term (l2 * d = 0.51) is rejected by the same check.
+    assert!(!stats.trace.agrees_with(h.trace() - 0.01 * h.nrows() as f64, 5.0), "{} vs {}", stats.trace, h.trace() - 0.51);
+    let eig = nalgebra::SymmetricEigen::new(h.clone()).eigenvalues;
+    let top = eig.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pi = lambda_max(&p, &theta, 1e-5, 500, 1e-6, 1);
+    assert!((pi.lambda - top).abs() <= pi.residual + 1e-9 * top, "{pi:?} vs {top}");
+    assert!((pi.lambda - top).abs() < 1e-3 * top, "{pi:?} vs {top}");
+}
+
+#[test]
+fn per_example_trick_matches_the_loop_and_the_noise_scale() {
+    let (p, theta) = problem(vec![4, 5, 3], 40, 3, NoiseMode::FullBatch, 8, 0.02);
+    let fast = gradient_noise(&p, &theta);
+    let gs = per_example_gradients_loop(&p, &theta);
+    let n = gs.len() as f64;
+    let d = gs[0].len();
+    let mean: Vec<f64> = (0..d).map(|k| gs.iter().map(|g| g[k]).sum::<f64>() / n).collect();
+    let trace_c: f64 = gs.iter().map(|g| g.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>()).sum::<f64>() / n;
+    assert!((fast.trace_c - trace_c).abs() < 1e-10 * trace_c, "{} vs {trace_c}", fast.trace_c);
+    let full: Vec<f64> = mean.iter().zip(theta.to_vec()).map(|(g, t)| g + 0.02 * t).collect();
+    let g2: f64 = full.iter().map(|v| v * v).sum();
+    assert!((fast.b_simple - trace_c / g2).abs() < 1e-9 * fast.b_simple);
+}
+
+/// The noise the network problem injects has covariance f C: E|g~ - g|^2 = f Tr(C), for Gaussian
+/// GD (f = 1/S) and minibatches without replacement (f = (N-S)/(S(N-1))).
+#[test]
+fn injected_noise_has_the_theoretical_covariance() {
+    for (mode, name) in [(NoiseMode::GaussianGd, "gaussian"), (NoiseMode::Minibatch(Sampling::WithoutReplacement), "without replacement"), (NoiseMode::Minibatch(Sampling::WithReplacement), "with replacement")] {
+        let (p, theta) = problem(vec![4, 5, 3], 30, 3, mode, 6, 0.0);
+        let tc = gradient_noise(&p, &theta).trace_c;
+        let f = match mode {
+            NoiseMode::Minibatch(s) => theory::noise_factor(6, Some(30), s).unwrap(),
+            _ => 1.0 / 6.0,
+        };
+        let g = p.full_gradient(&theta.tensor);
+        let mut noise = p.new_noise();
+        let mut out = theta.zeros_like();
+        let mut r = rng::stream(4, 0);
+        let sq: Vec<f64> = (0..3000)
+            .map(|_| {
+                p.sample_noise(&mut r, 0.1, &mut noise);
+                p.gradient(&theta, &noise, &mut out);
+                let diff = out.tensor.clone() - g.clone();
+                (diff.clone() * diff).sum().into_scalar()
+            })
+            .collect();
+        let est = Estimate::from_replicas(&sq);
+        assert!(est.agrees_with(f * tc, 5.0), "{name}: E|noise|^2 = {est} vs f Tr(C) = {}", f * tc);
+        // Negative control: the f of another scheme is rejected (they differ by (N-S)/(N-1) = 0.83).
+        let wrong = if matches!(mode, NoiseMode::Minibatch(Sampling::WithoutReplacement)) { tc / 6.0 } else { tc * 24.0 / (6.0 * 29.0) };
+        assert!(!est.agrees_with(wrong, 5.0), "{name}: the wrong factor was accepted");
+    }
+}
+
+#[test]
+fn yaida_fdr_holds_at_stationarity_and_rejects_the_wrong_relation() {
+    let h = SpdMatrix::from_eigen(&[0.5, 1.0, 2.0], Rotation::Seeded(2)).unwrap();
+    let (eta, m) = (0.3, 0.5);
+    let problem = GaussianProblem::sgd(h.clone(), h, eta, 2, Frame::Original).unwrap();
+    let fdr: Fdr<Vec<f64>, _> = Fdr::new(problem.clone(), 500, 7, eta, m);
+    let out = Ensemble::new(32, 3).simulate(&problem, &HeavyBall::new(m).unwrap(), &vec![0.0; 3], eta, 40_000, &fdr);
+    let mut pooled: Fdr<Vec<f64>, _> = Fdr::new(problem.clone(), 500, 7, eta, m);
+    let mut wrong: Fdr<Vec<f64>, _> = Fdr::new(problem, 500, 7, eta, -m); // (1-m) instead of (1+m)
+    for o in &out {
+        pooled.theta_dot_grad.extend(&o.observer.theta_dot_grad);
+        pooled.step_squared.extend(&o.observer.step_squared);
+        wrong.theta_dot_grad.extend(&o.observer.theta_dot_grad);
+        wrong.step_squared.extend(&o.observer.step_squared);
+    }
+    let r = pooled.result();
+    assert!(r.residual.agrees_with(0.0, 5.0), "FDR residual {:?}", r);
+    assert!(!wrong.result().residual.agrees_with(0.0, 5.0), "the (1-m) relation was accepted");
+}
+
+#[test]
+fn idx_reader_validates_magic_sizes_and_compression() {
+    let (train, test) = embedded_fashion_mnist();
+    assert_eq!((train.len(), test.len(), train.dim, train.classes()), (2000, 1000, 784, 10));
+    for k in 0..10u8 {
+        assert_eq!(train.labels.iter().filter(|&&l| l == k).count(), 200);
+    }
+    let labels = [0u8, 0, 8, 1, 0, 0, 0, 3, 1, 2, 9];
+    assert_eq!(read_idx(&labels, "ok").unwrap(), (vec![3], vec![1, 2, 9]));
+    let gz = { use std::io::Write; let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()); e.write_all(&labels).unwrap(); e.finish().unwrap() };
+    assert_eq!(read_idx(&gz, "gz").unwrap().1, vec![1, 2, 9]);
+    let err = |b: &[u8]| read_idx(b, "f").unwrap_err().to_string();
+    assert!(err(&labels[..10]).contains("truncated data: dimensions [3] need 3 bytes, found 2"), "{}", err(&labels[..10]));
+    assert!(err(&[1, 0, 8, 1, 0, 0, 0, 0]).contains("bad magic number"));
+    assert!(err(&[0, 0, 0x0d, 1, 0, 0, 0, 0]).contains("element type 0x0d"));
+    assert!(err(&gz[..gz.len() - 6]).contains("corrupt gzip"));
+    let mut trailing = labels.to_vec();
+    trailing.push(7);
+    assert!(err(&trailing).contains("trailing data"));
+    let img = [0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 5, 6];
+    assert!(Dataset::from_idx_bytes(&img, &labels, "x").unwrap_err().to_string().contains("2 images but 3 labels"));
+}
+
+#[test]
+fn stratified_subsets_are_balanced_and_reproducible() {
+    let (train, _) = embedded_fashion_mnist();
+    let a = train.stratified_subset(105, 1).unwrap();
+    let b = train.stratified_subset(105, 1).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, train.stratified_subset(105, 2).unwrap());
+    let counts: Vec<usize> = (0..10u8).map(|k| a.labels.iter().filter(|&&l| l == k).count()).collect();
+    assert!(counts.iter().all(|&c| c == 10 || c == 11), "{counts:?}");
+    assert!(train.stratified_subset(5000, 1).is_err());
+    let two = train.with_classes(&[0, 1]);
+    assert_eq!((two.len(), two.classes()), (400, 2));
+}
+
+#[test]
+fn shared_fashion_mnist_loads_when_present() {
+    let src = match sgd_sde::net::data::find_data_dir("fashion-mnist", None) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("SKIPPED shared_fashion_mnist_loads_when_present: {e}");
+            return;
+        }
+    };
+    let train = sgd_sde::net::data::load_split(&src, "train").unwrap();
+    let test = sgd_sde::net::data::load_split(&src, "t10k").unwrap();
+    assert_eq!((train.len(), test.len(), train.dim), (60_000, 10_000, 784));
+    assert!((0..10u8).all(|k| train.labels.iter().filter(|&&l| l == k).count() == 6000));
+    let missing = sgd_sde::net::data::find_data_dir("fashion-mnist", Some(std::path::Path::new("/nonexistent/dir"))).unwrap_err();
+    assert!(missing.contains("--data") && missing.contains("/nonexistent/dir"), "{missing}");
+}
+
+#[test]
+fn device_choice_without_a_gpu_is_a_clear_error_or_a_fallback() {
+    use sgd_sde::net::backend::{resolve, DeviceChoice, Resolved};
+    if sgd_sde::net::backend::cuda_available().is_ok() {
+        eprintln!("SKIPPED: a CUDA device is present");
+        return;
+    }
+    let e = resolve(DeviceChoice::Cuda).unwrap_err();
+    assert!(e.contains("--device = cuda") && e.contains("auto"), "{e}");
+    assert_eq!(resolve(DeviceChoice::Auto).unwrap(), Resolved::Cpu);
+    assert!(DeviceChoice::parse("tpu").is_err());
+}
+
+#[test]
+fn network_training_is_bit_identical_across_thread_counts() {
+    let run = || {
+        let (p, mut theta) = problem(vec![4, 16, 3], 200, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 20, 0.0);
+        let mut r = rng::stream(1, 0);
+        solve(&p, &mut HeavyBall::new(0.9).unwrap(), &mut theta, 0.05, 200, &mut r, &mut Snapshots::new(vec![])).unwrap();
+        theta.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
+    };
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
+    let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap().install(run);
+    assert_eq!(one, four);
+}
+
+#[test]
+fn the_same_integrators_train_a_network_and_reduce_its_loss() {
+    let (train, _) = embedded_fashion_mnist();
+    let small = train.stratified_subset(300, 0).unwrap();
+    let model = Model::new(Architecture::new(vec![784, 32, 10]).unwrap());
+    let dev = Default::default();
+    let p = NetworkProblem::<sgd_sde::net::CpuF32>::new(model.clone(), &small, 30, NoiseMode::Minibatch(Sampling::WithoutReplacement), 0.0, &dev).unwrap();
+    for (name, result) in [
+        ("sgd", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut EulerMaruyama::new(), &mut t, 0.1, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
+        ("heavy ball", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut HeavyBall::new(0.9).unwrap(), &mut t, 0.01, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
+        ("heun", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut StochasticHeun::new(), &mut t, 0.1, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
+    ] {
+        assert!(result.1 < 0.6 * result.0, "{name}: loss {} -> {}", result.0, result.1);
+    }
+    let _ = TensorData::new(vec![0.0f32], [1]);
+}
