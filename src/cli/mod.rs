@@ -4,6 +4,7 @@
 mod breakdown;
 mod error;
 mod law;
+mod net_cmd;
 mod weak_order_cmd;
 mod progress;
 mod sim;
@@ -138,6 +139,11 @@ enum Command {
         #[arg(long, default_value = "out/sweep")]
         out: PathBuf,
     },
+    /// Network experiments: the same integrators train real networks (CPU, or CUDA with --features cuda).
+    Net {
+        #[command(subcommand)]
+        experiment: net_cmd::NetCommand,
+    },
     /// Combine sweep point files (from one or more shards' folders) into results.csv/json.
     Merge {
         dirs: Vec<PathBuf>,
@@ -167,6 +173,7 @@ pub fn main() -> i32 {
         Command::WeakOrder { problem, h0, levels, t_end, paths, seed, out } => weak_order_cmd::run(&weak_order_cmd::WeakOrderOptions { problem, h0, levels, t_end, paths, seed, out, quiet: cli.quiet }),
         Command::Sweep { grid, shard, out } => sweep::run_sweep(&grid, shard.as_deref(), &out, cli.quiet),
         Command::Merge { dirs, out } => sweep::run_merge(&dirs, out.as_deref()),
+        Command::Net { experiment } => net_cmd::run(experiment, cli.quiet),
     };
     match result {
         Ok(()) => 0,

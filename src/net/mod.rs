@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod data;
+pub mod experiments;
 pub mod model;
 pub mod params;
 pub mod probes;

@@ -1,1 +1,115 @@
-//! Training
+//! Training a network with the core's solve loop, recording a learning curve per epoch.
+
+use super::data::Dataset;
+use super::model::Model;
+use super::params::Params;
+use super::problem::{tensors, NetworkProblem};
+use crate::config::IntegratorKind;
+use crate::integrators::{EulerMaruyama, HeavyBall, StochasticHeun};
+use crate::observers::Observer;
+use crate::problems::StochasticProblem;
+use crate::solve::{solve, Diverged};
+use burn::tensor::{backend::AutodiffBackend, backend::Backend, ElementConversion, Tensor};
+use serde::Serialize;
+
+/// One point of a learning curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EpochRecord {
+    pub epoch: f64,
+    pub step: usize,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+}
+
+/// A held-out set on the device.
+#[derive(Debug, Clone)]
+pub struct EvalSet<B: Backend> {
+    pub x: Tensor<B, 2>,
+    pub targets: Tensor<B, 2>,
+    pub labels: Vec<u8>,
+}
+
+impl<B: Backend> EvalSet<B> {
+    pub fn new(data: &Dataset, outputs: usize, device: &B::Device) -> Self {
+        let (x, targets) = tensors::<B>(data, outputs, device);
+        Self { x, targets, labels: data.labels.clone() }
+    }
+
+    /// Mean loss and accuracy of `theta` on this set.
+    pub fn evaluate(&self, model: &Model, theta: &Tensor<B, 1>) -> (f64, f64) {
+        let f = model.forward(theta, self.x.clone(), None);
+        let loss = model.per_example_loss(f.logits.clone(), self.targets.clone()).mean().into_scalar().elem::<f64>();
+        let pred = model.predict(f.logits);
+        let correct = pred.iter().zip(&self.labels).filter(|(p, l)| **p == **l as usize).count();
+        (loss, correct as f64 / self.labels.len() as f64)
+    }
+}
+
+/// Records the full training loss and the test metrics every `every` steps.
+#[derive(Debug, Clone)]
+pub struct LearningCurve<B: Backend> {
+    pub model: Model,
+    pub test: EvalSet<B>,
+    pub every: usize,
+    pub steps_per_epoch: f64,
+    pub records: Vec<EpochRecord>,
+}
+
+impl<B: AutodiffBackend> Observer<Params<B>> for LearningCurve<B> {
+    fn wants(&self, step: usize) -> bool {
+        step % self.every == 0
+    }
+    fn record(&mut self, step: usize, x: &Params<B>, loss: f64) {
+        let (test_loss, test_accuracy) = self.test.evaluate(&self.model, &x.tensor);
+        self.records.push(EpochRecord { epoch: step as f64 / self.steps_per_epoch, step, train_loss: loss, test_loss, test_accuracy });
+    }
+}
+
+/// How to train: the update rule and its hyper-parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TrainSpec {
+    pub eta: f64,
+    pub momentum: f64,
+    pub integrator: IntegratorKind,
+    pub epochs: f64,
+    pub seed: u64,
+}
+
+impl TrainSpec {
+    pub fn steps(&self, n: usize, batch: usize) -> usize {
+        (self.epochs * n as f64 / batch as f64).round() as usize
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainError {
+    Problem(crate::error::ProblemError),
+    Diverged(Diverged),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Problem(e) => e.fmt(f),
+            Self::Diverged(d) => d.fmt(f),
+        }
+    }
+}
+
+/// Runs the core solve loop on the network with the chosen integrator (no copy of the rule).
+pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(problem: &NetworkProblem<B>, theta: &mut Params<B>, spec: &TrainSpec, steps: usize, observer: &mut O) -> Result<(), TrainError>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
+{
+    let mut r = crate::rng::stream(spec.seed, 0);
+    let result = match spec.integrator {
+        IntegratorKind::Sgd if spec.momentum == 0.0 => solve(problem, &mut EulerMaruyama::new(), theta, spec.eta, steps, &mut r, observer),
+        IntegratorKind::Sgd | IntegratorKind::HeavyBall => solve(problem, &mut HeavyBall::new(spec.momentum).map_err(TrainError::Problem)?, theta, spec.eta, steps, &mut r, observer),
+        IntegratorKind::StochasticHeun => solve(problem, &mut StochasticHeun::new(), theta, spec.eta, steps, &mut r, observer),
+        IntegratorKind::LeimkuhlerMatthews => solve(problem, &mut crate::integrators::LeimkuhlerMatthews::new(), theta, spec.eta, steps, &mut r, observer),
+        IntegratorKind::ExactOu => return Err(TrainError::Problem(crate::error::ProblemError::new("integrator", "exact_ou", "sgd, heavy_ball, heun or lm for networks (exact_ou needs a quadratic)"))),
+    };
+    result.map_err(TrainError::Diverged)
+}

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// How a standard error was computed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Method {
     /// `sd / sqrt(n)` over `n` independent replicas (paths).
     Replicas { n: usize },
@@ -12,7 +13,7 @@ pub enum Method {
     BatchMeans { batches: usize, tau_int: f64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Estimate {
     pub value: f64,
     pub se: f64,

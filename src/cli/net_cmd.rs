@@ -1,0 +1,193 @@
+//! `sgd-sde net <experiment>`: the network experiments, on the CPU or a CUDA GPU.
+
+use super::CliError;
+use crate::net::backend::{resolve, DeviceChoice, Resolved};
+use crate::net::experiments::*;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// Options shared by every network experiment.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// embedded (default: the 2,000/1,000 Fashion-MNIST subset shipped in the binary),
+    /// fashion-mnist, mnist, or teacher (synthetic).
+    #[arg(long, default_value = "embedded")]
+    pub dataset: String,
+    /// Folder with the IDX files (default: $SGD_SDE_DATA, ../shared/data, /usr/share/datasets).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Training examples (a stratified, seeded subset).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Test examples (a stratified, seeded subset).
+    #[arg(long)]
+    pub test_n: Option<usize>,
+    /// cpu, cuda or auto (CUDA when usable, else the CPU).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (default out/net/<experiment>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn layers(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',').map(|v| v.trim().parse::<usize>().map_err(|_| format!("invalid --layers = {s}: valid is comma-separated sizes, e.g. 784,64,10"))).collect()
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetCommand {
+    /// 1. The OU law on a network: noise-induced excess loss against eta f/4 Tr(H) and Tr(C).
+    OuLaw {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_parser = layers)]
+        layers: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04")]
+        etas: Vec<f64>,
+        #[arg(long, value_delimiter = ',', default_value = "16,64")]
+        batches: Vec<usize>,
+        #[arg(long, default_value_t = 40.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 1e-2)]
+        l2: f64,
+        #[arg(long, default_value_t = 30)]
+        probes: usize,
+        #[arg(long, default_value_t = 1000)]
+        polish_steps: usize,
+    },
+    /// 2. LR/BS invariance of learning curves (eta/S fixed vs eta/sqrt(S) fixed).
+    Invariance {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,64,10", value_parser = layers)]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0.01)]
+        eta0: f64,
+        #[arg(long, default_value_t = 16)]
+        batch0: usize,
+        #[arg(long, default_value_t = 4)]
+        factor: usize,
+        #[arg(long, default_value_t = 20.0)]
+        epochs: f64,
+    },
+    /// 3. Width of minima (lambda_max, |H|_F) and test accuracy against eta/S (ICANN Fig. 3).
+    Width {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,128,128,128,10", value_parser = layers)]
+        layers: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1")]
+        etas: Vec<f64>,
+        #[arg(long, value_delimiter = ',', default_value = "16,128")]
+        batches: Vec<usize>,
+        #[arg(long, default_value_t = 15.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 10)]
+        probes: usize,
+        #[arg(long, default_value_t = 500)]
+        probe_n: usize,
+    },
+    /// 6. Gaussian-noise GD (the SDE, with the empirical C/S) against minibatch SGD.
+    GaussianVsSgd {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_parser = layers)]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0.05)]
+        eta: f64,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        #[arg(long, default_value_t = 15.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 4)]
+        seeds: usize,
+    },
+    /// Speed: one epoch of the 4-layer MLP (batch 128) and the cost of HVPs and Tr(H).
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,512,512,512,10", value_parser = layers)]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        #[arg(long, default_value_t = 1.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 1000)]
+        hvp_n: usize,
+        #[arg(long, default_value_t = 10)]
+        probes: usize,
+    },
+}
+
+fn context(c: &Common, name: &str, quiet: bool) -> Result<NetContext, CliError> {
+    let choice = DataChoice::parse(&c.dataset, c.data.as_deref()).map_err(CliError::Input)?;
+    let device = resolve(DeviceChoice::parse(&c.device)?).map_err(CliError::Input)?;
+    let (train, test) = choice.load(c.n, c.test_n, c.seed).map_err(CliError::Input)?;
+    if !quiet {
+        eprintln!("data: {} ({} train) / {} ({} test); device: {device:?}", train.name, train.len(), test.name, test.len());
+    }
+    Ok(NetContext { train, test, device, out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))), seed: c.seed, quiet })
+}
+
+/// Runs `$f::<Backend>(ctx, opts, device)` on the resolved device.
+macro_rules! on_device {
+    ($ctx:expr, $f:ident, $opts:expr) => {
+        match $ctx.device {
+            Resolved::Cpu => $f::<crate::net::CpuF32>(&$ctx, $opts, &Default::default()),
+            #[cfg(feature = "cuda")]
+            Resolved::Cuda => $f::<crate::net::backend::CudaF32>(&$ctx, $opts, &Default::default()),
+            #[cfg(not(feature = "cuda"))]
+            Resolved::Cuda => unreachable!("resolve() refuses cuda without the feature"),
+        }
+        .map_err(CliError::Diverged)
+    };
+}
+
+pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
+    match cmd {
+        NetCommand::OuLaw { common, layers, etas, batches, epochs, l2, probes, polish_steps } => {
+            let ctx = context(&common, "ou_law", quiet)?;
+            let r = on_device!(ctx, ou_law, &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps })?;
+            println!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
+            println!("{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>15}", "eta", "S", "eta*lmax", "excess", "se", "/ (Tr H)", "/ (Tr C)", "FDR residual");
+            for p in &r.points {
+                println!("{:>8} {:>5} {:>9.3} {:>12.4e} {:>10.2e} {:>11.3} {:>11.3} {:>8.3} ± {:.3}", p.eta, p.batch, p.eta_lambda_max, p.excess_loss, p.excess_se, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se);
+            }
+            println!("wrote {}/ou_law.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Invariance { common, layers, eta0, batch0, factor, epochs } => {
+            let ctx = context(&common, "invariance", quiet)?;
+            let runs = on_device!(ctx, invariance, &InvarianceOptions { layers, eta0, batch0, factor, epochs })?;
+            for r in &runs {
+                println!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
+            }
+            println!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Width { common, layers, etas, batches, epochs, probes, probe_n } => {
+            let ctx = context(&common, "width", quiet)?;
+            let pts = on_device!(ctx, width, &WidthOptions { layers, etas, batches, epochs, probes, probe_n })?;
+            println!("{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}", "eta", "S", "eta/S", "lambda_max", "|H|_F", "test acc");
+            for p in &pts {
+                println!("{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}", p.eta, p.batch, p.eta_over_s, p.lambda_max, p.lambda_max_residual, p.frobenius, p.frobenius_se, p.test_accuracy);
+            }
+            println!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
+            let ctx = context(&common, "gaussian_vs_sgd", quiet)?;
+            let r = on_device!(ctx, gaussian_vs_sgd, &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds })?;
+            println!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
+            println!("  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_train_loss.value, r.sgd_final_train_loss.se, r.gaussian_final_train_loss.value, r.gaussian_final_train_loss.se, r.gap_train_loss.value, r.gap_train_loss.se);
+            println!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
+            println!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes } => {
+            let ctx = context(&common, "bench", quiet)?;
+            let r = on_device!(ctx, bench_epoch, &BenchOptions { layers, batch, epochs, hvp_n, probes })?;
+            println!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
+            println!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The speed figures of the network layer: one training epoch of the 4-layer MLP
+//! (784-512-512-512-10, batch 128) in f32 on the chosen device, and the cost of one
+//! Hessian-vector product and one Hutchinson Tr(H) estimate (f64, CPU).
+
+use super::context::NetContext;
+use crate::config::IntegratorKind;
+use crate::net::probes::{hessian_stats, hvp};
+use crate::net::train::{run, TrainSpec};
+use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
+use crate::observers::Series;
+use crate::output::{write_json, Manifest};
+use crate::problems::Sampling;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub layers: Vec<usize>,
+    pub batch: usize,
+    pub epochs: f64,
+    pub hvp_n: usize,
+    pub probes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub device: String,
+    pub train_examples: usize,
+    pub params: usize,
+    pub batch: usize,
+    pub steps: usize,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub seconds_per_epoch: f64,
+    pub hvp_examples: usize,
+    pub hvp_seconds: f64,
+    pub trace_probes: usize,
+    pub trace_seconds: f64,
+}
+
+pub fn bench_epoch<B: AutodiffBackend>(ctx: &NetContext, o: &BenchOptions, device: &B::Device) -> Result<BenchReport, String> {
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let n = ctx.train.len();
+    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, o.batch, NoiseMode::Minibatch(if n % o.batch == 0 { Sampling::Reshuffle } else { Sampling::WithoutReplacement }), 0.0, device).map_err(|e| e.to_string())?;
+    let mut theta = model.init::<B>(ctx.seed, device);
+    let spec = TrainSpec { eta: 0.01, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed };
+    let steps = spec.steps(n, o.batch);
+    // Warm up (allocation, kernel compilation on GPUs) before timing.
+    run(&p, &mut theta, &spec, 5, &mut Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    run(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+    let _ = theta.to_vec(); // wait for the device
+    let seconds = t.elapsed().as_secs_f64();
+    let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed).map_err(|e| e.to_string())?;
+    let probe = NetworkProblem::<CpuF64>::new(model.clone(), &sub, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
+    let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+    let t = Instant::now();
+    let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);
+    let hvp_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let _ = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
+    let trace_seconds = t.elapsed().as_secs_f64();
+    let r = BenchReport {
+        device: format!("{:?}", ctx.device),
+        train_examples: n,
+        params: model.arch.n_params(),
+        batch: o.batch,
+        steps,
+        seconds,
+        steps_per_second: steps as f64 / seconds,
+        seconds_per_epoch: seconds / o.epochs,
+        hvp_examples: sub.len(),
+        hvp_seconds,
+        trace_probes: o.probes,
+        trace_seconds,
+    };
+    write_json(&ctx.out.join("bench.json"), &r).map_err(|e| e.to_string())?;
+    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "bench", "layers": o.layers, "batch": o.batch, "epochs": o.epochs, "train": ctx.train.name }), r.seconds)).map_err(|e| e.to_string())?;
+    Ok(r)
+}

@@ -1,0 +1,89 @@
+//! Experiment 2: LR/BS invariance. Learning curves per epoch from one initialisation for a base
+//! (eta0, S0), for (k eta0, k S0) (eta/S fixed: the SDE's temperature) and (sqrt(k) eta0, k S0)
+//! (eta/sqrt(S) fixed), and for the base with another seed, whose distance to the base is the
+//! noise floor. The curve distance is the RMS over epochs of the difference to the base curve.
+
+use super::context::NetContext;
+use crate::config::IntegratorKind;
+use crate::net::train::{run, EpochRecord, EvalSet, LearningCurve, TrainSpec};
+use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
+use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::problems::Sampling;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct InvarianceOptions {
+    pub layers: Vec<usize>,
+    pub eta0: f64,
+    pub batch0: usize,
+    pub factor: usize,
+    pub epochs: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub label: String,
+    pub eta: f64,
+    pub batch: usize,
+    pub seed: u64,
+    pub curve: Vec<EpochRecord>,
+    /// RMS over epochs of (this - base) in training loss and in test accuracy.
+    pub distance_train_loss: f64,
+    pub distance_test_accuracy: f64,
+}
+
+pub fn train_curve<B: AutodiffBackend>(ctx: &NetContext, model: &Model, eta: f64, batch: usize, mode: NoiseMode, seed: u64, epochs: f64, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
+    let n = ctx.train.len();
+    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device).map_err(|e| e.to_string())?;
+    let steps_per_epoch = n as f64 / batch as f64;
+    let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(&ctx.test, model.arch.outputs(), device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
+    let mut theta = model.init::<B>(ctx.seed, device);
+    let spec = TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed };
+    run(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+    Ok(curve.records)
+}
+
+fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
+    let k = a.len().min(b.len());
+    ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
+}
+
+pub fn invariance<B: AutodiffBackend>(ctx: &NetContext, o: &InvarianceOptions, device: &B::Device) -> Result<Vec<Run>, String> {
+    let started = std::time::Instant::now();
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let k = o.factor as f64;
+    let configs = [
+        ("base".to_string(), o.eta0, o.batch0, ctx.seed + 1),
+        (format!("eta/S fixed (x{})", o.factor), k * o.eta0, o.factor * o.batch0, ctx.seed + 1),
+        (format!("eta/sqrt(S) fixed (x{})", o.factor), k.sqrt() * o.eta0, o.factor * o.batch0, ctx.seed + 1),
+        ("base, other seed (noise floor)".to_string(), o.eta0, o.batch0, ctx.seed + 2),
+    ];
+    let mut runs: Vec<Run> = Vec::new();
+    for (label, eta, batch, seed) in configs {
+        let curve = train_curve::<B>(ctx, &model, eta, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), seed, o.epochs, device)?;
+        let (dl, da) = match runs.first() {
+            Some(base) => (rms(&curve, &base.curve, |r| r.train_loss), rms(&curve, &base.curve, |r| r.test_accuracy)),
+            None => (0.0, 0.0),
+        };
+        if !ctx.quiet {
+            eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}");
+        }
+        runs.push(Run { label, eta, batch, seed, curve, distance_train_loss: dl, distance_test_accuracy: da });
+    }
+    let rows: Vec<Vec<String>> = runs.iter().flat_map(|r| r.curve.iter().map(move |c| vec![r.label.clone(), r.eta.to_string(), r.batch.to_string(), c.epoch.to_string(), c.train_loss.to_string(), c.test_loss.to_string(), c.test_accuracy.to_string()])).collect();
+    let io = |e: std::io::Error| e.to_string();
+    write_csv(&ctx.out.join("invariance.csv"), &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"], &rows).map_err(io)?;
+    write_json(&ctx.out.join("invariance.json"), &runs).map_err(io)?;
+    let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: y.into(),
+        log_y,
+        series: runs.iter().enumerate().map(|(i, r)| if i == 3 { plot::Series::dashed(r.label.clone(), r.curve.iter().map(|c| (c.epoch, f(c))).collect(), i) } else { plot::Series::line(format!("{} (eta {:.3}, S {})", r.label, r.eta, r.batch), r.curve.iter().map(|c| (c.epoch, f(c))).collect(), i) }).collect(),
+        ..Default::default()
+    };
+    plot::save(&[panel("Training loss", "train loss", |c| c.train_loss, true), panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false)], &ctx.out.join("invariance")).map_err(|e| e.to_string())?;
+    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "invariance", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "factor": o.factor, "epochs": o.epochs, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    Ok(runs)
+}

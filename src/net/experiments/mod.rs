@@ -1,0 +1,17 @@
+//! The network experiments (`sgd-sde net ...`): each has a CPU-sized default that finishes in
+//! minutes on 2 cores, and flags to scale it up. Results are written as JSON, CSV, PNG + SVG and a
+//! manifest, like every other command.
+
+mod bench;
+mod context;
+mod gaussian_vs_sgd;
+mod invariance;
+mod ou_law;
+mod width;
+
+pub use bench::{bench_epoch, BenchOptions};
+pub use context::{DataChoice, NetContext};
+pub use gaussian_vs_sgd::{gaussian_vs_sgd, GaussianVsSgdOptions};
+pub use invariance::{invariance, InvarianceOptions};
+pub use ou_law::{ou_law, OuLawOptions};
+pub use width::{width, WidthOptions};

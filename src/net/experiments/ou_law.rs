@@ -1,0 +1,157 @@
+//! Experiment 1: the OU law on a network. Approach a minimum θ* (SGD, then heavy-ball gradient
+//! descent at eta = 1/lambda_max). For each (eta, S), run SGD from θ* and, from the same point
+//! with the same eta and steps, the noise-free full-batch trajectory. Gradient descent on a ReLU
+//! network converges too slowly to know l(θ*) to the precision needed, so the noise-induced excess
+//! loss is measured as the paired difference `l_SGD(k) - l_GD(k)` over the second half of the run
+//! (batch means over time), and compared with `eta f/4 Tr(H)` and `eta f/4 Tr(C)` at θ*
+//! (f = (N-S)/(S(N-1)), batches without replacement). Reports the ratios, Yaida's FDR residual of
+//! the SGD run, Tr(C)/Tr(H) (whether C ≈ H held) and eta lambda_max (>= 2: past the quadratic
+//! stability limit, where the GD reference itself is unstable and the comparison is void).
+
+use super::context::NetContext;
+use crate::config::IntegratorKind;
+use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
+use crate::net::train::{run, TrainSpec};
+use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
+use crate::observers::Series;
+use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::problems::Sampling;
+use crate::stats::batch_means;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct OuLawOptions {
+    pub layers: Vec<usize>,
+    pub etas: Vec<f64>,
+    pub batches: Vec<usize>,
+    pub epochs: f64,
+    pub l2: f64,
+    pub probes: usize,
+    pub polish_steps: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OuLawPoint {
+    pub eta: f64,
+    pub batch: usize,
+    pub f: f64,
+    pub excess_loss: f64,
+    pub excess_se: f64,
+    pub tau_int: f64,
+    pub predicted_from_h: f64,
+    pub predicted_from_c: f64,
+    pub ratio_to_h: f64,
+    pub ratio_to_c: f64,
+    pub fdr_residual: f64,
+    pub fdr_se: f64,
+    pub eta_lambda_max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OuLawReport {
+    pub n: usize,
+    pub params: usize,
+    pub l_star: f64,
+    pub grad_norm_at_star: f64,
+    pub lambda_max: f64,
+    pub lambda_max_residual: f64,
+    pub trace_h: f64,
+    pub trace_h_se: f64,
+    pub trace_c: f64,
+    pub c_over_h: f64,
+    pub relu_flips: usize,
+    pub points: Vec<OuLawPoint>,
+}
+
+fn to_f64(theta: &[f64]) -> Params<CpuF64> {
+    Params::from_vec(theta, &Default::default())
+}
+
+pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B::Device) -> Result<OuLawReport, String> {
+    let started = std::time::Instant::now();
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let n = ctx.train.len();
+    let mk = |batch: usize, mode: NoiseMode| NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device).map_err(|e| e.to_string());
+    let probe64 = NetworkProblem::<CpuF64>::new(model.clone(), &ctx.train, 1, NoiseMode::FullBatch, o.l2, &Default::default()).map_err(|e| e.to_string())?;
+
+    // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
+    let mut theta = model.init::<B>(ctx.seed, device);
+    let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+    let spec = TrainSpec { eta: 0.05, momentum: 0.9, integrator: IntegratorKind::HeavyBall, epochs: 60.0, seed: ctx.seed };
+    run(&warm, &mut theta, &spec, spec.steps(n, 64.min(n)), &mut Series::new(usize::MAX, 1)).map_err(|e| format!("warm-up: {e}"))?;
+    let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
+    let gd = TrainSpec { eta: 1.0 / lm.lambda.max(1e-6), momentum: 0.97, integrator: IntegratorKind::HeavyBall, epochs: 0.0, seed: ctx.seed };
+    run(&mk(n, NoiseMode::FullBatch)?, &mut theta, &gd, o.polish_steps, &mut Series::new(usize::MAX, 1)).map_err(|e| format!("polishing: {e}"))?;
+    let star = theta.to_vec();
+    let star64 = to_f64(&star);
+    let l_star = probe64.mean_loss(&star64.tensor);
+    let g = probe64.full_gradient(&star64.tensor);
+    let grad_norm = Params::new(g).norm_squared().sqrt();
+
+    // 2. Curvature and noise at θ* (f64).
+    let lm = lambda_max(&probe64, &star64, 1e-5, 100, 1e-4, ctx.seed);
+    let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
+    let noise = gradient_noise(&probe64, &star64);
+    if !ctx.quiet {
+        eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c);
+    }
+
+    // 3. SGD from θ* at each (eta, S).
+    let mut points = Vec::new();
+    for &batch in &o.batches {
+        for &eta in &o.etas {
+            let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+            let steps_per_epoch = (n as f64 / batch as f64).max(1.0);
+            let steps = (o.epochs * steps_per_epoch).round() as usize;
+            let half = steps / 2;
+            let every = ((steps_per_epoch / 4.0).round() as usize).max(1);
+            let mut obs = (Series::new(half, every), Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0));
+            let mut th = Params::<B>::from_vec(&star, device);
+            let spec = TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits() };
+            run(&p, &mut th, &spec, steps, &mut obs).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            // The noise-free reference: full-batch GD, same eta, same steps, same start.
+            let mut reference = Series::new(half, every);
+            let mut th_gd = Params::<B>::from_vec(&star, device);
+            let gd_ok = run(&mk(n, NoiseMode::FullBatch)?, &mut th_gd, &spec, steps, &mut reference).is_ok() && reference.values.len() == obs.0.values.len();
+            let diff: Vec<f64> = if gd_ok { obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect() } else { vec![f64::NAN; obs.0.values.len()] };
+            let est = batch_means(&diff, 10);
+            let tau = match est.method {
+                crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
+                _ => f64::NAN,
+            };
+            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement).map_err(|e| e.to_string())?;
+            let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
+            let excess = est.value;
+            let fdr = obs.1.result();
+            points.push(OuLawPoint { eta, batch, f, excess_loss: excess, excess_se: est.se, tau_int: tau, predicted_from_h: ph, predicted_from_c: pc, ratio_to_h: excess / ph, ratio_to_c: excess / pc, fdr_residual: fdr.residual.value, fdr_se: fdr.residual.se, eta_lambda_max: eta * lm.lambda });
+        }
+    }
+    let report = OuLawReport { n, params: model.arch.n_params(), l_star, grad_norm_at_star: grad_norm, lambda_max: lm.lambda, lambda_max_residual: lm.residual, trace_h: hs.trace.value, trace_h_se: hs.trace.se, trace_c: noise.trace_c, c_over_h: noise.trace_c / hs.trace.value, relu_flips: hs.relu_flips, points };
+    write(ctx, o, &report, started.elapsed().as_secs_f64()).map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = r.points.iter().map(|p| [p.eta, p.batch as f64, p.f, p.excess_loss, p.excess_se, p.predicted_from_h, p.predicted_from_c, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se].iter().map(|v| v.to_string()).collect()).collect();
+    write_csv(&ctx.out.join("ou_law.csv"), &["eta", "S", "f", "excess_loss", "se", "eta_f_trH_over_4", "eta_f_trC_over_4", "ratio_H", "ratio_C", "fdr_residual", "fdr_se"], &rows)?;
+    write_json(&ctx.out.join("ou_law.json"), r)?;
+    let pts = |pred: fn(&OuLawPoint) -> f64| r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>();
+    let all: Vec<f64> = r.points.iter().flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss]).filter(|v| *v > 0.0).collect();
+    let (lo, hi) = (all.iter().copied().fold(f64::INFINITY, f64::min), all.iter().copied().fold(0.0, f64::max));
+    let fig = plot::Figure {
+        title: format!("OU law on a network ({} params, N = {})", r.params, r.n),
+        x_label: "predicted eta f/4 Tr(.)".into(),
+        y_label: "measured E[l_SGD - l_GD]".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5),
+            plot::Series::points("against Tr(H)", pts(|p| p.predicted_from_h), Some(r.points.iter().map(|p| p.excess_se).collect()), 0),
+            plot::Series::points("against Tr(C)", pts(|p| p.predicted_from_c), Some(r.points.iter().map(|p| p.excess_se).collect()), 1),
+        ],
+        ..Default::default()
+    };
+    plot::save(&[fig], &ctx.out.join("ou_law")).map_err(std::io::Error::other)?;
+    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "ou-law", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "l2": o.l2, "probes": o.probes, "polish_steps": o.polish_steps, "train": ctx.train.name, "device": format!("{:?}", ctx.device) }), elapsed))
+}
