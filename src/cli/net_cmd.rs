@@ -32,17 +32,14 @@ pub struct Common {
     pub out: Option<PathBuf>,
 }
 
-fn layers(s: &str) -> Result<Vec<usize>, String> {
-    s.split(',').map(|v| v.trim().parse::<usize>().map_err(|_| format!("invalid --layers = {s}: valid is comma-separated sizes, e.g. 784,64,10"))).collect()
-}
-
 #[derive(Subcommand, Debug)]
 pub enum NetCommand {
     /// 1. The OU law on a network: noise-induced excess loss against eta f/4 Tr(H) and Tr(C).
+    /// (Default --n 1000: each point also runs the full-batch GD reference.)
     OuLaw {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_parser = layers)]
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
         #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04")]
         etas: Vec<f64>,
@@ -61,7 +58,7 @@ pub enum NetCommand {
     Invariance {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,64,10", value_parser = layers)]
+        #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
         layers: Vec<usize>,
         #[arg(long, default_value_t = 0.01)]
         eta0: f64,
@@ -76,7 +73,7 @@ pub enum NetCommand {
     Width {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,128,128,128,10", value_parser = layers)]
+        #[arg(long, default_value = "784,128,128,128,10", value_delimiter = ',')]
         layers: Vec<usize>,
         #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1")]
         etas: Vec<f64>,
@@ -93,7 +90,7 @@ pub enum NetCommand {
     GaussianVsSgd {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_parser = layers)]
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
         #[arg(long, default_value_t = 0.05)]
         eta: f64,
@@ -108,7 +105,7 @@ pub enum NetCommand {
     Bench {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,512,512,512,10", value_parser = layers)]
+        #[arg(long, default_value = "784,512,512,512,10", value_delimiter = ',')]
         layers: Vec<usize>,
         #[arg(long, default_value_t = 128)]
         batch: usize,
@@ -147,7 +144,8 @@ macro_rules! on_device {
 
 pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
     match cmd {
-        NetCommand::OuLaw { common, layers, etas, batches, epochs, l2, probes, polish_steps } => {
+        NetCommand::OuLaw { mut common, layers, etas, batches, epochs, l2, probes, polish_steps } => {
+            common.n = common.n.or(Some(1000));
             let ctx = context(&common, "ou_law", quiet)?;
             let r = on_device!(ctx, ou_law, &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps })?;
             println!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);

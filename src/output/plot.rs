@@ -47,6 +47,8 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// Vertical markers (x, label), e.g. a stability limit.
     pub vlines: Vec<(f64, String)>,
+    /// Put the legend in the upper right instead of the upper left (where the data is not).
+    pub legend_right: bool,
 }
 
 const PALETTE: [RGBColor; 6] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(255, 127, 14), RGBColor(148, 103, 189), RGBColor(80, 80, 80)];
@@ -164,6 +166,6 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
             }
         }
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).label_font(("sans-serif", 13)).position(SeriesLabelPosition::UpperLeft).draw()?;
+    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).label_font(("sans-serif", 13)).position(if fig.legend_right { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::UpperLeft }).draw()?;
     Ok(())
 }

@@ -272,3 +272,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn network_experiments_run_at_tiny_sizes_and_write_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (["net", "invariance", "--n", "200", "--test-n", "100", "--epochs", "2", "--layers", "784,8,10", "--out", &o("inv")].map(String::from).to_vec(), "inv/invariance.json"),
+        (["net", "gaussian-vs-sgd", "--n", "100", "--test-n", "50", "--epochs", "1", "--seeds", "2", "--layers", "784,8,10", "--out", &o("gvs")].map(String::from).to_vec(), "gvs/gaussian_vs_sgd.json"),
+        (["net", "ou-law", "--n", "100", "--test-n", "50", "--epochs", "2", "--etas", "0.01", "--batches", "10", "--probes", "3", "--polish-steps", "10", "--layers", "784,4,10", "--out", &o("ou")].map(String::from).to_vec(), "ou/ou_law.json"),
+        (["net", "width", "--n", "100", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "20", "--probes", "2", "--probe-n", "50", "--layers", "784,8,8,8,10", "--out", &o("w")].map(String::from).to_vec(), "w/width.json"),
+        (["net", "bench", "--n", "256", "--layers", "784,16,10", "--hvp-n", "50", "--probes", "2", "--out", &o("b")].map(String::from).to_vec(), "b/bench.json"),
+        (["net", "invariance", "--dataset", "teacher", "--n", "200", "--test-n", "100", "--epochs", "1", "--layers", "784,8,10", "--out", &o("teacher")].map(String::from).to_vec(), "teacher/invariance.json"),
+    ];
+    for (args, file) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {stdout}{err}");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join(file)).unwrap()).unwrap();
+        assert!(!v.is_null(), "{file}");
+        assert!(d.join(file).with_file_name("manifest.json").exists(), "{file}");
+    }
+    let inv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("inv/invariance.json")).unwrap()).unwrap();
+    assert_eq!(inv.as_array().unwrap().len(), 4);
+    assert!(d.join("inv/invariance.png").exists() && d.join("w/width.svg").exists() && d.join("ou/ou_law.png").exists());
+}
+
+#[test]
+fn network_bad_inputs_exit_2() {
+    bad(&["net", "invariance", "--dataset", "cifar"], "--dataset");
+    bad(&["net", "invariance", "--dataset", "fashion-mnist", "--data", "/nonexistent/folder"], "--data");
+    bad(&["net", "invariance", "--n", "999999"], "--n = 999999");
+    bad(&["net", "invariance", "--device", "tpu"], "--device");
+    if sgd_sde::net::backend::cuda_available().is_err() {
+        bad(&["net", "invariance", "--device", "cuda"], "--device = cuda");
+    }
+}
