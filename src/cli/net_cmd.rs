@@ -101,6 +101,36 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 4)]
         seeds: usize,
     },
+    /// 5a. Smith & Le: test accuracy against batch size; B_opt against eps N/(1-m).
+    BatchSize {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1")]
+        etas: Vec<f64>,
+        #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256")]
+        batches: Vec<usize>,
+        /// Extra training-set sizes, run at the middle learning rate.
+        #[arg(long, value_delimiter = ',', default_value = "500")]
+        ns: Vec<usize>,
+        /// Extra momenta, run with eta (1-m) = the middle learning rate.
+        #[arg(long, value_delimiter = ',', default_value = "0.5")]
+        momenta: Vec<f64>,
+        #[arg(long, default_value_t = 8.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 2)]
+        seeds: usize,
+    },
+    /// 5b. Smith & Le: Bayesian (Laplace) evidence of logistic regression on MNIST 0/1 with
+    /// informative and random labels against lambda (default --dataset mnist, falling back to the
+    /// embedded Fashion-MNIST classes 0/1 with a note when MNIST is not found; default --n 1000).
+    Evidence {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1,10,100,1000")]
+        lambdas: Vec<f64>,
+    },
     /// Speed: one epoch of the 4-layer MLP (batch 128) and the cost of HVPs and Tr(H).
     Bench {
         #[command(flatten)]
@@ -126,6 +156,29 @@ fn context(c: &Common, name: &str, quiet: bool) -> Result<NetContext, CliError> 
         eprintln!("data: {} ({} train) / {} ({} test); device: {device:?}", train.name, train.len(), test.name, test.len());
     }
     Ok(NetContext { train, test, device, out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))), seed: c.seed, quiet })
+}
+
+/// MNIST 0/1 (from --data or the usual places), else the embedded Fashion-MNIST classes 0/1.
+fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
+    let choice = if c.dataset == "embedded" { DataChoice::Idx { name: "mnist".into(), dir: c.data.clone() } } else { DataChoice::parse(&c.dataset, c.data.as_deref()).map_err(CliError::Input)? };
+    let (train, test) = match choice.load(None, None, c.seed) {
+        Ok(t) => t,
+        Err(e) if c.dataset == "embedded" => {
+            eprintln!("note: MNIST not found ({e}); using the embedded Fashion-MNIST classes 0/1 (T-shirt/top, Trouser)");
+            DataChoice::Embedded.load(None, None, c.seed).map_err(CliError::Input)?
+        }
+        Err(e) => return Err(CliError::Input(e)),
+    };
+    let (train, test) = (train.with_classes(&[0, 1]), test.with_classes(&[0, 1]));
+    let cut = |d: crate::net::data::Dataset, k: Option<usize>, s: u64| match k {
+        Some(k) if k < d.len() => d.stratified_subset(k, s).map_err(|e| CliError::Input(e.to_string())),
+        _ => Ok(d),
+    };
+    let (train, test) = (cut(train, c.n, c.seed)?, cut(test, c.test_n, c.seed ^ 1)?);
+    if !quiet {
+        eprintln!("data: {} ({} train) / {} ({} test)", train.name, train.len(), test.name, test.len());
+    }
+    Ok(NetContext { train, test, device: Resolved::Cpu, out: PathBuf::new(), seed: c.seed, quiet })
 }
 
 /// Runs `$f::<Backend>(ctx, opts, device)` on the resolved device.
@@ -179,6 +232,33 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             println!("  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_train_loss.value, r.sgd_final_train_loss.se, r.gaussian_final_train_loss.value, r.gaussian_final_train_loss.se, r.gap_train_loss.value, r.gap_train_loss.se);
             println!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             println!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
+            let ctx = context(&common, "batch_size", quiet)?;
+            if etas.is_empty() || batches.len() < 3 {
+                return Err(CliError::Input("invalid --etas/--batches: valid is at least one learning rate and three batch sizes".into()));
+            }
+            let r = on_device!(ctx, batch_size, &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds })?;
+            for s in &r.settings {
+                println!("eta {:.4} N {:>5} m {:.2}: B_opt {:>7.1} ({}), eps N/(1-m) = {:.1}", s.eta, s.n, s.momentum, s.b_opt, s.kind, s.predicted_scale);
+            }
+            match (r.slope, r.slope_se) {
+                (Some(b), Some(se)) => println!("slope of log B_opt against log(eps N/(1-m)): {b:.2} ± {se:.2} (theory: 1)"),
+                _ => println!("fewer than 3 interior optima: widen --batches to fit the scaling"),
+            }
+            println!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Evidence { mut common, lambdas } => {
+            common.n = common.n.or(Some(1000));
+            let mut ctx = binary_context(&common, quiet)?;
+            ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
+            let pts = evidence(&ctx, &EvidenceOptions { lambdas }).map_err(CliError::Input)?;
+            println!("Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}", ctx.train.name, ctx.train.len(), 0.5f64.ln());
+            println!("{:>9} {:>12} {:>12} {:>12} {:>11} {:>9}", "lambda", "labels", "log Z / N", "Occam / N", "train loss", "test acc");
+            for p in &pts {
+                println!("{:>9} {:>12} {:>12.4} {:>12.4} {:>11.4} {:>9.4}", p.lambda, p.labels, p.log_evidence_per_example, p.occam_per_example, p.train_loss, p.test_accuracy);
+            }
+            println!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes } => {
             let ctx = context(&common, "bench", quiet)?;

@@ -33,13 +33,22 @@ pub struct Run {
     pub distance_test_accuracy: f64,
 }
 
+/// Trains from the context's initialisation with SGD and returns the per-epoch learning curve.
 pub fn train_curve<B: AutodiffBackend>(ctx: &NetContext, model: &Model, eta: f64, batch: usize, mode: NoiseMode, seed: u64, epochs: f64, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
-    let n = ctx.train.len();
+    train_curve_with::<B>(ctx, model, TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed }, batch, mode, device)
+}
+
+/// The same with heavy-ball momentum (minibatches without replacement).
+pub fn train_curve_momentum<B: AutodiffBackend>(ctx: &NetContext, model: &Model, eta: f64, momentum: f64, batch: usize, seed: u64, epochs: f64, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
+    train_curve_with::<B>(ctx, model, TrainSpec { eta, momentum, integrator: IntegratorKind::HeavyBall, epochs, seed }, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), device)
+}
+
+fn train_curve_with<B: AutodiffBackend>(ctx: &NetContext, model: &Model, spec: TrainSpec, batch: usize, mode: NoiseMode, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
+    let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device).map_err(|e| e.to_string())?;
     let steps_per_epoch = n as f64 / batch as f64;
     let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(&ctx.test, model.arch.outputs(), device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
     let mut theta = model.init::<B>(ctx.seed, device);
-    let spec = TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed };
     run(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
     Ok(curve.records)
 }
