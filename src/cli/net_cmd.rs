@@ -101,6 +101,29 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 4)]
         seeds: usize,
     },
+    /// 4. Breakdown (ICANN Fig. 5): eta/S fixed, scaled by beta, on two training-set sizes.
+    Breakdown {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0.005)]
+        eta0: f64,
+        #[arg(long, default_value_t = 4)]
+        batch0: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+        betas: Vec<f64>,
+        #[arg(long, value_delimiter = ',', default_value = "500,2000")]
+        ns: Vec<usize>,
+        #[arg(long, default_value_t = 10.0)]
+        epochs: f64,
+        #[arg(long, default_value_t = 30)]
+        lanczos_steps: usize,
+        #[arg(long, default_value_t = 2)]
+        probes: usize,
+        #[arg(long, default_value_t = 500)]
+        probe_n: usize,
+    },
     /// 5a. Smith & Le: test accuracy against batch size; B_opt against eps N/(1-m).
     BatchSize {
         #[command(flatten)]
@@ -232,6 +255,19 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             println!("  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_train_loss.value, r.sgd_final_train_loss.se, r.gaussian_final_train_loss.value, r.gaussian_final_train_loss.se, r.gap_train_loss.value, r.gap_train_loss.se);
             println!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             println!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Breakdown { common, layers, eta0, batch0, betas, ns, epochs, lanczos_steps, probes, probe_n } => {
+            let ctx = context(&common, "breakdown", quiet)?;
+            if !betas.contains(&1.0) || ns.is_empty() {
+                return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and at least one N".into()));
+            }
+            let rows = on_device!(ctx, breakdown_net, &BreakdownNetOptions { layers, eta0, batch0, betas, ns, epochs, lanczos_steps, probes, probe_n })?;
+            println!("{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}", "N", "beta", "eta", "S", "train loss", "test acc", "distance", "parted", "quadratic", "eta*lmax");
+            for r in &rows {
+                println!("{:>6} {:>6} {:>8.4} {:>5} {:>10.4} {:>9.4} {:>10.4} {:>7} {:>10} {:>10.3}", r.n, r.beta, r.eta, r.batch, r.final_train_loss, r.final_test_accuracy, r.distance, r.parted, r.quadratic_ratio.map(|q| format!("{q:.3}")).unwrap_or("unstable".into()), r.eta_lambda_max);
+            }
+            println!("(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)");
+            println!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
             let ctx = context(&common, "batch_size", quiet)?;

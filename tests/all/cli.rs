@@ -284,6 +284,9 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (["net", "ou-law", "--n", "100", "--test-n", "50", "--epochs", "2", "--etas", "0.01", "--batches", "10", "--probes", "3", "--polish-steps", "10", "--layers", "784,4,10", "--out", &o("ou")].map(String::from).to_vec(), "ou/ou_law.json"),
         (["net", "width", "--n", "100", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "20", "--probes", "2", "--probe-n", "50", "--layers", "784,8,8,8,10", "--out", &o("w")].map(String::from).to_vec(), "w/width.json"),
         (["net", "bench", "--n", "256", "--layers", "784,16,10", "--hvp-n", "50", "--probes", "2", "--out", &o("b")].map(String::from).to_vec(), "b/bench.json"),
+        (["net", "breakdown", "--n", "200", "--test-n", "50", "--epochs", "1", "--betas", "1,4", "--ns", "100,200", "--lanczos-steps", "4", "--probes", "1", "--probe-n", "50", "--layers", "784,4,10", "--out", &o("bd")].map(String::from).to_vec(), "bd/breakdown_net.json"),
+        (["net", "batch-size", "--n", "200", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "10,20,40", "--ns", "100", "--momenta", "0.5", "--seeds", "1", "--layers", "784,4,10", "--out", &o("bs")].map(String::from).to_vec(), "bs/batch_size.json"),
+        (["net", "evidence", "--dataset", "embedded", "--n", "100", "--test-n", "50", "--lambdas", "0.1,10", "--out", &o("ev")].map(String::from).to_vec(), "ev/evidence.json"),
         (["net", "invariance", "--dataset", "teacher", "--n", "200", "--test-n", "100", "--epochs", "1", "--layers", "784,8,10", "--out", &o("teacher")].map(String::from).to_vec(), "teacher/invariance.json"),
     ];
     for (args, file) in cases {
@@ -297,6 +300,12 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     let inv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("inv/invariance.json")).unwrap()).unwrap();
     assert_eq!(inv.as_array().unwrap().len(), 4);
     assert!(d.join("inv/invariance.png").exists() && d.join("w/width.svg").exists() && d.join("ou/ou_law.png").exists());
+    // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
+    let ev: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap()).unwrap();
+    let pts = ev["points"].as_array().unwrap();
+    for pair in pts.chunks(2) {
+        assert!(pair[0]["log_evidence_per_example"].as_f64().unwrap() > pair[1]["log_evidence_per_example"].as_f64().unwrap(), "{pair:?}");
+    }
 }
 
 #[test]

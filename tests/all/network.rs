@@ -282,3 +282,28 @@ fn the_same_integrators_train_a_network_and_reduce_its_loss() {
     }
     let _ = TensorData::new(vec![0.0f32], [1]);
 }
+
+/// Lanczos quadrature is exact for polynomials of degree < 2k: with k = d steps from one probe,
+/// `|v|^2 sum_j s_j^2 theta_j^m = v^T H^m v` for m = 1, 2, 3, against the dense Hessian.
+#[test]
+fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
+    let (p, theta) = problem(vec![3, 3, 2], 30, 2, NoiseMode::FullBatch, 8, 0.01);
+    let h = hvp_matrix(&p, &theta);
+    let h = (&h + h.transpose()) * 0.5;
+    let d = theta.len();
+    let sd = sgd_sde::net::probes::spectral_density(&p, &theta, d, 1, 1e-5, 7);
+    assert_eq!(sd.relu_flips, 0);
+    // The same probe vector the quadrature used.
+    use rand::Rng;
+    let mut r = sgd_sde::rng::stream(7, 0x5_1A_0000);
+    let v = DVector::from_iterator(d, (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }));
+    for m in 1..=3 {
+        let exact = v.dot(&(h.pow(m as u32) * &v));
+        let quad = sd.trace_of(|x| x.powi(m));
+        assert!((quad - exact).abs() < 1e-6 * exact.abs().max(1.0), "m = {m}: {quad} vs {exact}");
+    }
+    // The weights sum to d, and the nodes are H's eigenvalues (the Krylov space is all of R^d).
+    assert!((sd.weights.iter().sum::<f64>() - d as f64).abs() < 1e-9);
+    let top = nalgebra::SymmetricEigen::new(h).eigenvalues.max();
+    assert!((sd.nodes.iter().copied().fold(f64::NEG_INFINITY, f64::max) - top).abs() < 1e-6 * top);
+}

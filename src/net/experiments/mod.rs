@@ -4,6 +4,7 @@
 
 mod batch_size;
 mod bench;
+mod breakdown_net;
 mod context;
 mod evidence;
 mod gaussian_vs_sgd;
@@ -12,6 +13,7 @@ mod ou_law;
 mod width;
 
 pub use batch_size::{batch_size, BatchSizeOptions, BatchSizeReport};
+pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetRow};
 pub use bench::{bench_epoch, BenchOptions};
 pub use context::{DataChoice, NetContext};
 pub use evidence::{evidence, EvidenceOptions, EvidencePoint};

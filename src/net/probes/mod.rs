@@ -5,8 +5,10 @@
 
 mod fdr;
 mod hessian;
+mod lanczos;
 mod noise;
 
 pub use fdr::{Fdr, FdrResult, MeanGradient};
 pub use hessian::{hessian_stats, hvp, lambda_max, HessianStats, Hvp, PowerIteration};
+pub use lanczos::{spectral_density, SpectralDensity};
 pub use noise::{gradient_noise, per_example_gradients_loop, GradientNoise};

@@ -1,0 +1,133 @@
+//! Experiment 4 (ICANN 2018 Fig. 5, scaled to a CPU): fix eta/S and scale eta = beta eta0,
+//! S = beta S0 on two training-set sizes. Learning curves that coincide at small beta part once
+//! the discretisation or the finite data set matters; a seed-to-seed control gives the noise floor
+//! the distances are judged against. Beside them: the exact quadratic breakdown ratio for the
+//! measured spectrum, `sum_i lambda_i / (1 - eta lambda_i / 2) / sum_i lambda_i * (N - S)/(N - 1)`
+//! (C = H, batches without replacement), with the spectrum from stochastic Lanczos quadrature at
+//! the beta = 1 solution and the stability limit from power iteration.
+
+use super::context::NetContext;
+use super::invariance::train_curve;
+use crate::net::probes::{lambda_max, spectral_density};
+use crate::net::train::EpochRecord;
+use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
+use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::problems::Sampling;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct BreakdownNetOptions {
+    pub layers: Vec<usize>,
+    pub eta0: f64,
+    pub batch0: usize,
+    pub betas: Vec<f64>,
+    pub ns: Vec<usize>,
+    pub epochs: f64,
+    pub lanczos_steps: usize,
+    pub probes: usize,
+    pub probe_n: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakdownNetRow {
+    pub n: usize,
+    pub beta: f64,
+    pub eta: f64,
+    pub batch: usize,
+    pub final_train_loss: f64,
+    pub final_test_accuracy: f64,
+    /// RMS distance of the training-loss curve to beta = 1's.
+    pub distance: f64,
+    /// The seed-to-seed distance at beta = 1 (the noise floor).
+    pub noise_floor: f64,
+    pub parted: bool,
+    /// The quadratic theory's E(l) / eta/(4S) Tr(C) for the measured spectrum (None past the limit).
+    pub quadratic_ratio: Option<f64>,
+    pub eta_lambda_max: f64,
+}
+
+fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
+    let k = a.len().min(b.len());
+    ((1..k).map(|i| (a[i].train_loss - b[i].train_loss).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
+}
+
+pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptions, device: &B::Device) -> Result<Vec<BreakdownNetRow>, String> {
+    let started = std::time::Instant::now();
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+    let mut rows = Vec::new();
+    let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
+    for &n in &o.ns {
+        let train = if n < ctx.train.len() { ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())? } else { ctx.train.clone() };
+        let n = train.len();
+        let c = NetContext { train: train.clone(), ..ctx.clone() };
+        let base = train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 1, o.epochs, device)?;
+        let other = train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 2, o.epochs, device)?;
+        let floor = rms(&base, &other);
+        // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
+        let theta = {
+            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device).map_err(|e| e.to_string())?;
+            let mut th = model.init::<B>(ctx.seed, device);
+            let spec = crate::net::train::TrainSpec { eta: o.eta0, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 1 };
+            crate::net::train::run(&p, &mut th, &spec, spec.steps(n, o.batch0), &mut crate::observers::Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+            Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
+        };
+        let sub = if o.probe_n < n { train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())? } else { train.clone() };
+        let probe = NetworkProblem::<CpuF64>::new(model.clone(), &sub, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
+        let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
+        let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed).lambda.max(sd.nodes.iter().copied().fold(0.0, f64::max));
+        let tr = sd.trace_of(|x| x);
+        if !ctx.quiet {
+            eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm));
+        }
+        for &beta in &o.betas {
+            let (eta, batch) = (beta * o.eta0, ((beta * o.batch0 as f64).round() as usize).max(1));
+            if batch > n {
+                continue;
+            }
+            let curve = if beta == 1.0 { base.clone() } else { train_curve::<B>(&c, &model, eta, batch, mode, ctx.seed + 1, o.epochs, device).unwrap_or_default() };
+            let finite_n = (n - batch) as f64 / (n - 1) as f64;
+            let quadratic = (eta * lm < 2.0).then(|| sd.trace_of(|x| x / (1.0 - eta * x / 2.0)) / tr * finite_n);
+            let last = curve.last().copied();
+            let distance = if curve.is_empty() { f64::NAN } else { rms(&curve, &base) };
+            rows.push(BreakdownNetRow {
+                n,
+                beta,
+                eta,
+                batch,
+                final_train_loss: last.map_or(f64::NAN, |r| r.train_loss),
+                final_test_accuracy: last.map_or(f64::NAN, |r| r.test_accuracy),
+                distance,
+                noise_floor: floor,
+                parted: !(distance <= 3.0 * floor),
+                quadratic_ratio: quadratic,
+                eta_lambda_max: eta * lm,
+            });
+            curves.push((n, beta, curve));
+        }
+    }
+    let io = |e: std::io::Error| e.to_string();
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let csv: Vec<Vec<String>> = rows.iter().map(|r| vec![r.n.to_string(), r.beta.to_string(), r.eta.to_string(), r.batch.to_string(), r.final_train_loss.to_string(), r.final_test_accuracy.to_string(), r.distance.to_string(), r.noise_floor.to_string(), r.parted.to_string(), opt(r.quadratic_ratio), r.eta_lambda_max.to_string()]).collect();
+    write_csv(&ctx.out.join("breakdown_net.csv"), &["N", "beta", "eta", "S", "final_train_loss", "final_test_accuracy", "distance", "noise_floor", "parted", "quadratic_ratio", "eta_lambda_max"], &csv).map_err(io)?;
+    write_json(&ctx.out.join("breakdown_net.json"), &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() })).map_err(io)?;
+    let by_n = |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| plot::Figure {
+        title: title.into(),
+        x_label: "beta (eta = beta eta0, S = beta S0)".into(),
+        y_label: y.into(),
+        log_x: true,
+        log_y,
+        series: o.ns.iter().enumerate().map(|(i, n)| plot::Series::line(format!("N = {n}"), rows.iter().filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1)).filter_map(|r| f(r).map(|v| (r.beta, v))).collect(), i)).collect(),
+        ..Default::default()
+    };
+    let mut dist = by_n(|r| Some(r.distance.max(1e-6)), "Distance to the beta = 1 curve", "RMS train-loss distance", true);
+    for (i, n) in o.ns.iter().enumerate() {
+        if let Some(r) = rows.iter().find(|r| r.n == *n) {
+            dist.series.push(plot::Series::dashed(format!("N = {n}: 3 x noise floor"), vec![(o.betas[0], 3.0 * r.noise_floor), (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor)], i));
+        }
+    }
+    plot::save(&[by_n(|r| Some(r.final_test_accuracy), "Final test accuracy", "test accuracy", false), dist, by_n(|r| r.quadratic_ratio, "Quadratic theory, measured spectrum", "E(l) / continuous law", true)], &ctx.out.join("breakdown_net")).map_err(|e| e.to_string())?;
+    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "breakdown", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "betas": o.betas, "ns": o.ns, "epochs": o.epochs, "lanczos_steps": o.lanczos_steps, "probes": o.probes, "probe_n": o.probe_n, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    Ok(rows)
+}
