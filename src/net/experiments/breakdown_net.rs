@@ -121,7 +121,7 @@ pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptio
         series: o.ns.iter().enumerate().map(|(i, n)| plot::Series::line(format!("N = {n}"), rows.iter().filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1)).filter_map(|r| f(r).map(|v| (r.beta, v))).collect(), i)).collect(),
         ..Default::default()
     };
-    let mut dist = by_n(|r| Some(r.distance.max(1e-6)), "Distance to the beta = 1 curve", "RMS train-loss distance", true);
+    let mut dist = by_n(|r| (r.beta != 1.0).then_some(r.distance), "Distance to the beta = 1 curve", "RMS train-loss distance", true);
     for (i, n) in o.ns.iter().enumerate() {
         if let Some(r) = rows.iter().find(|r| r.n == *n) {
             dist.series.push(plot::Series::dashed(format!("N = {n}: 3 x noise floor"), vec![(o.betas[0], 3.0 * r.noise_floor), (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor)], i));
