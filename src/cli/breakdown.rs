@@ -81,10 +81,7 @@ fn scaled(f: &ProblemFile, beta: f64) -> (ProblemFile, usize) {
 
 pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let (base, dir) = match &o.problem {
-        Some(p) => (ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?, p.parent().map(Path::to_path_buf)),
-        None => (ProblemFile::parse(Path::new("sims/breakdown.toml"), DEFAULT_PROBLEM).map_err(|e| CliError::Input(e.to_string()))?, None),
-    };
+    let (base, dir) = super::problem_or_default(o.problem.as_deref(), "sims/breakdown.toml", DEFAULT_PROBLEM)?;
     let variants = variants(&base, dir.as_deref())?;
     let first = Scenario::build(&variants[1].1, dir.as_deref())?;
     let n = first.n().expect("data-set model");

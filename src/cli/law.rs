@@ -40,10 +40,7 @@ pub struct LawPoint {
 
 pub fn run(o: &LawOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let (base, dir) = match &o.problem {
-        Some(p) => (ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?, p.parent().map(Path::to_path_buf)),
-        None => (ProblemFile::parse(Path::new("sims/law.toml"), DEFAULT_PROBLEM).map_err(|e| CliError::Input(e.to_string()))?, None),
-    };
+    let (base, dir) = super::problem_or_default(o.problem.as_deref(), "sims/law.toml", DEFAULT_PROBLEM)?;
     if base.noise.model != NoiseModel::Gaussian || base.optimizer.momentum != 0.0 {
         return Err(CliError::Input("invalid problem for law: valid is noise.model = \"gaussian\" with momentum = 0 (the plot collapses on eta alone only then)".into()));
     }

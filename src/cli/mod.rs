@@ -153,6 +153,16 @@ enum Command {
     },
 }
 
+/// A problem file given with `--problem`, or the command's embedded default; with the folder that
+/// relative data paths are resolved against.
+fn problem_or_default(problem: Option<&std::path::Path>, default_name: &str, default_text: &str) -> Result<(crate::config::ProblemFile, Option<PathBuf>), CliError> {
+    use crate::config::ProblemFile;
+    match problem {
+        Some(p) => Ok((ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?, p.parent().map(std::path::Path::to_path_buf))),
+        None => Ok((ProblemFile::parse(std::path::Path::new(default_name), default_text).map_err(|e| CliError::Input(e.to_string()))?, None)),
+    }
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -1,7 +1,7 @@
 //! `sgd-sde weak-order`: weak-order convergence of the SDE integrators from coupled nested steps.
 
 use super::{progress, CliError};
-use crate::config::{NoiseModel, ProblemFile};
+use crate::config::NoiseModel;
 use crate::coupling::coupled_levels;
 use crate::ensemble::Ensemble;
 use crate::integrators::{EulerMaruyama, LeimkuhlerMatthews, StochasticHeun};
@@ -9,7 +9,7 @@ use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::scenario::{Model, Scenario};
 use crate::stats::{weak_order_slope, Estimate};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const DEFAULT_PROBLEM: &str = include_str!("../../sims/weak_order.toml");
 
@@ -45,14 +45,11 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     if o.levels < 3 || !(o.h0 > 0.0) || !(o.t_end > 0.0) {
         return Err(CliError::Input(format!("invalid --levels = {}, --h0 = {}, --t-end = {}: valid is levels >= 3, h0 > 0, t_end > 0", o.levels, o.h0, o.t_end)));
     }
-    let file = match &o.problem {
-        Some(p) => ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?,
-        None => ProblemFile::parse(Path::new("sims/weak_order.toml"), DEFAULT_PROBLEM).map_err(|e| CliError::Input(e.to_string()))?,
-    };
+    let (file, dir) = super::problem_or_default(o.problem.as_deref(), "sims/weak_order.toml", DEFAULT_PROBLEM)?;
     if file.noise.model != NoiseModel::Gaussian {
         return Err(CliError::Input("invalid noise.model for weak-order: valid is \"gaussian\" (additive noise)".into()));
     }
-    let scen = Scenario::build(&file, o.problem.as_deref().and_then(Path::parent))?;
+    let scen = Scenario::build(&file, dir.as_deref())?;
     let Model::Gaussian(p) = &scen.model else { unreachable!("gaussian checked above") };
     let bar = progress::bar((3 * o.levels * o.paths) as u64, "weak order", o.quiet);
     let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());

@@ -48,8 +48,7 @@ pub struct BreakdownNetRow {
 }
 
 fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
-    let k = a.len().min(b.len());
-    ((1..k).map(|i| (a[i].train_loss - b[i].train_loss).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
+    super::invariance::rms(a, b, |r| r.train_loss)
 }
 
 pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptions, device: &B::Device) -> Result<Vec<BreakdownNetRow>, String> {

@@ -53,7 +53,8 @@ fn train_curve_with<B: AutodiffBackend>(ctx: &NetContext, model: &Model, spec: T
     Ok(curve.records)
 }
 
-fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
+/// RMS over epochs (after the first) of `f(a) - f(b)`: the distance between two learning curves.
+pub(super) fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
     let k = a.len().min(b.len());
     ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
 }
