@@ -3,7 +3,41 @@
 /// Receives the state and its loss at the steps it asks for.
 pub trait Observer<S>: Clone + Send {
     fn wants(&self, step: usize) -> bool;
+    /// Whether `record` at this step needs the loss (computing it can cost a full pass over the
+    /// data); when not, `record` gets NaN.
+    fn needs_loss(&self, _step: usize) -> bool {
+        true
+    }
     fn record(&mut self, step: usize, x: &S, loss: f64);
+}
+
+/// A progress bar ticked every `every` steps (hidden bars cost nothing; no loss is computed).
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub bar: indicatif::ProgressBar,
+    pub every: usize,
+}
+
+impl Progress {
+    /// Sets the bar up for a run of `steps` steps, ticking about 200 times.
+    pub fn new(bar: indicatif::ProgressBar, steps: usize, message: String) -> Self {
+        bar.set_length(steps as u64);
+        bar.set_position(0);
+        bar.set_message(message);
+        Self { bar, every: (steps / 200).max(1) }
+    }
+}
+
+impl<S> Observer<S> for Progress {
+    fn wants(&self, step: usize) -> bool {
+        step % self.every == 0
+    }
+    fn needs_loss(&self, _step: usize) -> bool {
+        false
+    }
+    fn record(&mut self, step: usize, _x: &S, _loss: f64) {
+        self.bar.set_position(step as u64);
+    }
 }
 
 /// The time average of the loss over steps `from..=to`.
@@ -88,6 +122,9 @@ impl<S> Observer<S> for Series {
 impl<S, A: Observer<S>, B: Observer<S>> Observer<S> for (A, B) {
     fn wants(&self, step: usize) -> bool {
         self.0.wants(step) || self.1.wants(step)
+    }
+    fn needs_loss(&self, step: usize) -> bool {
+        (self.0.wants(step) && self.0.needs_loss(step)) || (self.1.wants(step) && self.1.needs_loss(step))
     }
     fn record(&mut self, step: usize, x: &S, loss: f64) {
         if self.0.wants(step) {

@@ -49,13 +49,16 @@ where
             problem.sample_noise(rng, h, &mut noise);
             integrator.step(problem, x, &noise, h);
         }
-        if observer.wants(k) {
+        if observer.wants(k) && observer.needs_loss(k) {
             let loss = problem.loss(x);
             if !(loss.is_finite() && loss < DIVERGED_LOSS) {
                 return Err(Diverged { step: k, loss });
             }
             observer.record(k, x, loss);
-        } else if (k % DIVERGENCE_CHECK_EVERY == 0 || k == steps) && !x.is_finite() {
+        } else if observer.wants(k) {
+            observer.record(k, x, f64::NAN);
+        }
+        if (k % DIVERGENCE_CHECK_EVERY == 0 || k == steps) && !x.is_finite() {
             return Err(Diverged { step: k, loss: f64::NAN });
         }
     }

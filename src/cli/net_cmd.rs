@@ -178,7 +178,8 @@ fn context(c: &Common, name: &str, quiet: bool) -> Result<NetContext, CliError> 
     if !quiet {
         eprintln!("data: {} ({} train) / {} ({} test); device: {device:?}", train.name, train.len(), test.name, test.len());
     }
-    Ok(NetContext { train, test, device, out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))), seed: c.seed, quiet })
+    let bar = super::progress::bar(0, "training", quiet);
+    Ok(NetContext { train, test, device, out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))), seed: c.seed, quiet, bar })
 }
 
 /// MNIST 0/1 (from --data or the usual places), else the embedded Fashion-MNIST classes 0/1.
@@ -201,7 +202,7 @@ fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
     if !quiet {
         eprintln!("data: {} ({} train) / {} ({} test)", train.name, train.len(), test.name, test.len());
     }
-    Ok(NetContext { train, test, device: Resolved::Cpu, out: PathBuf::new(), seed: c.seed, quiet })
+    Ok(NetContext { train, test, device: Resolved::Cpu, out: PathBuf::new(), seed: c.seed, quiet, bar: indicatif::ProgressBar::hidden() })
 }
 
 /// Runs `$f::<Backend>(ctx, opts, device)` on the resolved device.

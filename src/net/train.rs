@@ -113,3 +113,14 @@ where
     };
     result.map_err(TrainError::Diverged)
 }
+
+/// [`run`] with a progress bar over the steps (the bar is hidden under `--quiet`).
+pub fn run_shown<B: AutodiffBackend, O: Observer<Params<B>>>(problem: &NetworkProblem<B>, theta: &mut Params<B>, spec: &TrainSpec, steps: usize, observer: &mut O, bar: &indicatif::ProgressBar, message: String) -> Result<(), TrainError>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
+{
+    let mut both = (crate::observers::Progress::new(bar.clone(), steps, message), observer.clone());
+    let result = run(problem, theta, spec, steps, &mut both);
+    *observer = both.1;
+    result
+}

@@ -96,6 +96,9 @@ fn draw_all<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Figure]
 /// trimmed), else scientific.
 pub fn tick(v: f64) -> String {
     let a = v.abs();
+    if a < 1e-12 {
+        return "0".into(); // round-off around zero
+    }
     if a != 0.0 && !(1e-3..1e4).contains(&a) {
         return format!("{v:.1e}");
     }

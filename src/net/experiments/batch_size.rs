@@ -93,7 +93,7 @@ pub fn batch_size<B: AutodiffBackend>(ctx: &NetContext, o: &BatchSizeOptions, de
         // grid keeps eta/(1-m) = mid fixed, so the prediction eps N/(1-m) uses eps = eta.
         let predicted = eta * n as f64 / (1.0 - m);
         if !ctx.quiet {
-            eprintln!("eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({kind})", acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>());
+            ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({kind})", acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>()));
         }
         settings.push(Setting { eta, n, momentum: m, accuracy: acc, b_opt: bo, kind, predicted_scale: predicted });
     }

@@ -5,7 +5,7 @@
 use super::context::NetContext;
 use crate::config::IntegratorKind;
 use crate::net::probes::{hessian_stats, hvp};
-use crate::net::train::{run, TrainSpec};
+use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
 use crate::output::{write_json, Manifest};
@@ -47,9 +47,9 @@ pub fn bench_epoch<B: AutodiffBackend>(ctx: &NetContext, o: &BenchOptions, devic
     let spec = TrainSpec { eta: 0.01, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed };
     let steps = spec.steps(n, o.batch);
     // Warm up (allocation, kernel compilation on GPUs) before timing.
-    run(&p, &mut theta, &spec, 5, &mut Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+    crate::net::train::run_shown(&p, &mut theta, &spec, 5, &mut Series::new(usize::MAX, 1), &ctx.bar, "warm-up".into()).map_err(|e| e.to_string())?;
     let t = Instant::now();
-    run(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+    crate::net::train::run_shown(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1), &ctx.bar, "timed epoch".into()).map_err(|e| e.to_string())?;
     let _ = theta.to_vec(); // wait for the device
     let seconds = t.elapsed().as_secs_f64();
     let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed).map_err(|e| e.to_string())?;

@@ -69,7 +69,7 @@ pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptio
             let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device).map_err(|e| e.to_string())?;
             let mut th = model.init::<B>(ctx.seed, device);
             let spec = crate::net::train::TrainSpec { eta: o.eta0, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 1 };
-            crate::net::train::run(&p, &mut th, &spec, spec.steps(n, o.batch0), &mut crate::observers::Series::new(usize::MAX, 1)).map_err(|e| e.to_string())?;
+            crate::net::train::run_shown(&p, &mut th, &spec, spec.steps(n, o.batch0), &mut crate::observers::Series::new(usize::MAX, 1), &ctx.bar, format!("N {n}: the beta = 1 solution")).map_err(|e| e.to_string())?;
             Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
         };
         let sub = if o.probe_n < n { train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())? } else { train.clone() };
@@ -78,7 +78,7 @@ pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptio
         let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed).lambda.max(sd.nodes.iter().copied().fold(0.0, f64::max));
         let tr = sd.trace_of(|x| x);
         if !ctx.quiet {
-            eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm));
+            ctx.bar.suspend(|| eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm)));
         }
         for &beta in &o.betas {
             let (eta, batch) = (beta * o.eta0, ((beta * o.batch0 as f64).round() as usize).max(1));

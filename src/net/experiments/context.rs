@@ -56,4 +56,6 @@ pub struct NetContext {
     pub out: PathBuf,
     pub seed: u64,
     pub quiet: bool,
+    /// Progress of the current training run (hidden under --quiet and off a terminal).
+    pub bar: indicatif::ProgressBar,
 }

@@ -50,7 +50,7 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(ctx: &NetContext, o: &GaussianVsSgdOp
         if !ctx.quiet {
             let (a, b) = (sgd.last().and_then(|c| c.last()).copied(), gauss.last().and_then(|c| c.last()).copied());
             if let (Some(a), Some(b)) = (a, b) {
-                eprintln!("seed {s}: SGD train loss {:.4} acc {:.4} | Gaussian GD train loss {:.4} acc {:.4}", a.train_loss, a.test_accuracy, b.train_loss, b.test_accuracy);
+                ctx.bar.suspend(|| eprintln!("seed {s}: SGD train loss {:.4} acc {:.4} | Gaussian GD train loss {:.4} acc {:.4}", a.train_loss, a.test_accuracy, b.train_loss, b.test_accuracy));
             }
         }
     }

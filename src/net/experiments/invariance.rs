@@ -5,7 +5,7 @@
 
 use super::context::NetContext;
 use crate::config::IntegratorKind;
-use crate::net::train::{run, EpochRecord, EvalSet, LearningCurve, TrainSpec};
+use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
 use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
 use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::problems::Sampling;
@@ -49,7 +49,7 @@ fn train_curve_with<B: AutodiffBackend>(ctx: &NetContext, model: &Model, spec: T
     let steps_per_epoch = n as f64 / batch as f64;
     let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(&ctx.test, model.arch.outputs(), device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
     let mut theta = model.init::<B>(ctx.seed, device);
-    run(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+    crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
     Ok(curve.records)
 }
 
@@ -77,7 +77,7 @@ pub fn invariance<B: AutodiffBackend>(ctx: &NetContext, o: &InvarianceOptions, d
             None => (0.0, 0.0),
         };
         if !ctx.quiet {
-            eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}");
+            ctx.bar.suspend(|| eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}"));
         }
         runs.push(Run { label, eta, batch, seed, curve, distance_train_loss: dl, distance_test_accuracy: da });
     }

@@ -11,7 +11,7 @@
 use super::context::NetContext;
 use crate::config::IntegratorKind;
 use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
-use crate::net::train::{run, TrainSpec};
+use crate::net::train::{run_shown, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
 use crate::output::{plot, write_csv, write_json, Manifest};
@@ -79,10 +79,10 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
     let mut theta = model.init::<B>(ctx.seed, device);
     let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
     let spec = TrainSpec { eta: 0.05, momentum: 0.9, integrator: IntegratorKind::HeavyBall, epochs: 60.0, seed: ctx.seed };
-    run(&warm, &mut theta, &spec, spec.steps(n, 64.min(n)), &mut Series::new(usize::MAX, 1)).map_err(|e| format!("warm-up: {e}"))?;
+    run_shown(&warm, &mut theta, &spec, spec.steps(n, 64.min(n)), &mut Series::new(usize::MAX, 1), &ctx.bar, "warm-up SGD".into()).map_err(|e| format!("warm-up: {e}"))?;
     let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
     let gd = TrainSpec { eta: 1.0 / lm.lambda.max(1e-6), momentum: 0.97, integrator: IntegratorKind::HeavyBall, epochs: 0.0, seed: ctx.seed };
-    run(&mk(n, NoiseMode::FullBatch)?, &mut theta, &gd, o.polish_steps, &mut Series::new(usize::MAX, 1)).map_err(|e| format!("polishing: {e}"))?;
+    run_shown(&mk(n, NoiseMode::FullBatch)?, &mut theta, &gd, o.polish_steps, &mut Series::new(usize::MAX, 1), &ctx.bar, "polishing (heavy-ball GD)".into()).map_err(|e| format!("polishing: {e}"))?;
     let star = theta.to_vec();
     let star64 = to_f64(&star);
     let l_star = probe64.mean_loss(&star64.tensor);
@@ -94,7 +94,7 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
     let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
     let noise = gradient_noise(&probe64, &star64);
     if !ctx.quiet {
-        eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c);
+        ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
     }
 
     // 3. SGD from θ* at each (eta, S).
@@ -109,11 +109,11 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
             let mut obs = (Series::new(half, every), Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0));
             let mut th = Params::<B>::from_vec(&star, device);
             let spec = TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits() };
-            run(&p, &mut th, &spec, steps, &mut obs).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            run_shown(&p, &mut th, &spec, steps, &mut obs, &ctx.bar, format!("SGD eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
             // The noise-free reference: full-batch GD, same eta, same steps, same start.
             let mut reference = Series::new(half, every);
             let mut th_gd = Params::<B>::from_vec(&star, device);
-            let gd_ok = run(&mk(n, NoiseMode::FullBatch)?, &mut th_gd, &spec, steps, &mut reference).is_ok() && reference.values.len() == obs.0.values.len();
+            let gd_ok = run_shown(&mk(n, NoiseMode::FullBatch)?, &mut th_gd, &spec, steps, &mut reference, &ctx.bar, format!("GD reference eta {eta}")).is_ok() && reference.values.len() == obs.0.values.len();
             let diff: Vec<f64> = if gd_ok { obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect() } else { vec![f64::NAN; obs.0.values.len()] };
             let est = batch_means(&diff, 10);
             let tau = match est.method {

@@ -52,13 +52,13 @@ pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B:
             let mut theta = model.init::<B>(ctx.seed, device);
             let spec = crate::net::train::TrainSpec { eta, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 3 };
             let mut curve = crate::net::train::LearningCurve { model: model.clone(), test: crate::net::train::EvalSet::new(&ctx.test, model.arch.outputs(), device), every: spec.steps(n, batch).max(1), steps_per_epoch: n as f64 / batch as f64, records: Vec::new() };
-            crate::net::train::run(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
             let last = *curve.records.last().ok_or("no evaluation recorded")?;
             let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
             let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
             let hs = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
             if !ctx.quiet {
-                eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy);
+                ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
             }
             points.push(WidthPoint { eta, batch, eta_over_s: eta / batch as f64, lambda_max: lm.lambda, lambda_max_residual: lm.residual, frobenius: hs.frobenius.value, frobenius_se: hs.frobenius.se, trace: hs.trace.value, trace_se: hs.trace.se, test_accuracy: last.test_accuracy, train_loss: last.train_loss, relu_flips: hs.relu_flips + lm.relu_flips });
         }
