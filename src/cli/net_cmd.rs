@@ -85,6 +85,9 @@ pub enum NetCommand {
         probes: usize,
         #[arg(long, default_value_t = 500)]
         probe_n: usize,
+        /// Batch norm after each hidden layer (the ICANN network's option).
+        #[arg(long)]
+        batch_norm: bool,
     },
     /// 6. Gaussian-noise GD (the SDE, with the empirical C/S) against minibatch SGD.
     GaussianVsSgd {
@@ -168,6 +171,9 @@ pub enum NetCommand {
         hvp_n: usize,
         #[arg(long, default_value_t = 10)]
         probes: usize,
+        /// Batch norm after each hidden layer.
+        #[arg(long)]
+        batch_norm: bool,
     },
 }
 
@@ -240,9 +246,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             println!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Width { common, layers, etas, batches, epochs, probes, probe_n } => {
+        NetCommand::Width { common, layers, etas, batches, epochs, probes, probe_n, batch_norm } => {
             let ctx = context(&common, "width", quiet)?;
-            let pts = on_device!(ctx, width, &WidthOptions { layers, etas, batches, epochs, probes, probe_n })?;
+            let pts = on_device!(ctx, width, &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm })?;
             println!("{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}", "eta", "S", "eta/S", "lambda_max", "|H|_F", "test acc");
             for p in &pts {
                 println!("{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}", p.eta, p.batch, p.eta_over_s, p.lambda_max, p.lambda_max_residual, p.frobenius, p.frobenius_se, p.test_accuracy);
@@ -297,9 +303,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             println!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes } => {
+        NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes, batch_norm } => {
             let ctx = context(&common, "bench", quiet)?;
-            let r = on_device!(ctx, bench_epoch, &BenchOptions { layers, batch, epochs, hvp_n, probes })?;
+            let r = on_device!(ctx, bench_epoch, &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm })?;
             println!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
             println!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
         }

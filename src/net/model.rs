@@ -1,9 +1,15 @@
 //! Multilayer perceptrons read from a flat parameter vector θ.
 //!
 //! Layout: for each layer l (input size `a`, output size `b`) the weight matrix W_l (a x b,
-//! row-major, so z = x W + b) followed by its bias (b entries). Logistic regression is the MLP
-//! with no hidden layer: one output unit gives the binary logistic loss, K >= 2 outputs softmax
+//! row-major, so z = x W + b) followed by its bias (b entries), and with batch norm, for hidden
+//! layers, its scale gamma and shift beta (b entries each). Logistic regression is the MLP with no
+//! hidden layer: one output unit gives the binary logistic loss, K >= 2 outputs softmax
 //! cross-entropy. Hidden layers use ReLU.
+//!
+//! Batch norm, `gamma (z - mu) / sqrt(var + 1e-5) + beta`, normalises with the statistics of the
+//! examples in the forward pass ([`Norm::Batch`]): a minibatch when training, the whole training set
+//! for full-batch losses and gradients (a deterministic function of θ). Evaluation on other data
+//! uses statistics taken from the training set ([`Norm::Given`]).
 
 use super::params::Params;
 use crate::error::{ensure, ProblemError};
@@ -15,47 +21,71 @@ use rand_distr::{Distribution, StandardNormal};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Architecture {
     pub sizes: Vec<usize>,
+    /// Batch norm after every hidden layer's linear map (before the ReLU).
+    #[serde(default)]
+    pub batch_norm: bool,
 }
 
 impl Architecture {
     pub fn new(sizes: Vec<usize>) -> Result<Self, ProblemError> {
         ensure(sizes.len() >= 2, || ProblemError::new("layers", format!("{sizes:?}"), "at least an input and an output size"))?;
         ensure(sizes.iter().all(|&s| s >= 1), || ProblemError::new("layers", format!("{sizes:?}"), "sizes >= 1"))?;
-        Ok(Self { sizes })
+        Ok(Self { sizes, batch_norm: false })
+    }
+    /// The same layers with batch norm on the hidden ones.
+    pub fn with_batch_norm(mut self, on: bool) -> Self {
+        self.batch_norm = on;
+        self
     }
     /// Logistic regression: `d` inputs, `classes` outputs (1 for binary).
     pub fn logistic(d: usize, classes: usize) -> Self {
-        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }] }
+        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }], batch_norm: false }
     }
     /// The ICANN 2018 Fig. 3 network: 784-512-512-512-10 (scaled widths allowed).
     pub fn icann_mlp(width: usize) -> Self {
-        Self { sizes: vec![784, width, width, width, 10] }
+        Self { sizes: vec![784, width, width, width, 10], batch_norm: false }
+    }
+    fn hidden(&self, l: usize) -> bool {
+        l + 2 < self.sizes.len()
     }
     pub fn n_params(&self) -> usize {
-        self.sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+        self.sizes.windows(2).enumerate().map(|(l, w)| w[0] * w[1] + w[1] + if self.batch_norm && self.hidden(l) { 2 * w[1] } else { 0 }).sum()
     }
     pub fn outputs(&self) -> usize {
         *self.sizes.last().expect("validated non-empty")
     }
-    /// `(weight offset, bias offset)` of each layer in θ.
-    pub fn offsets(&self) -> Vec<(usize, usize)> {
+    /// `(weight offset, bias offset, batch-norm offset)` of each layer in θ.
+    pub fn offsets(&self) -> Vec<(usize, usize, Option<usize>)> {
         let mut off = 0;
         self.sizes
             .windows(2)
-            .map(|w| {
-                let o = (off, off + w[0] * w[1]);
-                off += w[0] * w[1] + w[1];
+            .enumerate()
+            .map(|(l, w)| {
+                let bn = (self.batch_norm && self.hidden(l)).then_some(off + w[0] * w[1] + w[1]);
+                let o = (off, off + w[0] * w[1], bn);
+                off += w[0] * w[1] + w[1] + if bn.is_some() { 2 * w[1] } else { 0 };
                 o
             })
             .collect()
     }
 }
 
-/// A forward pass: the logits and, per layer, its input and pre-activation (for probes).
+/// A forward pass: the logits and, per layer, its input and pre-activation (for probes), and the
+/// batch-norm statistics (mean, variance) used by each normalised layer.
 pub struct ForwardPass<B: Backend> {
     pub logits: Tensor<B, 2>,
     pub inputs: Vec<Tensor<B, 2>>,
     pub pre_activations: Vec<Tensor<B, 2>>,
+    pub norm_stats: Vec<(Tensor<B, 2>, Tensor<B, 2>)>,
+}
+
+/// Which statistics batch norm uses.
+#[derive(Clone, Copy)]
+pub enum Norm<'a, B: Backend> {
+    /// Those of the examples in this forward pass.
+    Batch,
+    /// Given per normalised layer, e.g. taken from the training set for evaluation.
+    Given(&'a [(Tensor<B, 2>, Tensor<B, 2>)]),
 }
 
 /// An architecture with its loss.
@@ -80,6 +110,10 @@ impl Model {
             let sd = (gain / w[0] as f64).sqrt();
             v.extend((0..w[0] * w[1]).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)));
             v.extend(std::iter::repeat_n(0.0, w[1]));
+            if self.arch.batch_norm && l + 1 < layers {
+                v.extend(std::iter::repeat_n(1.0, w[1])); // gamma
+                v.extend(std::iter::repeat_n(0.0, w[1])); // beta
+            }
         }
         Params::from_vec(&v, device)
     }
@@ -88,14 +122,34 @@ impl Model {
     /// zero tensors added to the pre-activations, whose gradients are the per-example
     /// back-propagated errors (the one-backward per-example-gradient trick).
     pub fn forward<B: Backend>(&self, theta: &Tensor<B, 1>, x: Tensor<B, 2>, leaves: Option<&[Tensor<B, 2>]>) -> ForwardPass<B> {
+        self.forward_with(theta, x, leaves, Norm::Batch)
+    }
+
+    /// The forward pass with a choice of batch-norm statistics.
+    pub fn forward_with<B: Backend>(&self, theta: &Tensor<B, 1>, x: Tensor<B, 2>, leaves: Option<&[Tensor<B, 2>]>, norm: Norm<'_, B>) -> ForwardPass<B> {
         let layers = self.arch.sizes.len() - 1;
         let mut a = x;
         let mut inputs = Vec::with_capacity(layers);
         let mut pre = Vec::with_capacity(layers);
-        for (l, ((w_off, b_off), w)) in self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate() {
+        let mut stats = Vec::new();
+        for (l, ((w_off, b_off, bn_off), w)) in self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate() {
             let weight = theta.clone().slice(w_off..w_off + w[0] * w[1]).reshape([w[0], w[1]]);
             let bias = theta.clone().slice(b_off..b_off + w[1]).reshape([1, w[1]]);
             let mut z = a.clone().matmul(weight) + bias;
+            if let Some(off) = bn_off {
+                let (mean, var) = match norm {
+                    Norm::Batch => {
+                        let mean = z.clone().mean_dim(0);
+                        let var = (z.clone() - mean.clone()).powi_scalar(2).mean_dim(0);
+                        (mean, var)
+                    }
+                    Norm::Given(s) => s[stats.len()].clone(),
+                };
+                let gamma = theta.clone().slice(off..off + w[1]).reshape([1, w[1]]);
+                let beta = theta.clone().slice(off + w[1]..off + 2 * w[1]).reshape([1, w[1]]);
+                z = (z - mean.clone()) / (var.clone() + 1e-5).sqrt() * gamma + beta;
+                stats.push((mean, var));
+            }
             if let Some(leaves) = leaves {
                 z = z + leaves[l].clone();
             }
@@ -103,7 +157,7 @@ impl Model {
             pre.push(z.clone());
             a = if l + 1 == layers { z } else { activation::relu(z) };
         }
-        ForwardPass { logits: a, inputs, pre_activations: pre }
+        ForwardPass { logits: a, inputs, pre_activations: pre, norm_stats: stats }
     }
 
     /// Per-example losses. `targets` is one-hot (n x K) for K >= 2 outputs, or n x 1 with values

@@ -74,6 +74,9 @@ impl<B: Backend> NetworkProblem<B> {
         if (outputs == 1 && classes > 2) || (outputs > 1 && outputs < classes) {
             return Err(ProblemError::new("layers[last]", outputs, format!("1 (binary) or >= {classes} (the number of classes)")));
         }
+        if model.arch.batch_norm && mode == NoiseMode::GaussianGd {
+            return Err(ProblemError::new("noise", "gaussian with batch norm", "minibatch or full-batch noise: with batch norm examples interact through the batch statistics, so per-example gradients (and their covariance C) are not defined"));
+        }
         if !(l2.is_finite() && l2 >= 0.0) {
             return Err(ProblemError::new("l2", l2, "a finite number >= 0"));
         }
@@ -81,9 +84,10 @@ impl<B: Backend> NetworkProblem<B> {
         Ok(Self { model, x, targets, n, batch, mode, l2 })
     }
 
-    /// Full-data mean loss (in chunks, no autodiff graph needed on an inner backend).
+    /// Full-data mean loss (in chunks, no autodiff graph needed on an inner backend; in one pass
+    /// with batch norm, whose statistics are those of the whole training set).
     pub fn mean_loss(&self, theta: &Tensor<B, 1>) -> f64 {
-        let chunk = 8192;
+        let chunk = if self.model.arch.batch_norm { self.n } else { 8192 };
         let mut total = 0.0;
         let mut start = 0;
         while start < self.n {

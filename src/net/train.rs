@@ -22,23 +22,32 @@ pub struct EpochRecord {
     pub test_accuracy: f64,
 }
 
-/// A held-out set on the device.
+/// A held-out set on the device, with the training inputs when batch norm needs their statistics.
 #[derive(Debug, Clone)]
 pub struct EvalSet<B: Backend> {
     pub x: Tensor<B, 2>,
     pub targets: Tensor<B, 2>,
     pub labels: Vec<u8>,
+    pub reference: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> EvalSet<B> {
-    pub fn new(data: &Dataset, outputs: usize, device: &B::Device) -> Self {
-        let (x, targets) = tensors::<B>(data, outputs, device);
-        Self { x, targets, labels: data.labels.clone() }
+    /// `data` evaluated for `model`; with batch norm, normalised by `train`'s statistics.
+    pub fn new(model: &Model, data: &Dataset, train: &Dataset, device: &B::Device) -> Self {
+        let (x, targets) = tensors::<B>(data, model.arch.outputs(), device);
+        let reference = model.arch.batch_norm.then(|| tensors::<B>(train, model.arch.outputs(), device).0);
+        Self { x, targets, labels: data.labels.clone(), reference }
     }
 
     /// Mean loss and accuracy of `theta` on this set.
     pub fn evaluate(&self, model: &Model, theta: &Tensor<B, 1>) -> (f64, f64) {
-        let f = model.forward(theta, self.x.clone(), None);
+        let f = match &self.reference {
+            Some(train) => {
+                let stats = model.forward(theta, train.clone(), None).norm_stats;
+                model.forward_with(theta, self.x.clone(), None, super::model::Norm::Given(&stats))
+            }
+            None => model.forward(theta, self.x.clone(), None),
+        };
         let loss = model.per_example_loss(f.logits.clone(), self.targets.clone()).mean().into_scalar().elem::<f64>();
         let pred = model.predict(f.logits);
         let correct = pred.iter().zip(&self.labels).filter(|(p, l)| **p == **l as usize).count();

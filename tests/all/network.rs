@@ -123,7 +123,7 @@ fn hutchinson_trace_frobenius_and_power_iteration_against_the_exact_hessian() {
 #[test]
 fn per_example_trick_matches_the_loop_and_the_noise_scale() {
     let (p, theta) = problem(vec![4, 5, 3], 40, 3, NoiseMode::FullBatch, 8, 0.02);
-    let fast = gradient_noise(&p, &theta);
+    let fast = gradient_noise(&p, &theta).unwrap();
     let gs = per_example_gradients_loop(&p, &theta);
     let n = gs.len() as f64;
     let d = gs[0].len();
@@ -141,7 +141,7 @@ fn per_example_trick_matches_the_loop_and_the_noise_scale() {
 fn injected_noise_has_the_theoretical_covariance() {
     for (mode, name) in [(NoiseMode::GaussianGd, "gaussian"), (NoiseMode::Minibatch(Sampling::WithoutReplacement), "without replacement"), (NoiseMode::Minibatch(Sampling::WithReplacement), "with replacement")] {
         let (p, theta) = problem(vec![4, 5, 3], 30, 3, mode, 6, 0.0);
-        let tc = gradient_noise(&p, &theta).trace_c;
+        let tc = gradient_noise(&p, &theta).unwrap().trace_c;
         let f = match mode {
             NoiseMode::Minibatch(s) => theory::noise_factor(6, Some(30), s).unwrap(),
             _ => 1.0 / 6.0,
@@ -306,4 +306,65 @@ fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
     assert!((sd.weights.iter().sum::<f64>() - d as f64).abs() < 1e-9);
     let top = nalgebra::SymmetricEigen::new(h).eigenvalues.max();
     assert!((sd.nodes.iter().copied().fold(f64::NEG_INFINITY, f64::max) - top).abs() < 1e-6 * top);
+}
+
+fn bn_problem(mode: NoiseMode) -> Result<(NetworkProblem<B>, Params<B>, Dataset), sgd_sde::ProblemError> {
+    let data = teacher_student(40, 4, 6, 3, 5);
+    let model = Model::new(Architecture::new(vec![4, 5, 5, 3]).unwrap().with_batch_norm(true));
+    let dev = Default::default();
+    let theta = model.init::<B>(9, &dev);
+    Ok((NetworkProblem::new(model, &data, 8, mode, 0.0, &dev)?, theta, data))
+}
+
+#[test]
+fn batch_norm_normalises_and_its_gradient_matches_finite_differences() {
+    let (p, theta, _) = bn_problem(NoiseMode::FullBatch).unwrap();
+    assert_eq!(theta.len(), p.model.arch.n_params());
+    assert_eq!(p.model.arch.n_params(), (4 * 5 + 5 + 10) + (5 * 5 + 5 + 10) + (5 * 3 + 3));
+    // At initialisation (gamma = 1, beta = 0) each normalised pre-activation has mean 0, variance ~1.
+    let f = p.model.forward(&theta.tensor, p.x.clone(), None);
+    for z in &f.pre_activations[..2] {
+        let mean = vec_of(&z.clone().mean_dim(0).reshape([5]));
+        let var = vec_of(&z.clone().powi_scalar(2).mean_dim(0).reshape([5]));
+        assert!(mean.iter().all(|m| m.abs() < 1e-12) && var.iter().all(|v| (v - 1.0).abs() < 1e-3), "{mean:?} {var:?}");
+    }
+    // The full-batch gradient (statistics of the whole training set) against the loss's differences.
+    let mut th = theta.to_vec();
+    th.iter_mut().enumerate().for_each(|(i, v)| *v += 0.01 * ((i % 7) as f64 - 3.0)); // move gamma, beta off 1, 0
+    let at = Params::<B>::from_vec(&th, &Default::default());
+    let g = vec_of(&p.full_gradient(&at.tensor));
+    for i in 0..th.len() {
+        let (mut a, mut b) = (th.clone(), th.clone());
+        a[i] += 1e-6;
+        b[i] -= 1e-6;
+        let fd = (loss_at(&p, &a) - loss_at(&p, &b)) / 2e-6;
+        assert!((fd - g[i]).abs() < 1e-7, "θ[{i}]: {fd} vs {}", g[i]);
+    }
+}
+
+#[test]
+fn batch_norm_evaluation_uses_training_statistics_not_the_test_batch() {
+    let (p, theta, data) = bn_problem(NoiseMode::FullBatch).unwrap();
+    let test = teacher_student(10, 4, 6, 3, 6);
+    let whole = sgd_sde::net::train::EvalSet::<B>::new(&p.model, &test, &data, &Default::default());
+    let (loss_all, _) = whole.evaluate(&p.model, &theta.tensor);
+    // Evaluating examples in two halves gives the same mean loss: predictions do not depend on
+    // which other test examples share the batch.
+    let halves: f64 = [test.select(&(0..5).collect::<Vec<_>>(), "a"), test.select(&(5..10).collect::<Vec<_>>(), "b")]
+        .iter()
+        .map(|h| sgd_sde::net::train::EvalSet::<B>::new(&p.model, h, &data, &Default::default()).evaluate(&p.model, &theta.tensor).0 / 2.0)
+        .sum();
+    assert!((loss_all - halves).abs() < 1e-12, "{loss_all} vs {halves}");
+}
+
+#[test]
+fn batch_norm_refuses_per_example_quantities_and_still_trains() {
+    let e = bn_problem(NoiseMode::GaussianGd).unwrap_err();
+    assert!(e.valid.contains("per-example gradients"), "{e}");
+    let (p, theta, _) = bn_problem(NoiseMode::Minibatch(Sampling::WithoutReplacement)).unwrap();
+    assert!(gradient_noise(&p, &theta).unwrap_err().contains("batch norm"));
+    let mut t = theta.clone();
+    let l0 = p.loss(&t);
+    solve(&p, &mut EulerMaruyama::new(), &mut t, 0.2, 200, &mut rng::stream(3, 0), &mut Snapshots::new(vec![])).unwrap();
+    assert!(p.loss(&t) < 0.7 * l0, "{} -> {}", l0, p.loss(&t));
 }

@@ -21,6 +21,7 @@ pub struct BenchOptions {
     pub epochs: f64,
     pub hvp_n: usize,
     pub probes: usize,
+    pub batch_norm: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +41,7 @@ pub struct BenchReport {
 }
 
 pub fn bench_epoch<B: AutodiffBackend>(ctx: &NetContext, o: &BenchOptions, device: &B::Device) -> Result<BenchReport, String> {
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?.with_batch_norm(o.batch_norm));
     let n = ctx.train.len();
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, o.batch, NoiseMode::Minibatch(if n % o.batch == 0 { Sampling::Reshuffle } else { Sampling::WithoutReplacement }), 0.0, device).map_err(|e| e.to_string())?;
     let mut theta = model.init::<B>(ctx.seed, device);

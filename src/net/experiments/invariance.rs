@@ -47,7 +47,7 @@ fn train_curve_with<B: AutodiffBackend>(ctx: &NetContext, model: &Model, spec: T
     let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device).map_err(|e| e.to_string())?;
     let steps_per_epoch = n as f64 / batch as f64;
-    let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(&ctx.test, model.arch.outputs(), device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
+    let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(model, &ctx.test, &ctx.train, device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
     let mut theta = model.init::<B>(ctx.seed, device);
     crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
     Ok(curve.records)

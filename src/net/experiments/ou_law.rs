@@ -92,7 +92,7 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
     // 2. Curvature and noise at θ* (f64).
     let lm = lambda_max(&probe64, &star64, 1e-5, 100, 1e-4, ctx.seed);
     let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
-    let noise = gradient_noise(&probe64, &star64);
+    let noise = gradient_noise(&probe64, &star64)?;
     if !ctx.quiet {
         ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
     }

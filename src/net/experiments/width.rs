@@ -21,6 +21,7 @@ pub struct WidthOptions {
     pub probes: usize,
     /// Examples used by the curvature probes (a stratified subset of the training set).
     pub probe_n: usize,
+    pub batch_norm: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +42,7 @@ pub struct WidthPoint {
 
 pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B::Device) -> Result<Vec<WidthPoint>, String> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?.with_batch_norm(o.batch_norm));
     let probe_data = if o.probe_n < ctx.train.len() { ctx.train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())? } else { ctx.train.clone() };
     let probe = NetworkProblem::<CpuF64>::new(model.clone(), &probe_data, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
     let mut points = Vec::new();
@@ -51,7 +52,7 @@ pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B:
             let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), 0.0, device).map_err(|e| e.to_string())?;
             let mut theta = model.init::<B>(ctx.seed, device);
             let spec = crate::net::train::TrainSpec { eta, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 3 };
-            let mut curve = crate::net::train::LearningCurve { model: model.clone(), test: crate::net::train::EvalSet::new(&ctx.test, model.arch.outputs(), device), every: spec.steps(n, batch).max(1), steps_per_epoch: n as f64 / batch as f64, records: Vec::new() };
+            let mut curve = crate::net::train::LearningCurve { model: model.clone(), test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device), every: spec.steps(n, batch).max(1), steps_per_epoch: n as f64 / batch as f64, records: Vec::new() };
             crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
             let last = *curve.records.last().ok_or("no evaluation recorded")?;
             let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());

@@ -21,7 +21,10 @@ pub struct GradientNoise {
     pub b_simple: f64,
 }
 
-pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> GradientNoise {
+pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> Result<GradientNoise, String> {
+    if p.model.arch.batch_norm {
+        return Err("the gradient-noise probe needs per-example gradients, which batch norm does not define (examples interact through the batch statistics)".into());
+    }
     let chunk = 4096;
     let mut sum_norm2 = 0.0;
     let mut grad_sum: Option<Tensor<B, 1>> = None;
@@ -62,7 +65,7 @@ pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<
     let full = mean_grad + theta.tensor.clone().mul_scalar(p.l2);
     let gradient_norm2 = (full.clone() * full).sum().into_scalar().elem::<f64>();
     let trace_c = mean_example_norm2 - data_norm2;
-    GradientNoise { trace_c, mean_example_norm2, gradient_norm2, b_simple: trace_c / gradient_norm2 }
+    Ok(GradientNoise { trace_c, mean_example_norm2, gradient_norm2, b_simple: trace_c / gradient_norm2 })
 }
 
 /// Every example's gradient by its own backward pass (slow; for checking the trick above).
