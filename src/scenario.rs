@@ -116,6 +116,19 @@ pub struct TheoryReport {
     pub note: String,
 }
 
+impl TheoryReport {
+    /// The exact stationary loss for an integrator: the discrete value for SGD and heavy ball, the
+    /// continuous law for exact OU and Leimkuhler-Matthews on Gaussian noise (exact for
+    /// quadratics), none for Heun (its stationary bias is O(h^2) but not derived here).
+    pub fn stationary_for(&self, kind: IntegratorKind) -> Option<f64> {
+        match kind {
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall => self.discrete_loss,
+            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews if self.model == "gaussian" => Some(self.continuous_loss),
+            _ => None,
+        }
+    }
+}
+
 fn gaussian_rows(n: usize, d: usize, scale: f64, seed: u64) -> Vec<Vec<f64>> {
     let mut r = rng::stream(seed, 0);
     (0..n).map(|_| (0..d).map(|_| scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)).collect()).collect()
@@ -363,16 +376,9 @@ impl Scenario {
         }
     }
 
-    /// The exact stationary loss for this integrator: the discrete value for SGD and heavy ball,
-    /// the continuous law for exact OU and Leimkuhler-Matthews (exact for quadratics), none for
-    /// Heun (its stationary bias is O(h^2) but not derived here).
+    /// The exact stationary loss for this integrator (see [`TheoryReport::stationary_for`]).
     pub fn stationary_theory(&self, kind: IntegratorKind) -> Option<f64> {
-        let report = self.theory();
-        match kind {
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall => report.discrete_loss,
-            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews if matches!(self.model, Model::Gaussian(_)) => Some(report.continuous_loss),
-            _ => None,
-        }
+        self.theory().stationary_for(kind)
     }
 
     /// Checks that the integrator fits the scenario.

@@ -99,7 +99,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     bar.finish_and_clear();
 
     let first_div = crate::ensemble::first_divergence(&outcomes).map(|(path, diverged)| crate::ensemble::PathDiverged { path, diverged });
-    let (limit, rule) = scenario.stability_limit();
+    let (limit, rule) = (report.stability_limit, report.stability_rule.clone());
     let div_error = first_div.map(|d| {
         let rule = if rule.starts_with("eta*lambda_max < 2(1+m)") { format!("2(1+m) = {:.4}", 2.0 * (1.0 + scenario.momentum)) } else if rule.starts_with("mean-square") { format!("eta < {limit:.4e}, mean-square") } else { "2".into() };
         diverged(&d, scenario.eta, scenario.lambda_max(), &rule)
@@ -115,7 +115,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
         .collect();
     let stationary = (first_div.is_none() && stationary_wanted).then(|| {
         let e = Estimate::from_replicas(&outcomes.iter().map(|o| o.observer.0.mean()).collect::<Vec<_>>());
-        let exact = scenario.stationary_theory(kind);
+        let exact = report.stationary_for(kind);
         StationaryReport { measured: e.value, se: e.se, method: e.to_string(), exact, z_exact: exact.map(|t| e.z(t)), continuous: report.continuous_loss, z_continuous: e.z(report.continuous_loss) }
     });
     let sim = SimReport {

@@ -145,7 +145,7 @@ fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointPara
     };
     let th = scen.theory();
     r.continuous = Some(th.continuous_loss);
-    r.exact = scen.stationary_theory(run.integrator);
+    r.exact = th.stationary_for(run.integrator);
     if !th.stable {
         r.status = "unstable".into();
         r.message = format!("eta = {} is past the stability limit {:.6e} ({})", p.eta, th.stability_limit, th.stability_rule);

@@ -62,7 +62,7 @@ fn theory_value(s: &Scenario, kind: IntegratorKind, choice: TheoryChoice) -> Res
         r.map_err(|e| e.to_string())
     };
     match choice {
-        TheoryChoice::Exact => s.stationary_theory(kind).map(|v| (v, "exact".to_string())).ok_or_else(|| format!("no exact stationary value for {} on this model", kind.name())),
+        TheoryChoice::Exact => report.stationary_for(kind).map(|v| (v, "exact".to_string())).ok_or_else(|| format!("no exact stationary value for {} on this model", kind.name())),
         TheoryChoice::Continuous => Ok((report.continuous_loss, "continuous law".into())),
         TheoryChoice::OneOverS => Ok((modes_f(1.0 / s.batch as f64)?, "f = 1/S formula".into())),
         TheoryChoice::FreshBatchF => {
