@@ -368,3 +368,17 @@ fn batch_norm_refuses_per_example_quantities_and_still_trains() {
     solve(&p, &mut EulerMaruyama::new(), &mut t, 0.2, 200, &mut rng::stream(3, 0), &mut Snapshots::new(vec![])).unwrap();
     assert!(p.loss(&t) < 0.7 * l0, "{} -> {}", l0, p.loss(&t));
 }
+
+#[test]
+fn multiclass_logistic_regression_hvp_matches_the_dense_finite_difference_hessian() {
+    let arch = Architecture::logistic(3, 4);
+    assert_eq!(arch.sizes, vec![3, 4]);
+    let (p, theta) = problem(arch.sizes.clone(), 40, 4, NoiseMode::FullBatch, 8, 0.01);
+    let dense = dense_fd_hessian(&p, &theta.to_vec(), 1e-4);
+    let m = hvp_matrix(&p, &theta);
+    assert!((&m - &dense).amax() < 1e-5 * dense.amax().max(1.0), "max error {}", (&m - &dense).amax());
+    // Softmax cross-entropy is convex: the Hessian is positive semi-definite (plus l2 I).
+    let eig = nalgebra::SymmetricEigen::new((&m + m.transpose()) * 0.5).eigenvalues;
+    assert!(eig.min() > 0.0099, "{eig}");
+    assert_eq!(Architecture::logistic(3, 2).sizes, vec![3, 1], "binary uses one logit");
+}
