@@ -9,6 +9,18 @@ pub enum LinearMap {
 }
 
 impl LinearMap {
+    /// A factor `L` with `L L^T = c` for an SPD matrix: the diagonal square root when `c` is
+    /// diagonal (to 1e-14 relative), otherwise its lower Cholesky factor.
+    pub fn square_root_of(c: &DMatrix<f64>) -> Self {
+        let d = c.nrows();
+        let off = c.iter().enumerate().filter(|(k, _)| k % d != k / d).map(|(_, v)| v.abs()).fold(0.0, f64::max);
+        if off <= 1e-14 * c.amax() {
+            LinearMap::Diagonal(c.diagonal().iter().map(|v| v.sqrt()).collect())
+        } else {
+            LinearMap::Dense(crate::spd::cholesky_lower(c))
+        }
+    }
+
     /// `out <- M x + b * out` (b = 0 overwrites, ignoring NaNs in `out`).
     #[inline]
     pub fn apply(&self, x: &[f64], b: f64, out: &mut [f64]) {

@@ -422,12 +422,7 @@ impl Scenario {
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
     pub fn default_burn_in(&self) -> usize {
-        let rate = |l: f64| -> f64 {
-            let m = self.momentum;
-            let b = 1.0 + m - self.eta * l;
-            let disc = b * b - 4.0 * m;
-            if disc < 0.0 { m.sqrt() } else { (b.abs() + disc.sqrt()) / 2.0 }
-        };
+        let rate = |l: f64| theory::momentum::contraction(self.eta * l, self.momentum);
         let rho = match &self.model {
             Model::Gaussian(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),
             Model::Dataset(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),

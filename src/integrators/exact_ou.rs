@@ -5,7 +5,6 @@
 use super::{Integrator, Order};
 use crate::linear_map::LinearMap;
 use crate::problems::{Frame, GaussianProblem, GaussianNoise};
-use crate::spd::cholesky_lower;
 use nalgebra::DMatrix;
 
 #[derive(Debug, Clone, Default)]
@@ -42,9 +41,7 @@ impl ExactOu {
             }
             _ => (LinearMap::Diagonal(decay), q),
         };
-        let off = (0..d * d).filter(|k| k % d != k / d).map(|k| q.as_slice()[k].abs()).fold(0.0, f64::max);
-        let l = if off <= 1e-14 * q.amax() { LinearMap::Diagonal(q.diagonal().iter().map(|v| v.sqrt()).collect()) } else { LinearMap::Dense(cholesky_lower(&q)) };
-        (a, l)
+        (a, LinearMap::square_root_of(&q))
     }
 }
 

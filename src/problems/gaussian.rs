@@ -8,7 +8,7 @@ use super::StochasticProblem;
 use crate::error::{positive, ProblemError};
 use crate::linear_map::LinearMap;
 use crate::rng::{fill_normals, PathRng};
-use crate::spd::{cholesky_lower, SpdMatrix};
+use crate::spd::SpdMatrix;
 use nalgebra::DMatrix;
 
 /// Which coordinates the simulation runs in. Both give the same law of the loss.
@@ -59,12 +59,7 @@ impl GaussianProblem {
             Frame::Original if hessian.is_diagonal() => (LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()), noise_covariance.dense()),
             Frame::Original => (LinearMap::Dense(hessian.dense()), noise_covariance.dense()),
         };
-        let off_diagonal = c.iter().enumerate().filter(|(k, _)| k % d != k / d).map(|(_, v)| v.abs()).fold(0.0, f64::max);
-        let diffusion = if off_diagonal <= 1e-14 * c.amax() {
-            LinearMap::Diagonal(c.diagonal().iter().map(|v| v.sqrt()).collect())
-        } else {
-            LinearMap::Dense(cholesky_lower(&c))
-        };
+        let diffusion = LinearMap::square_root_of(&c);
         Ok(Self { hessian, noise_covariance, temperature, frame, drift, diffusion, substeps: 1 })
     }
 

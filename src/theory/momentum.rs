@@ -15,6 +15,19 @@ pub fn stationary_loss(modes: &Modes, eta: f64, m: f64, f: f64) -> Result<f64, P
     Ok(eta * f / (4.0 * (1.0 - m)) * per_mode)
 }
 
+/// The per-step contraction of one mode: the largest root modulus of heavy ball's AR(2)
+/// `z^2 - (1 + m - eta lambda) z + m` (for m = 0, `|1 - eta lambda|`). A transient decays like its
+/// power; the mode is stable iff it is below 1.
+pub fn contraction(eta_lambda: f64, m: f64) -> f64 {
+    let b = 1.0 + m - eta_lambda;
+    let disc = b * b - 4.0 * m;
+    if disc < 0.0 {
+        m.sqrt()
+    } else {
+        (b.abs() + disc.sqrt()) / 2.0
+    }
+}
+
 fn mode_transition(l: f64, eta: f64, m: f64) -> Matrix2<f64> {
     Matrix2::new(1.0 - eta * l, m, -eta * l, m)
 }

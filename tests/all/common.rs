@@ -22,13 +22,5 @@ pub fn burn_in(rho: f64) -> usize {
     ((1e-9f64).ln() / (2.0 * rho.ln())).ceil() as usize + 10
 }
 
-/// The largest root modulus of heavy ball's per-mode AR(2) `z^2 - (1 + m - eta lambda) z + m`.
-pub fn heavy_ball_contraction(eta_lambda: f64, m: f64) -> f64 {
-    let b = 1.0 + m - eta_lambda;
-    let disc = b * b - 4.0 * m;
-    if disc < 0.0 {
-        m.sqrt()
-    } else {
-        ((b.abs() + disc.sqrt()) / 2.0).max(0.0)
-    }
-}
+/// The per-mode contraction of heavy ball (the library's own, used to size burn-ins).
+pub use sgd_sde::theory::momentum::contraction as heavy_ball_contraction;
