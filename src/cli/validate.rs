@@ -3,43 +3,57 @@
 use super::{progress, CliError};
 use crate::config::read::parse;
 use crate::output::{plot, write_csv, write_json, Manifest};
-use crate::suite::{self, CheckRow, SuiteFile};
+use crate::suite::{self, CheckRow, NetCheckSpec, NetLab, SuiteFile};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Loads `quick`, `full` (embedded) or a suite file, with its includes first.
-pub fn load_suite(name: &str) -> Result<(SuiteFile, Vec<suite::CheckSpec>), CliError> {
-    let (path, text) = match name {
-        "quick" => (PathBuf::from("validation/quick.toml"), suite::QUICK.to_string()),
-        "full" => (PathBuf::from("validation/full.toml"), suite::FULL.to_string()),
-        other => {
-            let p = PathBuf::from(other);
-            let t = std::fs::read_to_string(&p).map_err(|e| CliError::Input(format!("invalid --suite = {other}: cannot read it ({e}); valid is quick, full or a suite file")))?;
+/// A suite's checks, its includes' first: quadratic checks and network checks.
+pub type Checks = (Vec<suite::CheckSpec>, Vec<NetCheckSpec>);
+
+/// Loads an embedded suite (`quick`, `full`, `net`, `net-full`) or a suite file, with its
+/// includes first.
+pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
+    let (path, text) = match suite::embedded(name) {
+        Some((path, text)) => (PathBuf::from(path), text.to_string()),
+        None => {
+            let p = PathBuf::from(name);
+            let t = std::fs::read_to_string(&p).map_err(|e| CliError::Input(format!("invalid --suite = {name}: cannot read it ({e}); valid is quick, full, net, net-full or a suite file")))?;
             (p, t)
         }
     };
     let file: SuiteFile = parse(&path, &text).map_err(|e| CliError::Input(e.to_string()))?;
-    let mut checks = Vec::new();
+    let (mut checks, mut net_checks) = (Vec::new(), Vec::new());
     for inc in &file.include {
         if inc == name {
             return Err(CliError::Input(format!("invalid include = {inc}: a suite cannot include itself")));
         }
-        checks.extend(load_suite(inc)?.1);
+        let (c, n) = load_suite(inc)?.1;
+        checks.extend(c);
+        net_checks.extend(n);
     }
     checks.extend(file.checks.iter().cloned());
-    Ok((file, checks))
+    net_checks.extend(file.net_checks.iter().cloned());
+    Ok((file, (checks, net_checks)))
 }
 
 pub fn run(suite_name: &str, json: Option<&Path>, out: Option<&Path>, quiet: bool) -> Result<(), CliError> {
     let started = Instant::now();
-    let (suite, checks) = load_suite(suite_name)?;
+    let (suite, (checks, net_checks)) = load_suite(suite_name)?;
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
-    println!("suite {}: {} ({} checks; |z| < {} per check unless stated)", suite.name, suite.description, checks.len(), suite.threshold);
+    println!("suite {}: {} ({} checks; |z| < {} per check unless stated)", suite.name, suite.description, checks.len() + net_checks.len(), suite.threshold);
     let bar = progress::bar(total_paths, "validating", quiet);
     let mut rows: Vec<CheckRow> = Vec::new();
     for c in &checks {
         bar.set_message(c.id.clone());
         let r = suite::evaluate(c, suite.threshold, Some(bar.clone())).map_err(CliError::Input)?;
+        for row in &r {
+            bar.suspend(|| print_row(row));
+        }
+        rows.extend(r);
+    }
+    let mut lab = NetLab::default();
+    for c in &net_checks {
+        let r = suite::evaluate_net(c, suite.threshold, &mut lab, &bar).map_err(CliError::Input)?;
         for row in &r {
             bar.suspend(|| print_row(row));
         }
@@ -67,6 +81,7 @@ fn print_row(r: &CheckRow) {
     println!("     claim     {}", r.claim);
     println!("     theory    {:.6e} ({})", r.theory, r.compared_with);
     println!("     measured  {:.6e} ± {:.2e}   z = {:+.2}   criterion {}", r.measured, r.se, r.z, r.criterion);
+    println!("     method    {}", r.method);
 }
 
 fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {

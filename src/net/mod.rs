@@ -8,7 +8,9 @@
 
 pub mod backend;
 pub mod data;
+pub mod excess_loss;
 pub mod experiments;
+pub mod local_quadratic;
 pub mod model;
 pub mod params;
 pub mod probes;
@@ -16,6 +18,6 @@ pub mod problem;
 pub mod train;
 
 pub use backend::{CpuF32, CpuF64, DeviceChoice};
-pub use model::{Architecture, Model};
+pub use model::{Activation, Architecture, Model};
 pub use params::Params;
 pub use problem::{NetNoise, NetworkProblem, NoiseMode};

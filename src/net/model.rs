@@ -4,7 +4,9 @@
 //! row-major, so z = x W + b) followed by its bias (b entries), and with batch norm, for hidden
 //! layers, its scale gamma and shift beta (b entries each). Logistic regression is the MLP with no
 //! hidden layer: one output unit gives the binary logistic loss, K >= 2 outputs softmax
-//! cross-entropy. Hidden layers use ReLU.
+//! cross-entropy. Hidden layers use ReLU (the default) or tanh (smooth, so the loss has a
+//! Hessian everywhere and the local quadratic model of `net::local_quadratic` is exact to
+//! second order).
 //!
 //! Batch norm, `gamma (z - mu) / sqrt(var + 1e-5) + beta`, normalises with the statistics of the
 //! examples in the forward pass ([`Norm::Batch`]): a minibatch when training, the whole training set
@@ -24,13 +26,48 @@ pub struct Architecture {
     /// Batch norm after every hidden layer's linear map (before the ReLU).
     #[serde(default)]
     pub batch_norm: bool,
+    /// The hidden layers' nonlinearity.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+/// A hidden layer's nonlinearity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `max(z, 0)`: piecewise linear, so the Hessian jumps where a unit changes sign.
+    #[default]
+    Relu,
+    /// `tanh(z)`: smooth.
+    Tanh,
+}
+
+impl Activation {
+    pub fn parse(s: &str) -> Result<Self, ProblemError> {
+        match s {
+            "relu" => Ok(Self::Relu),
+            "tanh" => Ok(Self::Tanh),
+            _ => Err(ProblemError::new("activation", s, "relu or tanh")),
+        }
+    }
+    fn apply<B: Backend>(self, z: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self {
+            Self::Relu => activation::relu(z),
+            Self::Tanh => z.tanh(),
+        }
+    }
 }
 
 impl Architecture {
     pub fn new(sizes: Vec<usize>) -> Result<Self, ProblemError> {
         ensure(sizes.len() >= 2, || ProblemError::new("layers", format!("{sizes:?}"), "at least an input and an output size"))?;
         ensure(sizes.iter().all(|&s| s >= 1), || ProblemError::new("layers", format!("{sizes:?}"), "sizes >= 1"))?;
-        Ok(Self { sizes, batch_norm: false })
+        Ok(Self { sizes, batch_norm: false, activation: Activation::Relu })
+    }
+    /// The same layers with another hidden nonlinearity.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
     }
     /// The same layers with batch norm on the hidden ones.
     pub fn with_batch_norm(mut self, on: bool) -> Self {
@@ -39,11 +76,11 @@ impl Architecture {
     }
     /// Logistic regression: `d` inputs, `classes` outputs (1 for binary).
     pub fn logistic(d: usize, classes: usize) -> Self {
-        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }], batch_norm: false }
+        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }], batch_norm: false, activation: Activation::Relu }
     }
     /// The ICANN 2018 Fig. 3 network: 784-512-512-512-10 (scaled widths allowed).
     pub fn icann_mlp(width: usize) -> Self {
-        Self { sizes: vec![784, width, width, width, 10], batch_norm: false }
+        Self { sizes: vec![784, width, width, width, 10], batch_norm: false, activation: Activation::Relu }
     }
     fn hidden(&self, l: usize) -> bool {
         l + 2 < self.sizes.len()
@@ -155,7 +192,7 @@ impl Model {
             }
             inputs.push(a);
             pre.push(z.clone());
-            a = if l + 1 == layers { z } else { activation::relu(z) };
+            a = if l + 1 == layers { z } else { self.arch.activation.apply(z) };
         }
         ForwardPass { logits: a, inputs, pre_activations: pre, norm_stats: stats }
     }

@@ -43,7 +43,7 @@ fn scenario(file: &ProblemFile, id: &str) -> Result<Scenario, String> {
     Scenario::build(file, None).map_err(|e| format!("check {id}: {e}"))
 }
 
-fn verdict(z: f64, threshold: f64, expect: Expect) -> (bool, String) {
+pub(super) fn verdict(z: f64, threshold: f64, expect: Expect) -> (bool, String) {
     match expect {
         Expect::Agree => (z.abs() < threshold, format!("|z| < {threshold}")),
         Expect::Reject => (z.abs() >= threshold, format!("|z| >= {threshold} (negative control)")),

@@ -15,6 +15,9 @@ pub struct SuiteFile {
     pub include: Vec<String>,
     #[serde(default, rename = "check")]
     pub checks: Vec<CheckSpec>,
+    /// Network checks (`[[net_check]]`), see `suite::net`.
+    #[serde(default, rename = "net_check")]
+    pub net_checks: Vec<super::net::NetCheckSpec>,
 }
 
 fn five() -> f64 {

@@ -8,6 +8,7 @@ mod errors;
 mod golden;
 mod negative_controls;
 mod network;
+mod network_theory;
 mod stationary;
 mod theory;
 mod weak_order;

@@ -23,12 +23,12 @@ fn vec_of(t: &Tensor<B, 1>) -> Vec<f64> {
     t.to_data().to_vec::<f64>().unwrap()
 }
 
-fn loss_at(p: &NetworkProblem<B>, th: &[f64]) -> f64 {
+pub(crate) fn loss_at(p: &NetworkProblem<B>, th: &[f64]) -> f64 {
     p.mean_loss(&Params::<B>::from_vec(th, &Default::default()).tensor)
 }
 
 /// The dense Hessian from second differences of the loss alone (no gradient code involved).
-fn dense_fd_hessian(p: &NetworkProblem<B>, th: &[f64], eps: f64) -> DMatrix<f64> {
+pub(crate) fn dense_fd_hessian(p: &NetworkProblem<B>, th: &[f64], eps: f64) -> DMatrix<f64> {
     let d = th.len();
     let at = |i: usize, si: f64, j: usize, sj: f64| {
         let mut t = th.to_vec();

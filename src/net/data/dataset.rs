@@ -91,6 +91,31 @@ impl Dataset {
         d
     }
 
+    /// Square images (side `sqrt(dim)`) averaged over `k x k` blocks: side/k x side/k features.
+    /// Real images at a size whose dense Hessian is cheap (28 x 28 with k = 4 gives 7 x 7).
+    pub fn pooled(&self, k: usize) -> Result<Self, crate::error::ProblemError> {
+        let side = (self.dim as f64).sqrt().round() as usize;
+        if k == 0 || side * side != self.dim || side % k != 0 {
+            return Err(crate::error::ProblemError::new("pool", k, format!("a divisor of the image side {side} (images of {} features)", self.dim)));
+        }
+        if k == 1 {
+            return Ok(self.clone());
+        }
+        let out = side / k;
+        let scale = 1.0 / (k * k) as f32;
+        let mut features = Vec::with_capacity(self.len() * out * out);
+        for i in 0..self.len() {
+            let row = self.row(i);
+            for by in 0..out {
+                for bx in 0..out {
+                    let sum: f32 = (0..k).flat_map(|dy| (0..k).map(move |dx| (by * k + dy) * side + bx * k + dx)).map(|j| row[j]).sum();
+                    features.push(sum * scale);
+                }
+            }
+        }
+        Ok(Self { name: format!("{}[pooled {k}x{k}]", self.name), features, labels: self.labels.clone(), dim: out * out })
+    }
+
     /// The same examples with labels replaced by uniform random ones (the random-label control).
     pub fn with_random_labels(&self, seed: u64) -> Self {
         use rand::Rng;

@@ -2,6 +2,9 @@
 //! stationary under heavy ball (m = 0 is SGD), `<θ . grad L> = (1+m)/(2 eta) <|θ_{k+1} - θ_k|^2>`
 //! exactly, for any loss. The residual `<θ . grad L> / ((1+m)/(2 eta) <|Δθ|^2>) - 1` is 0 at
 //! stationarity; a drifting network (e.g. growing weights under cross-entropy) shows up in it.
+//! The relation holds with θ replaced by `θ - c` for any fixed `c` (the same derivation from the
+//! stationarity of `|θ - c|^2`); centring at a minimum θ* removes the large, zero-mean term
+//! `θ* . grad L` from both sides' fluctuations ([`Fdr::centred_at`]).
 
 use crate::observers::Observer;
 use crate::state::State;
@@ -38,12 +41,13 @@ pub struct Fdr<S, P> {
     pub eta: f64,
     pub momentum: f64,
     previous: Option<S>,
+    center: Option<S>,
     pub theta_dot_grad: Vec<f64>,
     pub step_squared: Vec<f64>,
 }
 
 /// The residual with a delta-method standard error over the sampled pairs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct FdrResult {
     pub theta_dot_grad: f64,
     pub rhs: f64,
@@ -53,7 +57,13 @@ pub struct FdrResult {
 
 impl<S, P> Fdr<S, P> {
     pub fn new(problem: P, from: usize, every: usize, eta: f64, momentum: f64) -> Self {
-        Self { problem, from, every: every.max(2), eta, momentum, previous: None, theta_dot_grad: Vec::new(), step_squared: Vec::new() }
+        Self { problem, from, every: every.max(2), eta, momentum, previous: None, center: None, theta_dot_grad: Vec::new(), step_squared: Vec::new() }
+    }
+
+    /// The relation for `θ - center`.
+    pub fn centred_at(mut self, center: S) -> Self {
+        self.center = Some(center);
+        self
     }
 
     /// `mean(a) / mean(b) - 1` with `a = θ.g`, `b = (1+m)/(2 eta) |Δθ|^2`, paired by sample.
@@ -64,10 +74,11 @@ impl<S, P> Fdr<S, P> {
         let b: Vec<f64> = self.step_squared[..n].iter().map(|s| c * s).collect();
         let (ma, mb) = (a.iter().sum::<f64>() / n as f64, b.iter().sum::<f64>() / n as f64);
         let r = ma / mb;
-        // Linearisation: Var(r) ≈ Var(a - r b) / (n mb^2).
+        // Linearisation: Var(r) ≈ Var(mean(a - r b)) / mb^2, by batch means over the (time
+        // correlated) samples.
         let lin: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - r * y).collect();
-        let se = Estimate::from_replicas(&lin).se / mb.abs();
-        FdrResult { theta_dot_grad: ma, rhs: mb, residual: Estimate { value: r - 1.0, se, method: crate::stats::Method::Replicas { n } }, samples: n }
+        let e = crate::stats::batch_means(&lin, 20.min(n.max(2)));
+        FdrResult { theta_dot_grad: ma, rhs: mb, residual: Estimate { value: r - 1.0, se: e.se / mb.abs(), method: e.method }, samples: n }
     }
 }
 
@@ -75,9 +86,17 @@ impl<S: State, P: MeanGradient<S> + Clone + Send> Observer<S> for Fdr<S, P> {
     fn wants(&self, step: usize) -> bool {
         step >= self.from && (step - self.from) % self.every <= 1
     }
+    fn needs_loss(&self, _step: usize) -> bool {
+        false
+    }
     fn record(&mut self, step: usize, x: &S, _loss: f64) {
         if (step - self.from) % self.every == 0 {
-            self.theta_dot_grad.push(x.dot(&self.problem.mean_gradient(x)));
+            let g = self.problem.mean_gradient(x);
+            let value = match &self.center {
+                Some(c) => x.dot(&g) - c.dot(&g),
+                None => x.dot(&g),
+            };
+            self.theta_dot_grad.push(value);
             self.previous = Some(x.clone());
         } else if let Some(prev) = self.previous.take() {
             let mut d = x.clone();

@@ -13,7 +13,11 @@ pub struct Hvp<B: AutodiffBackend> {
     pub relu_flips: usize,
 }
 
+/// The sign pattern of every hidden ReLU unit over the data (empty for smooth activations).
 fn relu_signs<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>) -> Vec<Tensor<B, 2>> {
+    if p.model.arch.activation != crate::net::Activation::Relu {
+        return Vec::new();
+    }
     let f = p.model.forward(theta, p.x.clone(), None);
     let hidden = f.pre_activations.len() - 1;
     f.pre_activations.into_iter().take(hidden).map(|z| z.greater_elem(0.0).float()).collect()

@@ -11,4 +11,4 @@ mod noise;
 pub use fdr::{Fdr, FdrResult, MeanGradient};
 pub use hessian::{hessian_stats, hvp, lambda_max, HessianStats, Hvp, PowerIteration};
 pub use lanczos::{spectral_density, SpectralDensity};
-pub use noise::{gradient_noise, per_example_gradients_loop, GradientNoise};
+pub use noise::{gradient_noise, per_example_gradients, per_example_gradients_loop, GradientNoise};

@@ -1,0 +1,405 @@
+//! Network checks: SGD on a real model, started at its minimum θ*, measured against a prediction
+//! of the quadratic model at θ* (`net::local_quadratic`), with the same row format, threshold and
+//! negative controls as the quadratic checks.
+//!
+//! Kinds:
+//! * `stationary`: the excess loss `E[L(θ_k)] - L(θ*)` against the chosen formula, |z| < threshold
+//!   (or >= for a negative control). The first check that runs a regime also reports that run's
+//!   Yaida FDR residual (centred at θ*) against 0.
+//! * `ratio`: LR/BS invariance as a prediction: two regimes (eta, S) and (eta2, S2), the measured
+//!   ratio of their excess losses against the formula's ratio (the continuous law predicts 1 when
+//!   eta f is the same; the exact value predicts it from the 1/(1 - eta λ_i/2) factors).
+//! * `extrapolation`: for where the quadratic model is exact only to leading order in eta (its
+//!   neglected terms, third derivatives and θ-dependent noise, give relative corrections O(eta)):
+//!   the relative deviation `δ(eta) = measured/predicted - 1` at several `etas` is fitted by
+//!   weighted least squares as `δ = a + b eta`, and the intercept `a` (the deviation left as
+//!   eta → 0) must be 0 within |z| < threshold. A wrong formula leaves `a ≠ 0`.
+//!
+//! Yaida's FDR assumes fresh noise every step. Per-epoch reshuffling's noise is anti-correlated
+//! within an epoch, so `E[(θ-θ*).ξ] ≠ 0` and the relation does not hold: for reshuffled runs the
+//! FDR row is a negative control (it must be rejected).
+//!
+//! Fitted models and finished runs are cached for the whole suite, so negative controls that
+//! reuse a run cost nothing.
+
+use super::evaluate::{verdict, CheckRow};
+use super::spec::Expect;
+use crate::config::SamplingSpec;
+use crate::net::data::Dataset;
+use crate::net::excess_loss::{measure, ExcessLoss, RunLength, BATCHES, MIN_BATCH_OVER_TAU};
+use crate::net::experiments::DataChoice;
+use crate::net::local_quadratic::{Formula, LocalQuadratic, Regime};
+use crate::net::train::{run_shown, TrainSpec};
+use crate::net::{Activation, Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
+use crate::observers::Series;
+use crate::problems::Sampling;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The model of a network check: data, architecture, L2, and how θ* is reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetModelSpec {
+    /// embedded (the Fashion-MNIST subset in the binary), fashion-mnist or mnist.
+    #[serde(default = "embedded")]
+    pub dataset: String,
+    /// Keep only these classes, relabelled 0, 1, ... (two classes: binary logistic loss).
+    #[serde(default)]
+    pub classes: Vec<u8>,
+    /// A stratified subset of this many training examples.
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// Average-pool the images over k x k blocks (28 x 28 with 4: 7 x 7).
+    #[serde(default = "one")]
+    pub pool: usize,
+    /// Hidden layer widths (none: logistic regression).
+    #[serde(default)]
+    pub hidden: Vec<usize>,
+    #[serde(default)]
+    pub activation: Activation,
+    pub l2: f64,
+    /// Seed of the initial weights and of the subset.
+    #[serde(default)]
+    pub seed: u64,
+    /// Epochs of heavy-ball SGD (eta 0.05, m 0.9, S 32) before Newton polishing.
+    #[serde(default)]
+    pub warmup_epochs: f64,
+}
+
+fn embedded() -> String {
+    "embedded".into()
+}
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetCheckKind {
+    #[default]
+    Stationary,
+    Ratio,
+    Extrapolation,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetCheckSpec {
+    pub id: String,
+    pub claim: String,
+    #[serde(default)]
+    pub kind: NetCheckKind,
+    pub model: NetModelSpec,
+    pub eta: f64,
+    pub batch: usize,
+    #[serde(default)]
+    pub sampling: Option<SamplingSpec>,
+    #[serde(default)]
+    pub momentum: f64,
+    #[serde(default)]
+    pub theory: Formula,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Steps averaged after the burn-in.
+    #[serde(default = "window")]
+    pub window: usize,
+    /// Burn-in steps (default: until the model's transient is below 1e-3 of the stationary loss).
+    #[serde(default)]
+    pub burn_in: Option<usize>,
+    /// Steps between loss evaluations.
+    #[serde(default = "every")]
+    pub every: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// Ratio: the second regime.
+    #[serde(default)]
+    pub eta2: Option<f64>,
+    #[serde(default)]
+    pub batch2: Option<usize>,
+    /// Extrapolation: the learning rates (the batch stays `batch`; `eta` is not used).
+    #[serde(default)]
+    pub etas: Vec<f64>,
+}
+
+fn window() -> usize {
+    20_000
+}
+fn every() -> usize {
+    5
+}
+
+impl NetCheckSpec {
+    fn regime(&self, eta: f64, batch: usize) -> Regime {
+        Regime { eta, batch, sampling: self.sampling.map_or(Sampling::WithReplacement, Sampling::from), momentum: self.momentum }
+    }
+    /// Training steps this check runs if nothing is cached (for progress bars).
+    pub fn steps_hint(&self) -> u64 {
+        let runs = match self.kind {
+            NetCheckKind::Stationary => 1,
+            NetCheckKind::Ratio => 2,
+            NetCheckKind::Extrapolation => self.etas.len() as u64,
+        };
+        runs * (self.window + self.burn_in.unwrap_or(self.window / 4)) as u64
+    }
+}
+
+/// A model with its data and the quadratic model at its minimum.
+pub struct Fitted {
+    pub data: Dataset,
+    pub model: Model,
+    pub local: LocalQuadratic,
+}
+
+/// Fitted models and finished runs, shared by the checks of one suite.
+#[derive(Default)]
+pub struct NetLab {
+    models: HashMap<String, Rc<Fitted>>,
+    runs: HashMap<String, ExcessLoss>,
+}
+
+type B = CpuF64;
+
+/// The data set and the model a spec describes.
+pub fn build(spec: &NetModelSpec) -> Result<(Dataset, Model), String> {
+    let (train, _) = DataChoice::parse(&spec.dataset, None)?.load(None, None, spec.seed)?;
+    let data = if spec.classes.is_empty() { train } else { train.with_classes(&spec.classes) };
+    let data = data.pooled(spec.pool).map_err(|e| e.to_string())?;
+    let data = match spec.n {
+        Some(n) => data.stratified_subset(n, spec.seed).map_err(|e| e.to_string())?,
+        None => data,
+    };
+    let classes = data.classes();
+    let mut sizes = vec![data.dim];
+    sizes.extend(&spec.hidden);
+    sizes.push(if classes == 2 { 1 } else { classes });
+    let arch = Architecture::new(sizes).map_err(|e| e.to_string())?.with_activation(spec.activation);
+    Ok((data, Model::new(arch)))
+}
+
+impl NetLab {
+    /// The fitted model for a spec (fitted once per suite).
+    pub fn fitted(&mut self, spec: &NetModelSpec, bar: &indicatif::ProgressBar) -> Result<Rc<Fitted>, String> {
+        let key = serde_json::to_string(spec).expect("a model spec serialises");
+        if let Some(f) = self.models.get(&key) {
+            return Ok(f.clone());
+        }
+        let (data, model) = build(spec)?;
+        let device = Default::default();
+        let mut theta = model.init::<B>(spec.seed, &device);
+        if spec.warmup_epochs > 0.0 {
+            let batch = 32.min(data.len());
+            let warm = NetworkProblem::<B>::new(model.clone(), &data, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), spec.l2, &device).map_err(|e| e.to_string())?;
+            let train = TrainSpec { eta: 0.05, momentum: 0.9, integrator: crate::config::IntegratorKind::HeavyBall, epochs: spec.warmup_epochs, seed: spec.seed };
+            run_shown(&warm, &mut theta, &train, train.steps(data.len(), batch), &mut Series::new(usize::MAX, 1), bar, "warm-up".into()).map_err(|e| format!("warm-up: {e}"))?;
+        }
+        bar.set_message("θ*: Newton polishing, Hessian, per-example gradients");
+        let full = NetworkProblem::<B>::new(model.clone(), &data, data.len(), NoiseMode::FullBatch, spec.l2, &device).map_err(|e| e.to_string())?;
+        let local = LocalQuadratic::at_minimum(&full, &theta)?;
+        let fitted = Rc::new(Fitted { data, model, local });
+        self.models.insert(key, fitted.clone());
+        Ok(fitted)
+    }
+
+    /// The measured excess loss of one regime (run once per suite); `true` when it ran now.
+    fn run(&mut self, check: &NetCheckSpec, fitted: &Fitted, regime: &Regime, bar: &indicatif::ProgressBar) -> Result<(ExcessLoss, bool), String> {
+        let length = RunLength { window: check.window, burn_in: check.burn_in, every: check.every, seed: check.seed };
+        let key = format!("{}|{regime:?}|{length:?}", serde_json::to_string(&check.model).expect("a model spec serialises"));
+        if let Some(r) = self.runs.get(&key) {
+            return Ok((*r, false));
+        }
+        let problem = NetworkProblem::<B>::new(fitted.model.clone(), &fitted.data, regime.batch, NoiseMode::Minibatch(regime.sampling), check.model.l2, &Default::default()).map_err(|e| e.to_string())?;
+        let label = format!("{}: eta {}, S {}", check.id, regime.eta, regime.batch);
+        let r = measure(&problem, &fitted.local, regime, &length, bar, label).map_err(|e| format!("check {}: {e}", check.id))?;
+        self.runs.insert(key, r);
+        Ok((r, true))
+    }
+}
+
+fn describe_run(r: &ExcessLoss, local: &LocalQuadratic) -> String {
+    format!(
+        "{}; burn-in {} steps, window {} steps sampled every {}; θ*: |g| = {:.1e}, λ_min = {:.3e}, Hessian {}",
+        r.estimate,
+        r.burn_in,
+        r.window,
+        r.every,
+        local.minimum.gradient_norm,
+        local.lambda_min,
+        match local.hessian {
+            crate::net::local_quadratic::HessianSource::Analytic => "analytic".to_string(),
+            crate::net::local_quadratic::HessianSource::FiniteDifference { relu_flips, .. } => format!("by finite differences ({relu_flips} ReLU flips)"),
+        }
+    )
+}
+
+/// Batch means need batches longer than the correlation time; otherwise the row fails.
+fn reliability(r: &ExcessLoss, pass: bool, criterion: String) -> (bool, String) {
+    if r.reliable() {
+        (pass, criterion)
+    } else {
+        (false, format!("{criterion}, and batches >= {MIN_BATCH_OVER_TAU} tau_int (violated: {} samples per batch, tau_int = {:.1}; lengthen the window)", r.samples / BATCHES, r.tau_int()))
+    }
+}
+
+/// Runs one network check.
+pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: &indicatif::ProgressBar) -> Result<Vec<CheckRow>, String> {
+    let started = std::time::Instant::now();
+    let fitted = lab.fitted(&spec.model, bar).map_err(|e| format!("check {}: {e}", spec.id))?;
+    let local = &fitted.local;
+    let regime = spec.regime(spec.eta, spec.batch);
+    let predict = |r: &Regime| local.predict(spec.theory, r).map_err(|e| format!("check {}: {e}", spec.id));
+    let mut rows = Vec::new();
+    let fdr_row = |id: String, r: &ExcessLoss, regime: &Regime| {
+        let z = r.fdr.residual.value / r.fdr.residual.se;
+        let reshuffled = regime.sampling == Sampling::Reshuffle;
+        let (pass, criterion) = verdict(z, threshold, if reshuffled { Expect::Reject } else { Expect::Agree });
+        let claim = if reshuffled {
+            "NEGATIVE CONTROL: Yaida's FDR, which assumes fresh noise every step, is rejected under per-epoch reshuffling".to_string()
+        } else {
+            "Yaida's FDR <(θ-θ*).grad L> = (1+m)/(2 eta) <|Δθ|^2> holds at stationarity".to_string()
+        };
+        CheckRow {
+            id: format!("{id}/fdr"),
+            claim: format!("{claim} (eta = {}, S = {}, m = {})", regime.eta, regime.batch, regime.momentum),
+            compared_with: "0 (exact at stationarity for any loss)".into(),
+            theory: 0.0,
+            measured: r.fdr.residual.value,
+            se: r.fdr.residual.se,
+            z,
+            criterion,
+            pass,
+            method: format!("{} over {} sampled pairs", r.fdr.residual, r.fdr.samples),
+            seconds: 0.0,
+        }
+    };
+    match spec.kind {
+        NetCheckKind::Stationary => {
+            let theory = predict(&regime)?;
+            let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
+            let z = r.estimate.z(theory);
+            let (pass, criterion) = verdict(z, threshold, spec.expect);
+            let (pass, criterion) = reliability(&r, pass, criterion);
+            rows.push(CheckRow {
+                id: spec.id.clone(),
+                claim: spec.claim.clone(),
+                compared_with: format!("{} (eta λ_max = {:.3}, f = {:.4e}, Tr C/Tr H = {:.3})", spec.theory.describe(), spec.eta * local.lambda_max, local.noise_factor(&regime).map_err(|e| e.to_string())?, local.trace_c / local.trace_h),
+                theory,
+                measured: r.estimate.value,
+                se: r.estimate.se,
+                z,
+                criterion,
+                pass,
+                method: describe_run(&r, local),
+                seconds: 0.0,
+            });
+            if fresh {
+                rows.push(fdr_row(spec.id.clone(), &r, &regime));
+            }
+        }
+        NetCheckKind::Ratio => {
+            let (eta2, batch2) = (spec.eta2.ok_or(format!("check {}: a ratio check needs eta2", spec.id))?, spec.batch2.ok_or(format!("check {}: a ratio check needs batch2", spec.id))?);
+            let second = spec.regime(eta2, batch2);
+            let theory = predict(&second)? / predict(&regime)?;
+            let (a, fresh_a) = lab.run(spec, &fitted, &regime, bar)?;
+            let (b, fresh_b) = lab.run(spec, &fitted, &second, bar)?;
+            let (ea, eb) = (a.estimate, b.estimate);
+            let ratio = eb.value / ea.value;
+            let se = ratio.abs() * ((ea.se / ea.value).powi(2) + (eb.se / eb.value).powi(2)).sqrt();
+            let z = (ratio - theory) / se;
+            let (pass, criterion) = verdict(z, threshold, spec.expect);
+            let (pass, criterion) = reliability(&a, pass, criterion);
+            let (pass, criterion) = reliability(&b, pass, criterion);
+            rows.push(CheckRow {
+                id: spec.id.clone(),
+                claim: spec.claim.clone(),
+                compared_with: format!("ratio from the {} (eta λ_max = {:.3} and {:.3})", spec.theory.describe(), spec.eta * local.lambda_max, eta2 * local.lambda_max),
+                theory,
+                measured: ratio,
+                se,
+                z,
+                criterion,
+                pass,
+                method: format!("ratio of two independent runs, delta-method se; first: {}; second: {}", describe_run(&a, local), describe_run(&b, local)),
+                seconds: 0.0,
+            });
+            if fresh_a {
+                rows.push(fdr_row(format!("{}[1]", spec.id), &a, &regime));
+            }
+            if fresh_b {
+                rows.push(fdr_row(format!("{}[2]", spec.id), &b, &second));
+            }
+        }
+        NetCheckKind::Extrapolation => {
+            if spec.etas.len() < 3 {
+                return Err(format!("invalid etas = {:?} in check {}: valid is at least 3 learning rates", spec.etas, spec.id));
+            }
+            // (eta, δ, se of δ) per run.
+            let mut points = Vec::new();
+            let mut runs = Vec::new();
+            for &eta in &spec.etas {
+                let regime = spec.regime(eta, spec.batch);
+                let p = predict(&regime)?;
+                let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
+                points.push((eta, r.estimate.value / p - 1.0, r.estimate.se / p));
+                if fresh {
+                    rows.push(fdr_row(format!("{}[eta={eta}]", spec.id), &r, &regime));
+                }
+                runs.push(r);
+            }
+            let fit = weighted_line(&points);
+            let z = fit.intercept / fit.intercept_se;
+            let (mut pass, mut criterion) = verdict(z, threshold, spec.expect);
+            for r in &runs {
+                (pass, criterion) = reliability(r, pass, criterion);
+            }
+            let deviations = points.iter().map(|(e, d, s)| format!("eta {e}: {d:+.4} ± {s:.4}")).collect::<Vec<_>>().join(", ");
+            rows.insert(
+                0,
+                CheckRow {
+                    id: spec.id.clone(),
+                    claim: spec.claim.clone(),
+                    compared_with: format!("0: the relative deviation from the {} extrapolated to eta → 0", spec.theory.describe()),
+                    theory: 0.0,
+                    measured: fit.intercept,
+                    se: fit.intercept_se,
+                    z,
+                    criterion,
+                    pass,
+                    method: format!("weighted least squares δ = a + b eta over δ = measured/predicted - 1 ({deviations}); slope b = {:.3} ± {:.3}, chi2 = {:.2} on {} dof", fit.slope, fit.slope_se, fit.chi2, points.len() - 2),
+                    seconds: 0.0,
+                },
+            );
+        }
+    }
+    let per_row = started.elapsed().as_secs_f64() / rows.len() as f64;
+    rows.iter_mut().for_each(|r| r.seconds = per_row);
+    Ok(rows)
+}
+
+/// A straight line fitted by weighted least squares, with standard errors from the weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineFit {
+    pub intercept: f64,
+    pub intercept_se: f64,
+    pub slope: f64,
+    pub slope_se: f64,
+    pub chi2: f64,
+}
+
+/// Fits `y = a + b x` to `(x, y, se_y)` with weights `1/se_y^2`.
+pub fn weighted_line(points: &[(f64, f64, f64)]) -> LineFit {
+    let (mut s, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(x, y, e) in points {
+        let w = 1.0 / (e * e);
+        s += w;
+        sx += w * x;
+        sy += w * y;
+        sxx += w * x * x;
+        sxy += w * x * y;
+    }
+    let det = s * sxx - sx * sx;
+    let intercept = (sxx * sy - sx * sxy) / det;
+    let slope = (s * sxy - sx * sy) / det;
+    let chi2 = points.iter().map(|&(x, y, e)| ((y - intercept - slope * x) / e).powi(2)).sum();
+    LineFit { intercept, intercept_se: (sxx / det).sqrt(), slope, slope_se: (s / det).sqrt(), chi2 }
+}

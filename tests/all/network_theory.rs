@@ -1,0 +1,169 @@
+//! Networks checked against the quadratic model at their minimum (`net::local_quadratic`,
+//! `net::excess_loss`): the model's inputs against independent computations, and SGD on real
+//! images against its predictions, |z| < 5 with fixed seeds, with negative controls.
+//!
+//! The heavier network suite runs with `cargo run --release -- validate --suite net` (and
+//! `--suite net-full`); `cargo test --release -- --ignored net_suite` runs the quick one here.
+
+use super::common::{config, Z_MAX};
+use super::network::dense_fd_hessian;
+use nalgebra::DMatrix;
+use proptest::prelude::*;
+use sgd_sde::net::data::embedded_fashion_mnist;
+use sgd_sde::net::excess_loss::{measure, RunLength};
+use sgd_sde::net::local_quadratic::{dense_hessian, Formula, HessianSource, LocalQuadratic, Regime};
+use sgd_sde::net::probes::{per_example_gradients, per_example_gradients_loop};
+use sgd_sde::net::{Activation, Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
+use sgd_sde::problems::Sampling;
+use sgd_sde::suite::net::{build, weighted_line, NetModelSpec};
+
+type B = CpuF64;
+
+/// Real images (the embedded Fashion-MNIST subset), pooled to `pool x pool` blocks.
+fn images(classes: &[u8], pool: usize, n: usize) -> sgd_sde::net::data::Dataset {
+    let (train, _) = embedded_fashion_mnist();
+    train.with_classes(classes).pooled(pool).unwrap().stratified_subset(n, 1).unwrap()
+}
+
+fn full_batch(model: Model, data: &sgd_sde::net::data::Dataset, l2: f64) -> NetworkProblem<B> {
+    NetworkProblem::new(model, data, data.len(), NoiseMode::FullBatch, l2, &Default::default()).unwrap()
+}
+
+#[test]
+fn logistic_hessian_in_closed_form_matches_second_differences_of_the_loss() {
+    for classes in [&[0u8, 6][..], &[0, 3, 6]] {
+        let data = images(classes, 7, 60);
+        let k = if classes.len() == 2 { 1 } else { classes.len() };
+        let p = full_batch(Model::new(Architecture::new(vec![16, k]).unwrap()), &data, 0.03);
+        let theta = p.model.init::<B>(3, &Default::default()).to_vec();
+        let (h, source) = dense_hessian(&p, &theta, &Default::default());
+        assert_eq!(source, HessianSource::Analytic);
+        let fd = dense_fd_hessian(&p, &theta, 1e-4);
+        let err = (&h - &fd).norm() / fd.norm();
+        assert!(err < 1e-5, "{} classes: relative error {err:.2e}", classes.len());
+    }
+}
+
+#[test]
+fn per_example_gradients_match_one_backward_pass_per_example() {
+    let data = images(&[0, 3, 6], 7, 30);
+    let model = Model::new(Architecture::new(vec![16, 5, 3]).unwrap().with_activation(Activation::Tanh));
+    let p = full_batch(model, &data, 0.0);
+    let theta = p.model.init::<B>(4, &Default::default());
+    let fast = per_example_gradients(&p, &theta, 1 << 30).unwrap();
+    let slow = per_example_gradients_loop(&p, &theta);
+    let slow = DMatrix::from_fn(slow.len(), slow[0].len(), |r, c| slow[r][c]);
+    assert!((&fast - &slow).norm() < 1e-10 * slow.norm(), "{:.2e}", (&fast - &slow).norm());
+    // And the size guard refuses instead of allocating.
+    assert!(per_example_gradients(&p, &theta, 100).unwrap_err().contains("GB"));
+}
+
+#[test]
+fn the_quadratic_model_at_a_tanh_minimum_is_a_polished_minimum_with_consistent_traces() {
+    let data = images(&[0, 3, 6], 7, 90);
+    let model = Model::new(Architecture::new(vec![16, 4, 3]).unwrap().with_activation(Activation::Tanh));
+    let p = full_batch(model, &data, 0.05);
+    let theta = p.model.init::<B>(5, &Default::default());
+    let q = LocalQuadratic::at_minimum(&p, &theta).unwrap();
+    assert!(matches!(q.hessian, HessianSource::FiniteDifference { relu_flips: 0, .. }));
+    assert!(q.minimum.gradient_norm < 1e-9, "|g| = {:.2e}", q.minimum.gradient_norm);
+    assert!(q.lambda_min > 0.0);
+    // Tr(C) from the per-mode diagonal equals the direct trace; Tr(H) equals the FD Hessian's.
+    assert!((q.modes.c.sum() - q.trace_c).abs() < 1e-10 * q.trace_c);
+    let fd = dense_fd_hessian(&p, &q.theta_star, 1e-4);
+    assert!((fd.trace() - q.trace_h).abs() < 1e-4 * q.trace_h, "{} vs {}", fd.trace(), q.trace_h);
+    // A start that is not a minimum, or a saddle, is refused.
+    let r = Regime { eta: 0.05, batch: 10, sampling: Sampling::WithReplacement, momentum: 0.0 };
+    let mut off = q.clone();
+    off.minimum.newton_decrement = 1.0;
+    assert!(off.predict(Formula::Exact, &r).unwrap_err().contains("not close enough to a minimum"));
+    let mut saddle = q.clone();
+    saddle.lambda_min = -1e-3;
+    assert!(saddle.predict(Formula::Exact, &r).unwrap_err().contains("not a minimum"));
+}
+
+#[test]
+fn a_straight_line_fit_recovers_its_intercept_and_slope() {
+    let pts: Vec<(f64, f64, f64)> = [0.5, 1.0, 2.0, 4.0].iter().map(|&x| (x, 0.3 - 0.2 * x, 0.1)).collect();
+    let fit = weighted_line(&pts);
+    assert!((fit.intercept - 0.3).abs() < 1e-12 && (fit.slope + 0.2).abs() < 1e-12 && fit.chi2 < 1e-20);
+    // The intercept's error from the weights: Var(a) = Σw x² / det.
+    let (s, sx, sxx) = (400.0, 750.0, 2125.0);
+    assert!((fit.intercept_se - (sxx / (s * sxx - sx * sx) as f64).sqrt()).abs() < 1e-12);
+}
+
+/// Binary logistic regression with L2 on 200 real images (T-shirt vs shirt, 7 x 7 pooled): the
+/// quadratic model is fitted once, then SGD runs from θ* in each proptest case.
+fn binary_lr() -> &'static (sgd_sde::net::data::Dataset, Model, LocalQuadratic) {
+    static FITTED: std::sync::OnceLock<(sgd_sde::net::data::Dataset, Model, LocalQuadratic)> = std::sync::OnceLock::new();
+    FITTED.get_or_init(|| {
+        let spec = NetModelSpec { dataset: "embedded".into(), classes: vec![0, 6], n: Some(200), pool: 4, hidden: vec![], activation: Activation::Relu, l2: 1e-2, seed: 0, warmup_epochs: 0.0 };
+        let (data, model) = build(&spec).unwrap();
+        let p = full_batch(model.clone(), &data, spec.l2);
+        let q = LocalQuadratic::at_minimum(&p, &model.init::<B>(0, &Default::default())).unwrap();
+        (data, model, q)
+    })
+}
+
+fn measured(regime: &Regime, seed: u64) -> sgd_sde::net::excess_loss::ExcessLoss {
+    let (data, model, q) = binary_lr();
+    let p = NetworkProblem::<B>::new(model.clone(), data, regime.batch, NoiseMode::Minibatch(regime.sampling), 1e-2, &Default::default()).unwrap();
+    let length = RunLength { window: 12_000, burn_in: None, every: 4, seed };
+    measure(&p, q, regime, &length, &indicatif::ProgressBar::hidden(), String::new()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(config(6))]
+    /// Inside the stable region, at temperatures where the model's neglected terms (O(eta)
+    /// relative) sit below the standard error, the exact discrete prediction holds for every
+    /// sampling scheme and momentum, and Yaida's FDR holds wherever the noise is fresh.
+    #[test]
+    fn sgd_on_logistic_regression_matches_the_exact_prediction(
+        eta_lambda in 0.05f64..1.2,
+        batch in prop::sample::select(vec![10usize, 20, 40]),
+        scheme in 0usize..4,
+        seed in 0u64..1_000,
+    ) {
+        let q = &binary_lr().2;
+        let (sampling, momentum) = [(Sampling::WithReplacement, 0.0), (Sampling::WithoutReplacement, 0.0), (Sampling::Reshuffle, 0.0), (Sampling::WithReplacement, 0.5)][scheme];
+        let regime = Regime { eta: eta_lambda / q.lambda_max, batch, sampling, momentum };
+        let r = measured(&regime, seed);
+        prop_assert!(r.reliable(), "batch means: tau_int = {}", r.tau_int());
+        let exact = q.predict(Formula::Exact, &regime).unwrap();
+        prop_assert!(r.estimate.agrees_with(exact, Z_MAX), "{regime:?}: {} vs exact {exact:.4e} (z = {:.2})", r.estimate, r.estimate.z(exact));
+        if sampling != Sampling::Reshuffle {
+            prop_assert!(r.fdr.residual.value.abs() < Z_MAX * r.fdr.residual.se, "FDR residual {}", r.fdr.residual);
+        }
+    }
+}
+
+#[test]
+fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
+    let q = &binary_lr().2;
+    // C = H where Tr(C) differs from Tr(H).
+    let small = Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::WithReplacement, momentum: 0.0 };
+    let r = measured(&small, 7);
+    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &small).unwrap(), Z_MAX));
+    let ch = q.predict(Formula::CEqualsH, &small).unwrap();
+    assert!(!r.estimate.agrees_with(ch, Z_MAX), "C = H not rejected: {} vs {ch:.4e} (Tr C/Tr H = {:.2})", r.estimate, q.trace_c / q.trace_h);
+    // The continuous law at eta lambda_max = 1.5 (a large batch keeps the temperature low).
+    let large = Regime { eta: 1.5 / q.lambda_max, batch: 40, sampling: Sampling::WithReplacement, momentum: 0.0 };
+    let r = measured(&large, 8);
+    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &large).unwrap(), Z_MAX), "{}", r.estimate);
+    assert!(!r.estimate.agrees_with(q.predict(Formula::Continuous, &large).unwrap(), Z_MAX));
+    // The f-formula on a reshuffled run, and the FDR there.
+    let reshuffled = Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::Reshuffle, momentum: 0.0 };
+    let r = measured(&reshuffled, 9);
+    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &reshuffled).unwrap(), Z_MAX));
+    assert!(!r.estimate.agrees_with(q.predict(Formula::FFormula, &reshuffled).unwrap(), Z_MAX));
+    assert!(r.fdr.residual.value.abs() >= Z_MAX * r.fdr.residual.se, "FDR not rejected under reshuffling: {}", r.fdr.residual);
+}
+
+#[test]
+#[ignore = "about 2 minutes: cargo test --release -- --ignored net_suite"]
+fn net_suite_passes_with_its_negative_controls_rejected() {
+    let out = assert_cmd::Command::cargo_bin("sgd-sde").unwrap().args(["validate", "--suite", "net", "--quiet"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("NEGATIVE CONTROL"));
+}
