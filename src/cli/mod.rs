@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a validation suite (quick, full, or a suite file) and print a table of checks.
+    /// Run a validation suite (quick, full, net, net-full, or a suite file) and print a table of checks.
     Validate {
         #[arg(long, default_value = "quick")]
         suite: String,
@@ -40,6 +40,10 @@ enum Command {
         /// Write CSV, JSON, a manifest and a measured-vs-predicted plot into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Instead of one run, rerun every network z-check that must agree with K seeds and report
+        /// how often its 95% (and 68%) intervals cover the prediction.
+        #[arg(long, value_name = "K")]
+        calibrate: Option<u64>,
     },
     /// Print the exact theory for a problem file as JSON.
     Theory {
@@ -173,7 +177,9 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Validate { suite, json, out } => validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet),
+        Command::Validate { out: Some(_), calibrate: Some(_), .. } => Err(CliError::Input("invalid --out with --calibrate: valid is --json FILE for the calibration table".into())),
+        Command::Validate { suite, json, calibrate: Some(k), .. } => validate::calibrate(&suite, k, json.as_deref(), cli.quiet),
+        Command::Validate { suite, json, out, calibrate: None } => validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet),
         Command::Theory { problem } => theory_cmd::run(&problem),
         Command::Sim { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable } => {
             sim::run(&SimOptions { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable, quiet: cli.quiet })

@@ -232,9 +232,17 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let ctx = context(&common, "ou_law", quiet)?;
             let r = on_device!(ctx, ou_law, &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps })?;
             println!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
-            println!("{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>15}", "eta", "S", "eta*lmax", "excess", "se", "/ (Tr H)", "/ (Tr C)", "FDR residual");
+            println!("{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>25} {:>8} {:>12} {:>8} {:>15}", "eta", "S", "eta*lmax", "excess", "se", "/ (Tr H)", "/ (Tr C)", "exact bounds", "z", "exact", "z", "FDR residual");
             for p in &r.points {
-                println!("{:>8} {:>5} {:>9.3} {:>12.4e} {:>10.2e} {:>11.3} {:>11.3} {:>8.3} ± {:.3}", p.eta, p.batch, p.eta_lambda_max, p.excess_loss, p.excess_se, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se);
+                let exact = p.exact.map_or("-".to_string(), |e| format!("{e:.4e}"));
+                let z = p.z_exact.map_or("-".to_string(), |z| format!("{z:+.2}"));
+                println!(
+                    "{:>8} {:>5} {:>9.3} {:>12.4e} {:>10.2e} {:>11.3} {:>11.3} {:>12.4e}..{:<11.4e} {:>+8.2} {:>12} {:>8} {:>8.3} ± {:.3}",
+                    p.eta, p.batch, p.eta_lambda_max, p.excess_loss, p.excess_se, p.ratio_to_h, p.ratio_to_c, p.exact_lower, p.exact_upper, p.z_exact_bounds, exact, z, p.fdr_residual, p.fdr_se
+                );
+            }
+            if let Some(why) = &r.exact_unavailable {
+                println!("no exact value from a dense quadratic model: {why}; the bounds use Tr(C) and lambda_max only");
             }
             println!("wrote {}/ou_law.{{csv,json,png,svg}}", ctx.out.display());
         }

@@ -46,6 +46,16 @@ pub struct OuLawPoint {
     pub fdr_residual: f64,
     pub fdr_se: f64,
     pub eta_lambda_max: f64,
+    /// Bounds on the exact discrete value eta f/4 Σ C'_ii/(1 - eta λ_i/2) from Tr(C) and
+    /// λ_max alone (each mode factor lies in [1, 1/(1 - eta λ_max/2)] for 0 <= λ_i <= λ_max).
+    pub exact_lower: f64,
+    pub exact_upper: f64,
+    /// z of the measurement against the nearer bound (0 inside the bounds).
+    pub z_exact_bounds: f64,
+    /// The exact discrete value from the dense quadratic model at θ*, when the model is small
+    /// enough and θ* a minimum (`net::local_quadratic`), and its z.
+    pub exact: Option<f64>,
+    pub z_exact: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +71,8 @@ pub struct OuLawReport {
     pub trace_c: f64,
     pub c_over_h: f64,
     pub relu_flips: usize,
+    /// Why no dense quadratic model (and so no exact value) was available, if none was.
+    pub exact_unavailable: Option<String>,
     pub points: Vec<OuLawPoint>,
 }
 
@@ -97,6 +109,13 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
         ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
     }
 
+    // The dense quadratic model at θ*, where the model is small enough and θ* a minimum.
+    let local = if model.arch.n_params() <= crate::net::local_quadratic::MAX_DENSE_PARAMS {
+        crate::net::local_quadratic::LocalQuadratic::at_minimum(&probe64, &star64)
+    } else {
+        Err(format!("{} parameters: more than the {} of a dense Hessian", model.arch.n_params(), crate::net::local_quadratic::MAX_DENSE_PARAMS))
+    };
+
     // 3. SGD from θ* at each (eta, S).
     let mut points = Vec::new();
     for &batch in &o.batches {
@@ -124,17 +143,53 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
             let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
             let excess = est.value;
             let fdr = obs.1.result();
-            points.push(OuLawPoint { eta, batch, f, excess_loss: excess, excess_se: est.se, tau_int: tau, predicted_from_h: ph, predicted_from_c: pc, ratio_to_h: excess / ph, ratio_to_c: excess / pc, fdr_residual: fdr.residual.value, fdr_se: fdr.residual.se, eta_lambda_max: eta * lm.lambda });
+            let (exact_lower, exact_upper) = (pc, if eta * lm.lambda < 2.0 { pc / (1.0 - eta * lm.lambda / 2.0) } else { f64::INFINITY });
+            let z_exact_bounds = if excess < exact_lower { (excess - exact_lower) / est.se } else if excess > exact_upper { (excess - exact_upper) / est.se } else { 0.0 };
+            let regime = crate::net::local_quadratic::Regime { eta, batch, sampling: Sampling::WithoutReplacement, momentum: 0.0 };
+            let exact = local.as_ref().ok().and_then(|q| q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok());
+            points.push(OuLawPoint {
+                eta,
+                batch,
+                f,
+                excess_loss: excess,
+                excess_se: est.se,
+                tau_int: tau,
+                predicted_from_h: ph,
+                predicted_from_c: pc,
+                ratio_to_h: excess / ph,
+                ratio_to_c: excess / pc,
+                fdr_residual: fdr.residual.value,
+                fdr_se: fdr.residual.se,
+                eta_lambda_max: eta * lm.lambda,
+                exact_lower,
+                exact_upper,
+                z_exact_bounds,
+                exact,
+                z_exact: exact.map(|e| (excess - e) / est.se),
+            });
         }
     }
-    let report = OuLawReport { n, params: model.arch.n_params(), l_star, grad_norm_at_star: grad_norm, lambda_max: lm.lambda, lambda_max_residual: lm.residual, trace_h: hs.trace.value, trace_h_se: hs.trace.se, trace_c: noise.trace_c, c_over_h: noise.trace_c / hs.trace.value, relu_flips: hs.relu_flips, points };
+    let report = OuLawReport { n, params: model.arch.n_params(), l_star, grad_norm_at_star: grad_norm, lambda_max: lm.lambda, lambda_max_residual: lm.residual, trace_h: hs.trace.value, trace_h_se: hs.trace.se, trace_c: noise.trace_c, c_over_h: noise.trace_c / hs.trace.value, relu_flips: hs.relu_flips, exact_unavailable: local.err(), points };
     write(ctx, o, &report, started.elapsed().as_secs_f64()).map_err(|e| e.to_string())?;
     Ok(report)
 }
 
 fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> std::io::Result<()> {
-    let rows: Vec<Vec<String>> = r.points.iter().map(|p| [p.eta, p.batch as f64, p.f, p.excess_loss, p.excess_se, p.predicted_from_h, p.predicted_from_c, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se].iter().map(|v| v.to_string()).collect()).collect();
-    write_csv(&ctx.out.join("ou_law.csv"), &["eta", "S", "f", "excess_loss", "se", "eta_f_trH_over_4", "eta_f_trC_over_4", "ratio_H", "ratio_C", "fdr_residual", "fdr_se"], &rows)?;
+    let rows: Vec<Vec<String>> = r
+        .points
+        .iter()
+        .map(|p| {
+            [p.eta, p.batch as f64, p.f, p.excess_loss, p.excess_se, p.predicted_from_h, p.predicted_from_c, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se, p.exact_lower, p.exact_upper, p.z_exact_bounds, p.exact.unwrap_or(f64::NAN), p.z_exact.unwrap_or(f64::NAN)]
+                .iter()
+                .map(|v| v.to_string())
+                .collect()
+        })
+        .collect();
+    write_csv(
+        &ctx.out.join("ou_law.csv"),
+        &["eta", "S", "f", "excess_loss", "se", "eta_f_trH_over_4", "eta_f_trC_over_4", "ratio_H", "ratio_C", "fdr_residual", "fdr_se", "exact_lower", "exact_upper", "z_exact_bounds", "exact", "z_exact"],
+        &rows,
+    )?;
     write_json(&ctx.out.join("ou_law.json"), r)?;
     let pts = |pred: fn(&OuLawPoint) -> f64| r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>();
     let all: Vec<f64> = r.points.iter().flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss]).filter(|v| *v > 0.0).collect();
