@@ -13,7 +13,9 @@
 //!   neglected terms, third derivatives and θ-dependent noise, give relative corrections O(eta)):
 //!   the relative deviation `δ(eta) = measured/predicted - 1` at several `etas` is fitted by
 //!   weighted least squares as `δ = a + b eta`, and the intercept `a` (the deviation left as
-//!   eta → 0) must be 0 within |z| < threshold. A wrong formula leaves `a ≠ 0`.
+//!   eta → 0) must be 0 within |z| < threshold. A wrong formula leaves `a ≠ 0`. When the line
+//!   does not describe the points (chi2 per degree of freedom above 1) the intercept's error is
+//!   scaled by the Birge ratio sqrt(chi2/dof).
 //!
 //! Yaida's FDR assumes fresh noise every step. Per-epoch reshuffling's noise is anti-correlated
 //! within an epoch, so `E[(θ-θ*).ξ] ≠ 0` and the relation does not hold: for reshuffled runs the
@@ -347,7 +349,11 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
                 runs.push(r);
             }
             let fit = weighted_line(&points);
-            let z = fit.intercept / fit.intercept_se;
+            // A line that does not describe the points (chi2 above its degrees of freedom) has an
+            // intercept less certain than the weights say: scale its error by the Birge ratio.
+            let birge = (fit.chi2 / (points.len() - 2) as f64).sqrt().max(1.0);
+            let intercept_se = fit.intercept_se * birge;
+            let z = fit.intercept / intercept_se;
             let (mut pass, mut criterion) = verdict(z, threshold, spec.expect);
             for r in &runs {
                 (pass, criterion) = reliability(r, pass, criterion);
@@ -361,11 +367,11 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
                     compared_with: format!("0: the relative deviation from the {} extrapolated to eta → 0", spec.theory.describe()),
                     theory: 0.0,
                     measured: fit.intercept,
-                    se: fit.intercept_se,
+                    se: intercept_se,
                     z,
                     criterion,
                     pass,
-                    method: format!("weighted least squares δ = a + b eta over δ = measured/predicted - 1 ({deviations}); slope b = {:.3} ± {:.3}, chi2 = {:.2} on {} dof", fit.slope, fit.slope_se, fit.chi2, points.len() - 2),
+                    method: format!("weighted least squares δ = a + b eta over δ = measured/predicted - 1 ({deviations}); slope b = {:.3} ± {:.3}, chi2 = {:.2} on {} dof (errors scaled by the Birge ratio {birge:.2})", fit.slope, fit.slope_se * birge, fit.chi2, points.len() - 2),
                     seconds: 0.0,
                 },
             );
