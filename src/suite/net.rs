@@ -135,15 +135,6 @@ impl NetCheckSpec {
     fn regime(&self, eta: f64, batch: usize) -> Regime {
         Regime { eta, batch, sampling: self.sampling.map_or(Sampling::WithReplacement, Sampling::from), momentum: self.momentum }
     }
-    /// Training steps this check runs if nothing is cached (for progress bars).
-    pub fn steps_hint(&self) -> u64 {
-        let runs = match self.kind {
-            NetCheckKind::Stationary => 1,
-            NetCheckKind::Ratio => 2,
-            NetCheckKind::Extrapolation => self.etas.len() as u64,
-        };
-        runs * (self.window + self.burn_in.unwrap_or(self.window / 4)) as u64
-    }
 }
 
 /// A model with its data and the quadratic model at its minimum.
