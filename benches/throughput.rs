@@ -40,8 +40,24 @@ fn diagonal(c: &mut Criterion) {
             black_box(sums)
         })
     });
-    g.bench_function("euler_maruyama", |b| b.iter(|| black_box(Ensemble::new(PATHS, 1).stationary_loss(&problem, &EulerMaruyama::new(), &x0, H, STEPS / 2, STEPS / 2).unwrap())));
-    g.bench_function("exact_ou", |b| b.iter(|| black_box(Ensemble::new(PATHS, 1).stationary_loss(&problem, &ExactOu::new(), &x0, H, STEPS / 2, STEPS / 2).unwrap())));
+    g.bench_function("euler_maruyama", |b| {
+        b.iter(|| {
+            black_box(
+                Ensemble::new(PATHS, 1)
+                    .stationary_loss(&problem, &EulerMaruyama::new(), &x0, H, STEPS / 2, STEPS / 2)
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("exact_ou", |b| {
+        b.iter(|| {
+            black_box(
+                Ensemble::new(PATHS, 1)
+                    .stationary_loss(&problem, &ExactOu::new(), &x0, H, STEPS / 2, STEPS / 2)
+                    .unwrap(),
+            )
+        })
+    });
     g.finish();
 }
 
@@ -51,12 +67,40 @@ fn dense(c: &mut Criterion) {
     let problem = GaussianProblem::new(h.clone(), h, 1e-3, Frame::Original).unwrap();
     let mut g = c.benchmark_group("dense_d100_P1000_T1000");
     g.sample_size(10).throughput(Throughput::Elements((D * PATHS * STEPS_DENSE) as u64));
-    g.bench_function("per_path_matvec", |b| b.iter(|| black_box(Ensemble::new(PATHS, 1).stationary_loss(&problem, &EulerMaruyama::new(), &vec![0.0; D], H, STEPS_DENSE / 2, STEPS_DENSE / 2).unwrap())));
+    g.bench_function("per_path_matvec", |b| {
+        b.iter(|| {
+            black_box(
+                Ensemble::new(PATHS, 1)
+                    .stationary_loss(
+                        &problem,
+                        &EulerMaruyama::new(),
+                        &vec![0.0; D],
+                        H,
+                        STEPS_DENSE / 2,
+                        STEPS_DENSE / 2,
+                    )
+                    .unwrap(),
+            )
+        })
+    });
     for width in [25, 50, 100] {
         let block = PathBlock { problem: problem.clone(), width };
         let x0 = DMatrix::zeros(D, width);
         g.bench_function(format!("gemm_blocks_of_{width}"), |b| {
-            b.iter(|| black_box(Ensemble::new(PATHS / width, 1).stationary_loss(&block, &EulerMaruyama::new(), &x0, H, STEPS_DENSE / 2, STEPS_DENSE / 2).unwrap()))
+            b.iter(|| {
+                black_box(
+                    Ensemble::new(PATHS / width, 1)
+                        .stationary_loss(
+                            &block,
+                            &EulerMaruyama::new(),
+                            &x0,
+                            H,
+                            STEPS_DENSE / 2,
+                            STEPS_DENSE / 2,
+                        )
+                        .unwrap(),
+                )
+            })
         });
     }
     g.finish();
@@ -65,12 +109,18 @@ fn dense(c: &mut Criterion) {
 fn theory(c: &mut Criterion) {
     let eig: Vec<f64> = (0..1000).map(|i| 0.01 + i as f64 / 100.0).collect();
     let h = SpdMatrix::from_eigen(&eig, Rotation::Seeded(1)).unwrap();
-    let c_other = SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(2)).unwrap();
+    let c_other =
+        SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(2))
+            .unwrap();
     let h_dense = h.dense();
     let mut g = c.benchmark_group("theory_d1000");
     g.sample_size(10);
-    g.bench_function("sgd_stationary_loss_c_eq_h", |b| b.iter(|| sgd::stationary_loss(&Modes::new(&h, &h), 0.1, 0.01).unwrap()));
-    g.bench_function("sgd_stationary_loss_c_ne_h", |b| b.iter(|| sgd::stationary_loss(&Modes::new(&h, &c_other), 0.1, 0.01).unwrap()));
+    g.bench_function("sgd_stationary_loss_c_eq_h", |b| {
+        b.iter(|| sgd::stationary_loss(&Modes::new(&h, &h), 0.1, 0.01).unwrap())
+    });
+    g.bench_function("sgd_stationary_loss_c_ne_h", |b| {
+        b.iter(|| sgd::stationary_loss(&Modes::new(&h, &c_other), 0.1, 0.01).unwrap())
+    });
     g.bench_function("sgd_stationary_loss_from_dense_h", |b| {
         b.iter(|| {
             let hd = SpdMatrix::from_dense("H", h_dense.clone()).unwrap();
@@ -78,10 +128,16 @@ fn theory(c: &mut Criterion) {
         })
     });
     let c_dense = c_other.dense();
-    g.bench_function("sgd_stationary_loss_dense_cholesky", |b| b.iter(|| sgd::stationary_loss_dense(&h_dense, &c_dense, 0.1, 0.01).unwrap()));
+    g.bench_function("sgd_stationary_loss_dense_cholesky", |b| {
+        b.iter(|| sgd::stationary_loss_dense(&h_dense, &c_dense, 0.1, 0.01).unwrap())
+    });
     let modes = Modes::new(&h, &h);
-    g.bench_function("momentum_stationary_loss", |b| b.iter(|| momentum::stationary_loss(&modes, 0.1, 0.9, 0.01).unwrap()));
-    g.bench_function("reshuffle_stationary_loss_N1000_S10", |b| b.iter(|| reshuffle::stationary_loss(&modes, 0.1, 10, 1000).unwrap()));
+    g.bench_function("momentum_stationary_loss", |b| {
+        b.iter(|| momentum::stationary_loss(&modes, 0.1, 0.9, 0.01).unwrap())
+    });
+    g.bench_function("reshuffle_stationary_loss_N1000_S10", |b| {
+        b.iter(|| reshuffle::stationary_loss(&modes, 0.1, 10, 1000).unwrap())
+    });
     g.finish();
 }
 

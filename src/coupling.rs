@@ -8,7 +8,15 @@ use crate::observers::Snapshots;
 use crate::problems::GaussianProblem;
 
 /// The step sizes and, per path, the loss at time `t_end` at each level.
-pub fn coupled_levels<I>(problem: &GaussianProblem, integrator: &I, x0: &[f64], t_end: f64, h0: f64, levels: usize, ensemble: &Ensemble) -> Result<(Vec<f64>, Vec<Vec<f64>>), PathDiverged>
+pub fn coupled_levels<I>(
+    problem: &GaussianProblem,
+    integrator: &I,
+    x0: &[f64],
+    t_end: f64,
+    h0: f64,
+    levels: usize,
+    ensemble: &Ensemble,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>), PathDiverged>
 where
     I: Integrator<Vec<f64>, GaussianProblem> + Sync,
 {
@@ -17,7 +25,14 @@ where
     for (l, &hl) in hs.iter().enumerate() {
         let steps = (t_end / hl).round() as usize;
         let pl = problem.clone().with_brownian_substeps(1 << (levels - 1 - l));
-        let out = ensemble.simulate(&pl, integrator, &x0.to_vec(), hl, steps, &Snapshots::new(vec![steps]));
+        let out = ensemble.simulate(
+            &pl,
+            integrator,
+            &x0.to_vec(),
+            hl,
+            steps,
+            &Snapshots::new(vec![steps]),
+        );
         if let Some((path, diverged)) = crate::ensemble::first_divergence(&out) {
             return Err(PathDiverged { path, diverged });
         }

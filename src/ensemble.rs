@@ -52,7 +52,15 @@ impl Ensemble {
     }
 
     /// Runs [`solve`] on every path from `x0` with a fresh copy of `integrator` and `observer`.
-    pub fn simulate<S, P, I, O>(&self, problem: &P, integrator: &I, x0: &S, h: f64, steps: usize, observer: &O) -> Vec<PathOutcome<O>>
+    pub fn simulate<S, P, I, O>(
+        &self,
+        problem: &P,
+        integrator: &I,
+        x0: &S,
+        h: f64,
+        steps: usize,
+        observer: &O,
+    ) -> Vec<PathOutcome<O>>
     where
         S: State + Sync,
         P: StochasticProblem<S>,
@@ -92,20 +100,44 @@ impl std::error::Error for PathDiverged {}
 impl Ensemble {
     /// The stationary loss: each path's time average over steps `burn..=burn + window`, then the
     /// mean and standard error over the independent paths.
-    pub fn stationary_loss<S, P, I>(&self, problem: &P, integrator: &I, x0: &S, h: f64, burn: usize, window: usize) -> Result<crate::stats::Estimate, PathDiverged>
+    pub fn stationary_loss<S, P, I>(
+        &self,
+        problem: &P,
+        integrator: &I,
+        x0: &S,
+        h: f64,
+        burn: usize,
+        window: usize,
+    ) -> Result<crate::stats::Estimate, PathDiverged>
     where
         S: State + Sync,
         P: StochasticProblem<S>,
         I: Integrator<S, P> + Sync,
     {
         let steps = burn + window;
-        let out = self.simulate(problem, integrator, x0, h, steps, &crate::observers::TimeAverage::new(burn, steps));
+        let out = self.simulate(
+            problem,
+            integrator,
+            x0,
+            h,
+            steps,
+            &crate::observers::TimeAverage::new(burn, steps),
+        );
         check(&out)?;
-        Ok(crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>()))
+        Ok(crate::stats::Estimate::from_replicas(
+            &out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>(),
+        ))
     }
 
     /// The mean loss at each of the steps `at` (sorted), over the independent paths.
-    pub fn transient_loss<S, P, I>(&self, problem: &P, integrator: &I, x0: &S, h: f64, at: &[usize]) -> Result<Vec<crate::stats::Estimate>, PathDiverged>
+    pub fn transient_loss<S, P, I>(
+        &self,
+        problem: &P,
+        integrator: &I,
+        x0: &S,
+        h: f64,
+        at: &[usize],
+    ) -> Result<Vec<crate::stats::Estimate>, PathDiverged>
     where
         S: State + Sync,
         P: StochasticProblem<S>,
@@ -115,7 +147,13 @@ impl Ensemble {
         let steps = *obs.at.last().unwrap_or(&0);
         let out = self.simulate(problem, integrator, x0, h, steps, &obs);
         check(&out)?;
-        Ok((0..obs.at.len()).map(|i| crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.values[i]).collect::<Vec<_>>())).collect())
+        Ok((0..obs.at.len())
+            .map(|i| {
+                crate::stats::Estimate::from_replicas(
+                    &out.iter().map(|o| o.observer.values[i]).collect::<Vec<_>>(),
+                )
+            })
+            .collect())
     }
 }
 

@@ -14,7 +14,11 @@ pub struct ProblemError {
 }
 
 impl ProblemError {
-    pub fn new(parameter: impl Into<String>, value: impl fmt::Display, valid: impl Into<String>) -> Self {
+    pub fn new(
+        parameter: impl Into<String>,
+        value: impl fmt::Display,
+        valid: impl Into<String>,
+    ) -> Self {
         Self { parameter: parameter.into(), value: value.to_string(), valid: valid.into() }
     }
 }

@@ -45,9 +45,14 @@ pub mod theory;
 
 pub use ensemble::{Ensemble, PathDiverged, PathOutcome};
 pub use error::ProblemError;
-pub use integrators::{EulerMaruyama, ExactOu, HeavyBall, Integrator, LeimkuhlerMatthews, Order, StochasticHeun};
+pub use integrators::{
+    EulerMaruyama, ExactOu, HeavyBall, Integrator, LeimkuhlerMatthews, Order, StochasticHeun,
+};
 pub use observers::{Observer, Progress, Series, Snapshots, TimeAverage};
-pub use problems::{Batch, FiniteSumQuadratic, Frame, GaussianNoise, GaussianProblem, LinearRegression, Sampling, StochasticProblem};
+pub use problems::{
+    Batch, FiniteSumQuadratic, Frame, GaussianNoise, GaussianProblem, LinearRegression, Sampling,
+    StochasticProblem,
+};
 pub use solve::{solve, Diverged};
 pub use spd::{Rotation, SpdMatrix};
 pub use state::State;

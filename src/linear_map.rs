@@ -13,7 +13,12 @@ impl LinearMap {
     /// diagonal (to 1e-14 relative), otherwise its lower Cholesky factor.
     pub fn square_root_of(c: &DMatrix<f64>) -> Self {
         let d = c.nrows();
-        let off = c.iter().enumerate().filter(|(k, _)| k % d != k / d).map(|(_, v)| v.abs()).fold(0.0, f64::max);
+        let off = c
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % d != k / d)
+            .map(|(_, v)| v.abs())
+            .fold(0.0, f64::max);
         if off <= 1e-14 * c.amax() {
             LinearMap::Diagonal(c.diagonal().iter().map(|v| v.sqrt()).collect())
         } else {
@@ -60,7 +65,9 @@ impl LinearMap {
             LinearMap::Dense(m) => out.gemm(1.0, m, x, b),
             LinearMap::Diagonal(_) => {
                 let n = x.nrows();
-                for (xc, oc) in x.as_slice().chunks_exact(n).zip(out.as_mut_slice().chunks_exact_mut(n)) {
+                for (xc, oc) in
+                    x.as_slice().chunks_exact(n).zip(out.as_mut_slice().chunks_exact_mut(n))
+                {
                     self.apply(xc, b, oc);
                 }
             }
@@ -73,7 +80,16 @@ impl LinearMap {
             LinearMap::Diagonal(m) => m.iter().zip(x).map(|(mi, xi)| mi * xi * xi).sum(),
             LinearMap::Dense(m) => {
                 let n = m.nrows();
-                x.iter().enumerate().map(|(j, &xj)| xj * m.as_slice()[j * n..(j + 1) * n].iter().zip(x).map(|(c, xi)| c * xi).sum::<f64>()).sum()
+                x.iter()
+                    .enumerate()
+                    .map(|(j, &xj)| {
+                        xj * m.as_slice()[j * n..(j + 1) * n]
+                            .iter()
+                            .zip(x)
+                            .map(|(c, xi)| c * xi)
+                            .sum::<f64>()
+                    })
+                    .sum()
             }
         }
     }

@@ -124,7 +124,8 @@ impl<S, A: Observer<S>, B: Observer<S>> Observer<S> for (A, B) {
         self.0.wants(step) || self.1.wants(step)
     }
     fn needs_loss(&self, step: usize) -> bool {
-        (self.0.wants(step) && self.0.needs_loss(step)) || (self.1.wants(step) && self.1.needs_loss(step))
+        (self.0.wants(step) && self.0.needs_loss(step))
+            || (self.1.wants(step) && self.1.needs_loss(step))
     }
     fn record(&mut self, step: usize, x: &S, loss: f64) {
         if self.0.wants(step) {

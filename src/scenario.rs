@@ -1,11 +1,15 @@
 //! A problem file turned into a runnable problem with its exact theory.
 
-use crate::config::{read_csv_rows, GenerateSpec, IntegratorKind, InputError, NoiseModel, ProblemFile};
+use crate::config::{
+    read_csv_rows, GenerateSpec, InputError, IntegratorKind, NoiseModel, ProblemFile,
+};
 use crate::ensemble::{Ensemble, PathOutcome};
 use crate::error::{ensure, ProblemError};
 use crate::integrators::{EulerMaruyama, ExactOu, HeavyBall, LeimkuhlerMatthews, StochasticHeun};
 use crate::observers::Observer;
-use crate::problems::{FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, Sampling, StochasticProblem};
+use crate::problems::{
+    FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, Sampling, StochasticProblem,
+};
 use crate::rng;
 use crate::spd::SpdMatrix;
 use crate::theory::{self, regression::RegressionMoments, Modes};
@@ -123,7 +127,11 @@ impl TheoryReport {
     pub fn stationary_for(&self, kind: IntegratorKind) -> Option<f64> {
         match kind {
             IntegratorKind::Sgd | IntegratorKind::HeavyBall => self.discrete_loss,
-            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews if self.model == "gaussian" => Some(self.continuous_loss),
+            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews
+                if self.model == "gaussian" =>
+            {
+                Some(self.continuous_loss)
+            }
             _ => None,
         }
     }
@@ -131,15 +139,29 @@ impl TheoryReport {
 
 fn gaussian_rows(n: usize, d: usize, scale: f64, seed: u64) -> Vec<Vec<f64>> {
     let mut r = rng::stream(seed, 0);
-    (0..n).map(|_| (0..d).map(|_| scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)).collect()).collect()
+    (0..n)
+        .map(|_| {
+            (0..d)
+                .map(|_| {
+                    scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn regression_data(g: &GenerateSpec) -> Result<(Vec<Vec<f64>>, Vec<f64>), ProblemError> {
-    let d = g.d.ok_or_else(|| ProblemError::new("noise.generate.d", "missing", "the number of features, d >= 1"))?;
+    let d = g.d.ok_or_else(|| {
+        ProblemError::new("noise.generate.d", "missing", "the number of features, d >= 1")
+    })?;
     ensure(d >= 1, || ProblemError::new("noise.generate.d", d, "d >= 1"))?;
     let xs = gaussian_rows(g.n, d, 1.0, g.seed);
     let eps = gaussian_rows(g.n, 1, g.scale, g.seed ^ 0x9E37_79B9);
-    let ys = xs.iter().zip(&eps).map(|(x, e)| x.iter().sum::<f64>() + 0.5 * x[0] * x[0] + e[0]).collect();
+    let ys = xs
+        .iter()
+        .zip(&eps)
+        .map(|(x, e)| x.iter().sum::<f64>() + 0.5 * x[0] * x[0] + e[0])
+        .collect();
     Ok((xs, ys))
 }
 
@@ -148,14 +170,21 @@ impl Scenario {
     pub fn build(file: &ProblemFile, base: Option<&Path>) -> Result<Self, ScenarioError> {
         let opt = &file.optimizer;
         crate::error::positive("optimizer.eta", opt.eta)?;
-        crate::error::batch_size(opt.batch, None).map_err(|e| ProblemError { parameter: "optimizer.batch".into(), ..e })?;
-        crate::error::momentum(opt.momentum).map_err(|e| ProblemError { parameter: "optimizer.momentum".into(), ..e })?;
+        crate::error::batch_size(opt.batch, None)
+            .map_err(|e| ProblemError { parameter: "optimizer.batch".into(), ..e })?;
+        crate::error::momentum(opt.momentum)
+            .map_err(|e| ProblemError { parameter: "optimizer.momentum".into(), ..e })?;
         let noise = &file.noise;
-        let sampling: Sampling = noise.sampling.map(Into::into).unwrap_or(Sampling::WithReplacement);
+        let sampling: Sampling =
+            noise.sampling.map(Into::into).unwrap_or(Sampling::WithReplacement);
         let hessian = |required: bool| -> Result<Option<SpdMatrix>, ProblemError> {
             match &file.hessian {
                 Some(h) => Ok(Some(h.build("hessian")?)),
-                None if required => Err(ProblemError::new("hessian", "missing", "a [hessian] table with eigenvalues, log_spaced or matrix")),
+                None if required => Err(ProblemError::new(
+                    "hessian",
+                    "missing",
+                    "a [hessian] table with eigenvalues, log_spaced or matrix",
+                )),
                 None => Ok(None),
             }
         };
@@ -172,33 +201,75 @@ impl Scenario {
                     Some(c) => c.build("noise.covariance")?,
                     None => h.clone(),
                 };
-                ensure(noise.centers.is_none() && noise.features.is_none() && noise.file.is_none() && noise.generate.is_none(), || {
-                    ProblemError::new("noise", "data given with model = \"gaussian\"", "model = \"dataset\" or \"regression\" when data (centers, features, file, generate) is given")
-                })?;
-                Model::Gaussian(GaussianProblem::sgd(h, c, opt.eta, opt.batch, Frame::Eigen).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?)
+                ensure(
+                    noise.centers.is_none()
+                        && noise.features.is_none()
+                        && noise.file.is_none()
+                        && noise.generate.is_none(),
+                    || {
+                        ProblemError::new("noise", "data given with model = \"gaussian\"", "model = \"dataset\" or \"regression\" when data (centers, features, file, generate) is given")
+                    },
+                )?;
+                Model::Gaussian(
+                    GaussianProblem::sgd(h, c, opt.eta, opt.batch, Frame::Eigen)
+                        .map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?,
+                )
             }
             NoiseModel::Dataset => {
                 let h = hessian(true)?.expect("required");
-                let centers = match (&noise.centers, rows_from_file("noise.file")?, &noise.generate) {
+                let centers = match (&noise.centers, rows_from_file("noise.file")?, &noise.generate)
+                {
                     (Some(c), None, None) => c.clone(),
                     (None, Some(c), None) => c,
                     (None, None, Some(g)) => gaussian_rows(g.n, h.dim(), g.scale, g.seed),
-                    _ => return Err(ProblemError::new("noise", "dataset", "exactly one of centers, file or generate").into()),
+                    _ => {
+                        return Err(ProblemError::new(
+                            "noise",
+                            "dataset",
+                            "exactly one of centers, file or generate",
+                        )
+                        .into())
+                    }
                 };
-                Model::Dataset(FiniteSumQuadratic::new(h, &centers, opt.batch, sampling).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?)
+                Model::Dataset(
+                    FiniteSumQuadratic::new(h, &centers, opt.batch, sampling)
+                        .map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?,
+                )
             }
             NoiseModel::Regression => {
-                let (xs, ys) = match (&noise.features, &noise.targets, rows_from_file("noise.file")?, &noise.generate) {
+                let (xs, ys) = match (
+                    &noise.features,
+                    &noise.targets,
+                    rows_from_file("noise.file")?,
+                    &noise.generate,
+                ) {
                     (Some(x), Some(y), None, None) => (x.clone(), y.clone()),
                     (None, None, Some(rows), None) => {
                         let width = rows[0].len();
-                        ensure(width >= 2, || ProblemError::new("noise.file", "rows of 1 column", "rows of features followed by the target (>= 2 columns)"))?;
-                        (rows.iter().map(|r| r[..r.len() - 1].to_vec()).collect(), rows.iter().map(|r| r[r.len() - 1]).collect())
+                        ensure(width >= 2, || {
+                            ProblemError::new(
+                                "noise.file",
+                                "rows of 1 column",
+                                "rows of features followed by the target (>= 2 columns)",
+                            )
+                        })?;
+                        (
+                            rows.iter().map(|r| r[..r.len() - 1].to_vec()).collect(),
+                            rows.iter().map(|r| r[r.len() - 1]).collect(),
+                        )
                     }
                     (None, None, None, Some(g)) => regression_data(g)?,
-                    _ => return Err(ProblemError::new("noise", "regression", "exactly one of features + targets, file or generate").into()),
+                    _ => {
+                        return Err(ProblemError::new(
+                            "noise",
+                            "regression",
+                            "exactly one of features + targets, file or generate",
+                        )
+                        .into())
+                    }
                 };
-                let p = LinearRegression::new(&xs, &ys, opt.batch, sampling).map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?;
+                let p = LinearRegression::new(&xs, &ys, opt.batch, sampling)
+                    .map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?;
                 let m = RegressionMoments::new(&p)?;
                 Model::Regression(p, m)
             }
@@ -210,8 +281,20 @@ impl Scenario {
         };
         let x0 = match &file.x0 {
             Some(x) => {
-                ensure(x.len() == d, || ProblemError::new("x0", format!("a vector of length {}", x.len()), format!("length {d} (the dimension)")))?;
-                ensure(x.iter().all(|v| v.is_finite()), || ProblemError::new("x0", "a vector with NaN or infinite entries", "finite entries"))?;
+                ensure(x.len() == d, || {
+                    ProblemError::new(
+                        "x0",
+                        format!("a vector of length {}", x.len()),
+                        format!("length {d} (the dimension)"),
+                    )
+                })?;
+                ensure(x.iter().all(|v| v.is_finite()), || {
+                    ProblemError::new(
+                        "x0",
+                        "a vector with NaN or infinite entries",
+                        "finite entries",
+                    )
+                })?;
                 x.clone()
             }
             None => vec![0.0; d],
@@ -219,9 +302,18 @@ impl Scenario {
         let x0 = match &model {
             Model::Gaussian(p) => p.to_frame(&x0),
             Model::Dataset(p) => p.hessian().to_eigen_coordinates(&x0),
-            Model::Regression(p, _) => x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a + b).collect(),
+            Model::Regression(p, _) => {
+                x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a + b).collect()
+            }
         };
-        Ok(Self { model, eta: opt.eta, batch: opt.batch, momentum: opt.momentum, x0, file: file.clone() })
+        Ok(Self {
+            model,
+            eta: opt.eta,
+            batch: opt.batch,
+            momentum: opt.momentum,
+            x0,
+            file: file.clone(),
+        })
     }
 
     /// Loads and builds a problem file.
@@ -255,7 +347,9 @@ impl Scenario {
         match &self.model {
             Model::Gaussian(p) => p.hessian().max_eigenvalue(),
             Model::Dataset(p) => p.hessian().max_eigenvalue(),
-            Model::Regression(p, _) => nalgebra::SymmetricEigen::new(p.hessian().clone()).eigenvalues.max(),
+            Model::Regression(p, _) => {
+                nalgebra::SymmetricEigen::new(p.hessian().clone()).eigenvalues.max()
+            }
         }
     }
 
@@ -263,8 +357,14 @@ impl Scenario {
     pub fn stability_limit(&self) -> (f64, String) {
         let lmax = self.lambda_max();
         match &self.model {
-            Model::Regression(_, m) => (m.stability_limit(), "mean-square: spectral radius of the second-moment map < 1".into()),
-            _ if self.momentum > 0.0 => (theory::momentum_limit(lmax, self.momentum), format!("eta*lambda_max < 2(1+m) = {:.4}", 2.0 * (1.0 + self.momentum))),
+            Model::Regression(_, m) => (
+                m.stability_limit(),
+                "mean-square: spectral radius of the second-moment map < 1".into(),
+            ),
+            _ if self.momentum > 0.0 => (
+                theory::momentum_limit(lmax, self.momentum),
+                format!("eta*lambda_max < 2(1+m) = {:.4}", 2.0 * (1.0 + self.momentum)),
+            ),
             _ => (theory::sgd_limit(lmax), "eta*lambda_max < 2".into()),
         }
     }
@@ -282,8 +382,33 @@ impl Scenario {
                 model_name = "gaussian";
                 let modes = Modes::new(p.hessian(), p.noise_covariance());
                 let f = 1.0 / s as f64;
-                let discrete = if m > 0.0 { theory::momentum::stationary_loss(&modes, eta, m, f) } else { theory::sgd::stationary_loss(&modes, eta, f) };
-                let cov = (d <= 10).then(|| if m > 0.0 { theory::momentum::stationary_covariance(p.hessian(), p.noise_covariance(), eta, m, f).ok() } else { theory::sgd::stationary_covariance(p.hessian(), p.noise_covariance(), eta, f).ok() }).flatten();
+                let discrete = if m > 0.0 {
+                    theory::momentum::stationary_loss(&modes, eta, m, f)
+                } else {
+                    theory::sgd::stationary_loss(&modes, eta, f)
+                };
+                let cov = (d <= 10)
+                    .then(|| {
+                        if m > 0.0 {
+                            theory::momentum::stationary_covariance(
+                                p.hessian(),
+                                p.noise_covariance(),
+                                eta,
+                                m,
+                                f,
+                            )
+                            .ok()
+                        } else {
+                            theory::sgd::stationary_covariance(
+                                p.hessian(),
+                                p.noise_covariance(),
+                                eta,
+                                f,
+                            )
+                            .ok()
+                        }
+                    })
+                    .flatten();
                 (modes, Some(f), discrete.ok(), cov, p.hessian().trace())
             }
             Model::Dataset(p) => {
@@ -300,8 +425,16 @@ impl Scenario {
                         }
                     }
                     sampling => {
-                        let f = theory::noise_factor(s, Some(p.n()), sampling).expect("validated when built");
-                        (Some(f), if m > 0.0 { theory::momentum::stationary_loss(&modes, eta, m, f).ok() } else { theory::sgd::stationary_loss(&modes, eta, f).ok() })
+                        let f = theory::noise_factor(s, Some(p.n()), sampling)
+                            .expect("validated when built");
+                        (
+                            Some(f),
+                            if m > 0.0 {
+                                theory::momentum::stationary_loss(&modes, eta, m, f).ok()
+                            } else {
+                                theory::sgd::stationary_loss(&modes, eta, f).ok()
+                            },
+                        )
                     }
                 };
                 (modes, f, discrete, None, p.hessian().trace())
@@ -320,9 +453,17 @@ impl Scenario {
                     note = "linear regression with momentum: simulation only (the exact recursion here is for plain SGD)".into();
                 }
                 let discrete = if m > 0.0 { None } else { moments.stationary_loss(eta).ok() };
-                let cov = if m > 0.0 || d > 10 { None } else { moments.stationary_second_moment(eta).ok() };
+                let cov = if m > 0.0 || d > 10 {
+                    None
+                } else {
+                    moments.stationary_second_moment(eta).ok()
+                };
                 let f = theory::noise_factor(s, Some(p.n()), p.sampling()).ok();
-                note = if note.is_empty() { "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into() } else { note };
+                note = if note.is_empty() {
+                    "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into()
+                } else {
+                    note
+                };
                 (modes, f, discrete, cov, eig.eigenvalues.sum())
             }
         };
@@ -346,8 +487,13 @@ impl Scenario {
             trace_h,
             trace_c: modes.c.sum(),
             f,
-            mode_factors: modes.lambda.iter().map(|&l| 1.0 / (1.0 - eta * l / (2.0 * (1.0 + m)))).collect(),
-            covariance: covariance.map(|c| c.row_iter().map(|r| r.iter().copied().collect()).collect()),
+            mode_factors: modes
+                .lambda
+                .iter()
+                .map(|&l| 1.0 / (1.0 - eta * l / (2.0 * (1.0 + m))))
+                .collect(),
+            covariance: covariance
+                .map(|c| c.row_iter().map(|r| r.iter().copied().collect()).collect()),
             note,
         }
     }
@@ -357,22 +503,36 @@ impl Scenario {
     pub fn transient_theory(&self, kind: IntegratorKind, k: usize) -> Option<(f64, bool)> {
         let (eta, m) = (self.eta, self.momentum);
         let (modes, f) = match &self.model {
-            Model::Gaussian(p) => (Modes::new(p.hessian(), p.noise_covariance()), 1.0 / self.batch as f64),
-            Model::Dataset(p) if p.sampling() != Sampling::Reshuffle => (Modes::from_dataset(p), theory::noise_factor(self.batch, Some(p.n()), p.sampling()).ok()?),
+            Model::Gaussian(p) => {
+                (Modes::new(p.hessian(), p.noise_covariance()), 1.0 / self.batch as f64)
+            }
+            Model::Dataset(p) if p.sampling() != Sampling::Reshuffle => (
+                Modes::from_dataset(p),
+                theory::noise_factor(self.batch, Some(p.n()), p.sampling()).ok()?,
+            ),
             Model::Dataset(_) => return None,
             Model::Regression(p, moments) => {
                 if m > 0.0 || kind != IntegratorKind::Sgd {
                     return None;
                 }
-                let e0: Vec<f64> = self.x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a - b).collect();
+                let e0: Vec<f64> =
+                    self.x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a - b).collect();
                 return moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true));
             }
         };
         match kind {
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall if m > 0.0 => Some((theory::momentum::transient_loss(&modes, &self.x0, eta, m, f, k), true)),
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall => Some((theory::sgd::transient_loss(&modes, &self.x0, eta, f, k), true)),
-            IntegratorKind::ExactOu => Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), true)),
-            IntegratorKind::StochasticHeun | IntegratorKind::LeimkuhlerMatthews => Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), false)),
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall if m > 0.0 => {
+                Some((theory::momentum::transient_loss(&modes, &self.x0, eta, m, f, k), true))
+            }
+            IntegratorKind::Sgd | IntegratorKind::HeavyBall => {
+                Some((theory::sgd::transient_loss(&modes, &self.x0, eta, f, k), true))
+            }
+            IntegratorKind::ExactOu => {
+                Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), true))
+            }
+            IntegratorKind::StochasticHeun | IntegratorKind::LeimkuhlerMatthews => {
+                Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), false))
+            }
         }
     }
 
@@ -392,41 +552,77 @@ impl Scenario {
     }
 
     /// Runs every path with the chosen integrator at step `eta`, returning each path's observer.
-    pub fn simulate<O: Observer<Vec<f64>> + Sync>(&self, kind: IntegratorKind, ensemble: &Ensemble, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+    pub fn simulate<O: Observer<Vec<f64>> + Sync>(
+        &self,
+        kind: IntegratorKind,
+        ensemble: &Ensemble,
+        steps: usize,
+        observer: &O,
+    ) -> Result<Vec<PathOutcome<O>>, ProblemError> {
         self.check_integrator(kind)?;
         Ok(match &self.model {
             Model::Gaussian(p) => match kind {
-                IntegratorKind::ExactOu => ensemble.simulate(p, &ExactOu::new(), &self.x0, self.eta, steps, observer),
+                IntegratorKind::ExactOu => {
+                    ensemble.simulate(p, &ExactOu::new(), &self.x0, self.eta, steps, observer)
+                }
                 _ => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
             },
-            Model::Dataset(p) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
-            Model::Regression(p, _) => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
+            Model::Dataset(p) => {
+                run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?
+            }
+            Model::Regression(p, _) => {
+                run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?
+            }
         })
     }
 
     /// The stationary loss: per-path time averages over `window` steps after `burn_in` (default
     /// [`Self::default_burn_in`]), mean and standard error over the ensemble's paths. Reshuffling
     /// runs are aligned to whole epochs.
-    pub fn stationary_estimate(&self, kind: IntegratorKind, ensemble: &Ensemble, burn_in: Option<usize>, window: usize) -> Result<crate::stats::Estimate, StationaryError> {
+    pub fn stationary_estimate(
+        &self,
+        kind: IntegratorKind,
+        ensemble: &Ensemble,
+        burn_in: Option<usize>,
+        window: usize,
+    ) -> Result<crate::stats::Estimate, StationaryError> {
         let burn = burn_in.unwrap_or_else(|| self.default_burn_in());
         let (burn, window) = match self.n() {
-            Some(n) if self.sampling() == Some(Sampling::Reshuffle) => (burn.div_ceil(n) * n, (window / n).max(1) * n),
+            Some(n) if self.sampling() == Some(Sampling::Reshuffle) => {
+                (burn.div_ceil(n) * n, (window / n).max(1) * n)
+            }
             _ => (burn, window),
         };
-        let out = self.simulate(kind, ensemble, burn + window, &crate::observers::TimeAverage::new(burn, burn + window))?;
+        let out = self.simulate(
+            kind,
+            ensemble,
+            burn + window,
+            &crate::observers::TimeAverage::new(burn, burn + window),
+        )?;
         if let Some((path, diverged)) = crate::ensemble::first_divergence(&out) {
-            return Err(StationaryError::Diverged(crate::ensemble::PathDiverged { path, diverged }));
+            return Err(StationaryError::Diverged(crate::ensemble::PathDiverged {
+                path,
+                diverged,
+            }));
         }
-        Ok(crate::stats::Estimate::from_replicas(&out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>()))
+        Ok(crate::stats::Estimate::from_replicas(
+            &out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>(),
+        ))
     }
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
     pub fn default_burn_in(&self) -> usize {
         let rate = |l: f64| theory::momentum::contraction(self.eta * l, self.momentum);
         let rho = match &self.model {
-            Model::Gaussian(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),
-            Model::Dataset(p) => p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max),
-            Model::Regression(_, m) if self.eta < m.stability_limit() => m.spectral_radius(self.eta).sqrt(),
+            Model::Gaussian(p) => {
+                p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max)
+            }
+            Model::Dataset(p) => {
+                p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max)
+            }
+            Model::Regression(_, m) if self.eta < m.stability_limit() => {
+                m.spectral_radius(self.eta).sqrt()
+            }
             Model::Regression(..) => 1.0,
         };
         if rho >= 1.0 {
@@ -441,18 +637,41 @@ fn rename(p: &str) -> String {
         "S" => "optimizer.batch".into(),
         "eta" => "optimizer.eta".into(),
         "N" => "noise (number of examples N)".into(),
-        other if other.starts_with("centers") || other.starts_with("x") || other.starts_with("y") => format!("noise.{other}"),
+        other
+            if other.starts_with("centers") || other.starts_with("x") || other.starts_with("y") =>
+        {
+            format!("noise.{other}")
+        }
         other => other.into(),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run<P: StochasticProblem<Vec<f64>>, O: Observer<Vec<f64>> + Sync>(p: &P, kind: IntegratorKind, m: f64, ensemble: &Ensemble, x0: &Vec<f64>, h: f64, steps: usize, observer: &O) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+fn run<P: StochasticProblem<Vec<f64>>, O: Observer<Vec<f64>> + Sync>(
+    p: &P,
+    kind: IntegratorKind,
+    m: f64,
+    ensemble: &Ensemble,
+    x0: &Vec<f64>,
+    h: f64,
+    steps: usize,
+    observer: &O,
+) -> Result<Vec<PathOutcome<O>>, ProblemError> {
     Ok(match kind {
-        IntegratorKind::Sgd if m == 0.0 => ensemble.simulate(p, &EulerMaruyama::new(), x0, h, steps, observer),
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall => ensemble.simulate(p, &HeavyBall::new(m)?, x0, h, steps, observer),
-        IntegratorKind::StochasticHeun => ensemble.simulate(p, &StochasticHeun::new(), x0, h, steps, observer),
-        IntegratorKind::LeimkuhlerMatthews => ensemble.simulate(p, &LeimkuhlerMatthews::new(), x0, h, steps, observer),
-        IntegratorKind::ExactOu => return Err(ProblemError::new("integrator", "exact_ou", "a Gaussian-noise model")),
+        IntegratorKind::Sgd if m == 0.0 => {
+            ensemble.simulate(p, &EulerMaruyama::new(), x0, h, steps, observer)
+        }
+        IntegratorKind::Sgd | IntegratorKind::HeavyBall => {
+            ensemble.simulate(p, &HeavyBall::new(m)?, x0, h, steps, observer)
+        }
+        IntegratorKind::StochasticHeun => {
+            ensemble.simulate(p, &StochasticHeun::new(), x0, h, steps, observer)
+        }
+        IntegratorKind::LeimkuhlerMatthews => {
+            ensemble.simulate(p, &LeimkuhlerMatthews::new(), x0, h, steps, observer)
+        }
+        IntegratorKind::ExactOu => {
+            return Err(ProblemError::new("integrator", "exact_ou", "a Gaussian-noise model"))
+        }
     })
 }

@@ -35,7 +35,15 @@ impl std::error::Error for Diverged {}
 /// Runs `steps` steps of size `h` from `x` (step 0 is the initial point), feeding `observer` the
 /// state and loss at the steps it wants. Stops at the first divergence (a wanted loss that is not
 /// finite or exceeds [`DIVERGED_LOSS`], or a non-finite state); the observer keeps what it saw.
-pub fn solve<S, P, I, O>(problem: &P, integrator: &mut I, x: &mut S, h: f64, steps: usize, rng: &mut PathRng, observer: &mut O) -> Result<(), Diverged>
+pub fn solve<S, P, I, O>(
+    problem: &P,
+    integrator: &mut I,
+    x: &mut S,
+    h: f64,
+    steps: usize,
+    rng: &mut PathRng,
+    observer: &mut O,
+) -> Result<(), Diverged>
 where
     S: State,
     P: StochasticProblem<S>,

@@ -38,7 +38,11 @@ impl SpdMatrix {
         ensure(d >= 1, || ProblemError::new("eigenvalues", "[]", "at least one eigenvalue"))?;
         for (i, &l) in eigenvalues.iter().enumerate() {
             ensure(l.is_finite() && l > 0.0, || {
-                ProblemError::new(format!("eigenvalues[{i}]"), l, "a finite number > 0 (H and C must be positive definite)")
+                ProblemError::new(
+                    format!("eigenvalues[{i}]"),
+                    l,
+                    "a finite number > 0 (H and C must be positive definite)",
+                )
             })?;
         }
         let basis = match rotation {
@@ -47,11 +51,19 @@ impl SpdMatrix {
             Rotation::Householder(u) => Some(householder(&u, d)?),
             Rotation::Matrix(q) => {
                 ensure(q.nrows() == d && q.ncols() == d, || {
-                    ProblemError::new("rotation", format!("{}x{} matrix", q.nrows(), q.ncols()), format!("a {d}x{d} orthogonal matrix"))
+                    ProblemError::new(
+                        "rotation",
+                        format!("{}x{} matrix", q.nrows(), q.ncols()),
+                        format!("a {d}x{d} orthogonal matrix"),
+                    )
                 })?;
                 let err = (q.transpose() * &q - DMatrix::identity(d, d)).amax();
                 ensure(err < ORTHO_TOL, || {
-                    ProblemError::new("rotation", format!("matrix with max|Q^T Q - I| = {err:.3e}"), format!("orthogonal, max|Q^T Q - I| < {ORTHO_TOL:e}"))
+                    ProblemError::new(
+                        "rotation",
+                        format!("matrix with max|Q^T Q - I| = {err:.3e}"),
+                        format!("orthogonal, max|Q^T Q - I| < {ORTHO_TOL:e}"),
+                    )
                 })?;
                 Some(q)
             }
@@ -62,17 +74,33 @@ impl SpdMatrix {
     /// A dense matrix, which must be symmetric and positive definite.
     pub fn from_dense(name: &str, m: DMatrix<f64>) -> Result<Self, ProblemError> {
         let d = m.nrows();
-        ensure(d >= 1 && m.ncols() == d, || ProblemError::new(name, format!("{}x{} matrix", m.nrows(), m.ncols()), "a non-empty square matrix"))?;
-        ensure(m.iter().all(|v| v.is_finite()), || ProblemError::new(name, "a matrix with NaN or infinite entries", "finite entries"))?;
+        ensure(d >= 1 && m.ncols() == d, || {
+            ProblemError::new(
+                name,
+                format!("{}x{} matrix", m.nrows(), m.ncols()),
+                "a non-empty square matrix",
+            )
+        })?;
+        ensure(m.iter().all(|v| v.is_finite()), || {
+            ProblemError::new(name, "a matrix with NaN or infinite entries", "finite entries")
+        })?;
         let scale = m.amax().max(f64::MIN_POSITIVE);
         let asym = (&m - m.transpose()).amax();
         ensure(asym <= 1e-10 * scale, || {
-            ProblemError::new(name, format!("matrix with max|M - M^T| = {asym:.3e}"), "symmetric, max|M - M^T| <= 1e-10 max|M|")
+            ProblemError::new(
+                name,
+                format!("matrix with max|M - M^T| = {asym:.3e}"),
+                "symmetric, max|M - M^T| <= 1e-10 max|M|",
+            )
         })?;
         let eig = nalgebra::SymmetricEigen::new(m);
         let min = eig.eigenvalues.min();
         ensure(min > 0.0, || {
-            ProblemError::new(name, format!("matrix with smallest eigenvalue {min:.6e}"), "positive definite (all eigenvalues > 0)")
+            ProblemError::new(
+                name,
+                format!("matrix with smallest eigenvalue {min:.6e}"),
+                "positive definite (all eigenvalues > 0)",
+            )
         })?;
         Ok(Self { eigenvalues: eig.eigenvalues, basis: Some(eig.eigenvectors) })
     }
@@ -136,7 +164,10 @@ impl SpdMatrix {
             None => md.diagonal(),
             Some(u) => {
                 let mu = &md * u;
-                DVector::from_iterator(self.dim(), (0..self.dim()).map(|i| u.column(i).dot(&mu.column(i))))
+                DVector::from_iterator(
+                    self.dim(),
+                    (0..self.dim()).map(|i| u.column(i).dot(&mu.column(i))),
+                )
             }
         }
     }
@@ -165,10 +196,18 @@ fn haar_orthogonal(d: usize, seed: u64) -> DMatrix<f64> {
 }
 
 fn householder(u: &[f64], d: usize) -> Result<DMatrix<f64>, ProblemError> {
-    ensure(u.len() == d, || ProblemError::new("householder", format!("vector of length {}", u.len()), format!("length {d} (the dimension)")))?;
+    ensure(u.len() == d, || {
+        ProblemError::new(
+            "householder",
+            format!("vector of length {}", u.len()),
+            format!("length {d} (the dimension)"),
+        )
+    })?;
     let u = DVector::from_column_slice(u);
     let n2 = u.norm_squared();
-    ensure(n2.is_finite() && n2 > 0.0, || ProblemError::new("householder", "a zero or non-finite vector", "a finite non-zero vector"))?;
+    ensure(n2.is_finite() && n2 > 0.0, || {
+        ProblemError::new("householder", "a zero or non-finite vector", "a finite non-zero vector")
+    })?;
     Ok(DMatrix::identity(d, d) - (&u * u.transpose()) * (2.0 / n2))
 }
 

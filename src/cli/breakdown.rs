@@ -40,10 +40,17 @@ pub struct BreakdownRow {
     pub note: String,
 }
 
-const MODELS: [(&str, Option<SamplingSpec>); 3] = [("gaussian", None), ("without_replacement", Some(SamplingSpec::WithoutReplacement)), ("reshuffle", Some(SamplingSpec::Reshuffle))];
+const MODELS: [(&str, Option<SamplingSpec>); 3] = [
+    ("gaussian", None),
+    ("without_replacement", Some(SamplingSpec::WithoutReplacement)),
+    ("reshuffle", Some(SamplingSpec::Reshuffle)),
+];
 
 /// The base file as a data set, and its Gaussian twin with C = C_pop.
-fn variants(base: &ProblemFile, base_dir: Option<&Path>) -> Result<Vec<(String, ProblemFile)>, CliError> {
+fn variants(
+    base: &ProblemFile,
+    base_dir: Option<&Path>,
+) -> Result<Vec<(String, ProblemFile)>, CliError> {
     let mut data = base.clone();
     if data.noise.model != NoiseModel::Dataset {
         return Err(CliError::Input("invalid noise.model for breakdown: valid is \"dataset\" (the Gaussian model is derived from it with C = C_pop)".into()));
@@ -52,7 +59,11 @@ fn variants(base: &ProblemFile, base_dir: Option<&Path>) -> Result<Vec<(String, 
     let scen = Scenario::build(&data, base_dir)?;
     let Model::Dataset(p) = &scen.model else { unreachable!("dataset model checked above") };
     // C_pop in original coordinates: U diag-free form U (Lambda Cov' Lambda) U^T.
-    let u = p.hessian().basis().cloned().unwrap_or_else(|| nalgebra::DMatrix::identity(p.hessian().dim(), p.hessian().dim()));
+    let u = p
+        .hessian()
+        .basis()
+        .cloned()
+        .unwrap_or_else(|| nalgebra::DMatrix::identity(p.hessian().dim(), p.hessian().dim()));
     let c_eig = p.per_example_covariance_eigenbasis();
     let c = &u * c_eig * u.transpose();
     let mut out = Vec::new();
@@ -62,7 +73,10 @@ fn variants(base: &ProblemFile, base_dir: Option<&Path>) -> Result<Vec<(String, 
             Some(s) => f.noise.sampling = Some(s),
             None => {
                 f.noise = Default::default();
-                f.noise.covariance = Some(MatrixSpec { matrix: Some(c.row_iter().map(|r| r.iter().copied().collect()).collect()), ..Default::default() });
+                f.noise.covariance = Some(MatrixSpec {
+                    matrix: Some(c.row_iter().map(|r| r.iter().copied().collect()).collect()),
+                    ..Default::default()
+                });
             }
         }
         out.push((name.to_string(), f));
@@ -81,14 +95,18 @@ fn scaled(f: &ProblemFile, beta: f64) -> (ProblemFile, usize) {
 
 pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let (base, dir) = super::problem_or_default(o.problem.as_deref(), "sims/breakdown.toml", DEFAULT_PROBLEM)?;
+    let (base, dir) =
+        super::problem_or_default(o.problem.as_deref(), "sims/breakdown.toml", DEFAULT_PROBLEM)?;
     let variants = variants(&base, dir.as_deref())?;
     let first = Scenario::build(&variants[1].1, dir.as_deref())?;
     let n = first.n().expect("data-set model");
     let (s0, eta0, lmax) = (base.optimizer.batch, base.optimizer.eta, first.lambda_max());
     let beta_limit = 2.0 / (eta0 * lmax);
     let betas = if o.betas.is_empty() {
-        let mut b: Vec<f64> = (0..).map(|j| 2f64.powi(j) / s0 as f64).take_while(|b| b * s0 as f64 <= n as f64).collect();
+        let mut b: Vec<f64> = (0..)
+            .map(|j| 2f64.powi(j) / s0 as f64)
+            .take_while(|b| b * s0 as f64 <= n as f64)
+            .collect();
         b.extend([0.9 * beta_limit, 0.97 * beta_limit]);
         b.sort_by(f64::total_cmp);
         b
@@ -97,7 +115,9 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     };
     for &b in &betas {
         if !(b.is_finite() && b > 0.0) {
-            return Err(CliError::Input(format!("invalid --betas entry {b}: valid is a finite number > 0")));
+            return Err(CliError::Input(format!(
+                "invalid --betas entry {b}: valid is a finite number > 0"
+            )));
         }
     }
     let bar = progress::bar((betas.len() * variants.len() * o.paths) as u64, "breakdown", o.quiet);
@@ -105,7 +125,20 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     for (name, file) in &variants {
         for &beta in &betas {
             let (f, s) = scaled(file, beta);
-            let mut row = BreakdownRow { model: name.clone(), beta, eta: f.optimizer.eta, s, s_over_n: s as f64 / n as f64, eta_lambda_max: f.optimizer.eta * lmax, continuous: f64::NAN, exact_ratio: None, measured_ratio: None, measured_se: None, z: None, note: String::new() };
+            let mut row = BreakdownRow {
+                model: name.clone(),
+                beta,
+                eta: f.optimizer.eta,
+                s,
+                s_over_n: s as f64 / n as f64,
+                eta_lambda_max: f.optimizer.eta * lmax,
+                continuous: f64::NAN,
+                exact_ratio: None,
+                measured_ratio: None,
+                measured_se: None,
+                z: None,
+                note: String::new(),
+            };
             if name != "gaussian" && s > n {
                 row.note = format!("skipped: S = {s} > N = {n}");
                 bar.inc(o.paths as u64);
@@ -132,7 +165,9 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
                 bar.inc(o.paths as u64);
             } else {
                 let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());
-                let est = scen.stationary_estimate(IntegratorKind::Sgd, &ens, None, o.window).map_err(|e| CliError::Diverged(format!("{name} at beta = {beta}: {e}")))?;
+                let est = scen
+                    .stationary_estimate(IntegratorKind::Sgd, &ens, None, o.window)
+                    .map_err(|e| CliError::Diverged(format!("{name} at beta = {beta}: {e}")))?;
                 row.measured_ratio = Some(est.value / th.continuous_loss);
                 row.measured_se = Some(est.se / th.continuous_loss);
                 row.z = th.discrete_loss.map(|e| est.z(e));
@@ -150,7 +185,13 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
 
 /// Exact ratio curves on a fine grid: every beta for Gaussian noise, every integer S for the
 /// finite-N models (reshuffling: the divisors of N).
-fn exact_curves(variants: &[(String, ProblemFile)], dir: Option<&Path>, betas: &[f64], n: usize, beta_limit: f64) -> Result<Vec<(String, Vec<(f64, f64, f64)>)>, CliError> {
+fn exact_curves(
+    variants: &[(String, ProblemFile)],
+    dir: Option<&Path>,
+    betas: &[f64],
+    n: usize,
+    beta_limit: f64,
+) -> Result<Vec<(String, Vec<(f64, f64, f64)>)>, CliError> {
     let lo = betas.iter().copied().fold(f64::INFINITY, f64::min);
     let mut out = Vec::new();
     for (name, file) in variants {
@@ -159,7 +200,11 @@ fn exact_curves(variants: &[(String, ProblemFile)], dir: Option<&Path>, betas: &
             let hi = 0.985 * beta_limit;
             (0..=200).map(|i| lo * (hi / lo).powf(i as f64 / 200.0)).collect()
         } else {
-            (1..=n).filter(|s| name != "reshuffle" || n % s == 0).map(|s| s as f64 / s0).filter(|b| *b < beta_limit).collect()
+            (1..=n)
+                .filter(|s| name != "reshuffle" || n % s == 0)
+                .map(|s| s as f64 / s0)
+                .filter(|b| *b < beta_limit)
+                .collect()
         };
         let mut pts = Vec::new();
         for beta in grid {
@@ -176,37 +221,140 @@ fn exact_curves(variants: &[(String, ProblemFile)], dir: Option<&Path>, betas: &
 
 fn print_rows(rows: &[BreakdownRow], beta_limit: f64) {
     println!("breakdown map: E(l) / (eta/(4S) Tr C) along eta = beta eta0, S = beta S0 (stability limit at beta = {beta_limit:.3})");
-    println!("{:<20} {:>7} {:>8} {:>5} {:>7} {:>10} {:>16} {:>7}  note", "model", "beta", "eta", "S", "S/N", "exact", "measured ± se", "z");
+    println!(
+        "{:<20} {:>7} {:>8} {:>5} {:>7} {:>10} {:>16} {:>7}  note",
+        "model", "beta", "eta", "S", "S/N", "exact", "measured ± se", "z"
+    );
     for r in rows {
         let m = match (r.measured_ratio, r.measured_se) {
             (Some(m), Some(se)) => format!("{m:.4} ± {se:.4}"),
             _ => "-".into(),
         };
-        println!("{:<20} {:>7.3} {:>8.4} {:>5} {:>7.3} {:>10} {:>16} {:>7}  {}", r.model, r.beta, r.eta, r.s, r.s_over_n, r.exact_ratio.map(|v| format!("{v:.4}")).unwrap_or("-".into()), m, r.z.map(|z| format!("{z:+.2}")).unwrap_or("-".into()), r.note);
+        println!(
+            "{:<20} {:>7.3} {:>8.4} {:>5} {:>7.3} {:>10} {:>16} {:>7}  {}",
+            r.model,
+            r.beta,
+            r.eta,
+            r.s,
+            r.s_over_n,
+            r.exact_ratio.map(|v| format!("{v:.4}")).unwrap_or("-".into()),
+            m,
+            r.z.map(|z| format!("{z:+.2}")).unwrap_or("-".into()),
+            r.note
+        );
     }
 }
 
-fn write(dir: &Path, rows: &[BreakdownRow], curves: &[(String, Vec<(f64, f64, f64)>)], beta_limit: f64, n: usize, o: &BreakdownOptions, elapsed: f64) -> Result<(), CliError> {
+fn write(
+    dir: &Path,
+    rows: &[BreakdownRow],
+    curves: &[(String, Vec<(f64, f64, f64)>)],
+    beta_limit: f64,
+    n: usize,
+    o: &BreakdownOptions,
+    elapsed: f64,
+) -> Result<(), CliError> {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let csv: Vec<Vec<String>> = rows.iter().map(|r| vec![r.model.clone(), r.beta.to_string(), r.eta.to_string(), r.s.to_string(), r.s_over_n.to_string(), r.eta_lambda_max.to_string(), r.continuous.to_string(), opt(r.exact_ratio), opt(r.measured_ratio), opt(r.measured_se), opt(r.z), r.note.clone()]).collect();
-    write_csv(&dir.join("breakdown.csv"), &["model", "beta", "eta", "S", "S_over_N", "eta_lambda_max", "continuous_loss", "exact_ratio", "measured_ratio", "measured_se", "z", "note"], &csv)?;
-    write_json(&dir.join("breakdown.json"), &serde_json::json!({ "rows": rows, "beta_stability_limit": beta_limit, "n": n }))?;
-    let mut by_beta = plot::Figure { title: "Breakdown along eta = beta eta0, S = beta S0".into(), x_label: "beta".into(), y_label: "E(l) / continuous law".into(), log_x: true, log_y: true, vlines: vec![(beta_limit, "stability limit (eta lambda_max = 2)".into())], ..Default::default() };
-    let mut by_sn = plot::Figure { title: format!("Finite data set (N = {n})"), x_label: "S / N".into(), y_label: "E(l) / continuous law".into(), ..Default::default() };
+    let csv: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.model.clone(),
+                r.beta.to_string(),
+                r.eta.to_string(),
+                r.s.to_string(),
+                r.s_over_n.to_string(),
+                r.eta_lambda_max.to_string(),
+                r.continuous.to_string(),
+                opt(r.exact_ratio),
+                opt(r.measured_ratio),
+                opt(r.measured_se),
+                opt(r.z),
+                r.note.clone(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &dir.join("breakdown.csv"),
+        &[
+            "model",
+            "beta",
+            "eta",
+            "S",
+            "S_over_N",
+            "eta_lambda_max",
+            "continuous_loss",
+            "exact_ratio",
+            "measured_ratio",
+            "measured_se",
+            "z",
+            "note",
+        ],
+        &csv,
+    )?;
+    write_json(
+        &dir.join("breakdown.json"),
+        &serde_json::json!({ "rows": rows, "beta_stability_limit": beta_limit, "n": n }),
+    )?;
+    let mut by_beta = plot::Figure {
+        title: "Breakdown along eta = beta eta0, S = beta S0".into(),
+        x_label: "beta".into(),
+        y_label: "E(l) / continuous law".into(),
+        log_x: true,
+        log_y: true,
+        vlines: vec![(beta_limit, "stability limit (eta lambda_max = 2)".into())],
+        ..Default::default()
+    };
+    let mut by_sn = plot::Figure {
+        title: format!("Finite data set (N = {n})"),
+        x_label: "S / N".into(),
+        y_label: "E(l) / continuous law".into(),
+        ..Default::default()
+    };
     for (i, (name, pts)) in curves.iter().enumerate() {
-        by_beta.series.push(plot::Series::line(format!("{name}: exact"), pts.iter().map(|p| (p.0, p.2)).collect(), i));
+        by_beta.series.push(plot::Series::line(
+            format!("{name}: exact"),
+            pts.iter().map(|p| (p.0, p.2)).collect(),
+            i,
+        ));
         if name != "gaussian" {
-            by_sn.series.push(plot::Series::line(format!("{name}: exact"), pts.iter().map(|p| (p.1, p.2)).collect(), i));
+            by_sn.series.push(plot::Series::line(
+                format!("{name}: exact"),
+                pts.iter().map(|p| (p.1, p.2)).collect(),
+                i,
+            ));
         }
-        let measured: Vec<&BreakdownRow> = rows.iter().filter(|r| &r.model == name && r.measured_ratio.is_some()).collect();
-        let pts_b = measured.iter().map(|r| (r.beta, r.measured_ratio.unwrap_or(f64::NAN))).collect();
+        let measured: Vec<&BreakdownRow> =
+            rows.iter().filter(|r| &r.model == name && r.measured_ratio.is_some()).collect();
+        let pts_b =
+            measured.iter().map(|r| (r.beta, r.measured_ratio.unwrap_or(f64::NAN))).collect();
         let errs: Vec<f64> = measured.iter().map(|r| r.measured_se.unwrap_or(0.0)).collect();
-        by_beta.series.push(plot::Series::points(format!("{name}: simulated"), pts_b, Some(errs.clone()), i));
+        by_beta.series.push(plot::Series::points(
+            format!("{name}: simulated"),
+            pts_b,
+            Some(errs.clone()),
+            i,
+        ));
         if name != "gaussian" {
-            by_sn.series.push(plot::Series::points(format!("{name}: simulated"), measured.iter().map(|r| (r.s_over_n, r.measured_ratio.unwrap_or(f64::NAN))).collect(), Some(errs), i));
+            by_sn.series.push(plot::Series::points(
+                format!("{name}: simulated"),
+                measured
+                    .iter()
+                    .map(|r| (r.s_over_n, r.measured_ratio.unwrap_or(f64::NAN)))
+                    .collect(),
+                Some(errs),
+                i,
+            ));
         }
     }
     plot::save(&[by_beta, by_sn], &dir.join("breakdown")).map_err(CliError::Io)?;
-    write_json(&dir.join("manifest.json"), &Manifest::new(Some(o.seed), serde_json::json!({ "problem": o.problem.as_ref().map(|p| p.display().to_string()).unwrap_or("embedded sims/breakdown.toml".into()), "betas": rows.iter().map(|r| r.beta).collect::<Vec<_>>(), "paths": o.paths, "window": o.window }), elapsed))?;
+    write_json(
+        &dir.join("manifest.json"),
+        &Manifest::new(
+            Some(o.seed),
+            serde_json::json!({ "problem": o.problem.as_ref().map(|p| p.display().to_string()).unwrap_or("embedded sims/breakdown.toml".into()), "betas": rows.iter().map(|r| r.beta).collect::<Vec<_>>(), "paths": o.paths, "window": o.window }),
+            elapsed,
+        ),
+    )?;
     Ok(())
 }

@@ -25,7 +25,10 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Input(m) | CliError::Diverged(m) | CliError::ChecksFailed(m) | CliError::Io(m) => f.write_str(m),
+            CliError::Input(m)
+            | CliError::Diverged(m)
+            | CliError::ChecksFailed(m)
+            | CliError::Io(m) => f.write_str(m),
         }
     }
 }
@@ -50,5 +53,10 @@ impl From<std::io::Error> for CliError {
 
 /// A divergence, stated with the stability limit it broke.
 pub fn diverged(d: &PathDiverged, eta: f64, lambda_max: f64, rule: &str) -> CliError {
-    CliError::Diverged(format!("diverged at step {} of path {} (eta*lambda_max = {:.4}; limit {rule})", d.diverged.step, d.path, eta * lambda_max))
+    CliError::Diverged(format!(
+        "diverged at step {} of path {} (eta*lambda_max = {:.4}; limit {rule})",
+        d.diverged.step,
+        d.path,
+        eta * lambda_max
+    ))
 }

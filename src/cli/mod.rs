@@ -5,12 +5,12 @@ mod breakdown;
 mod error;
 mod law;
 mod net_cmd;
-mod weak_order_cmd;
 mod progress;
 mod sim;
 mod sweep;
 mod theory_cmd;
 mod validate;
+mod weak_order_cmd;
 
 pub use error::{diverged, CliError};
 pub use sim::SimOptions;
@@ -19,7 +19,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "sgd-sde", version, about = "Verify the SDE / Ornstein-Uhlenbeck theory of SGD against simulation")]
+#[command(
+    name = "sgd-sde",
+    version,
+    about = "Verify the SDE / Ornstein-Uhlenbeck theory of SGD against simulation"
+)]
 struct Cli {
     /// No progress bars.
     #[arg(long, global = true)]
@@ -159,11 +163,22 @@ enum Command {
 
 /// A problem file given with `--problem`, or the command's embedded default; with the folder that
 /// relative data paths are resolved against.
-fn problem_or_default(problem: Option<&std::path::Path>, default_name: &str, default_text: &str) -> Result<(crate::config::ProblemFile, Option<PathBuf>), CliError> {
+fn problem_or_default(
+    problem: Option<&std::path::Path>,
+    default_name: &str,
+    default_text: &str,
+) -> Result<(crate::config::ProblemFile, Option<PathBuf>), CliError> {
     use crate::config::ProblemFile;
     match problem {
-        Some(p) => Ok((ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?, p.parent().map(std::path::Path::to_path_buf))),
-        None => Ok((ProblemFile::parse(std::path::Path::new(default_name), default_text).map_err(|e| CliError::Input(e.to_string()))?, None)),
+        Some(p) => Ok((
+            ProblemFile::load(p).map_err(|e| CliError::Input(e.to_string()))?,
+            p.parent().map(std::path::Path::to_path_buf),
+        )),
+        None => Ok((
+            ProblemFile::parse(std::path::Path::new(default_name), default_text)
+                .map_err(|e| CliError::Input(e.to_string()))?,
+            None,
+        )),
     }
 }
 
@@ -177,17 +192,78 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Validate { out: Some(_), calibrate: Some(_), .. } => Err(CliError::Input("invalid --out with --calibrate: valid is --json FILE for the calibration table".into())),
-        Command::Validate { suite, json, calibrate: Some(k), .. } => validate::calibrate(&suite, k, json.as_deref(), cli.quiet),
-        Command::Validate { suite, json, out, calibrate: None } => validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet),
-        Command::Theory { problem } => theory_cmd::run(&problem),
-        Command::Sim { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable } => {
-            sim::run(&SimOptions { problem, paths, steps, burn_in, seed, integrator, transient, json, out, allow_unstable, quiet: cli.quiet })
+        Command::Validate { out: Some(_), calibrate: Some(_), .. } => Err(CliError::Input(
+            "invalid --out with --calibrate: valid is --json FILE for the calibration table".into(),
+        )),
+        Command::Validate { suite, json, calibrate: Some(k), .. } => {
+            validate::calibrate(&suite, k, json.as_deref(), cli.quiet)
         }
-        Command::Breakdown { problem, betas, paths, window, seed, out } => breakdown::run(&breakdown::BreakdownOptions { problem, betas, paths, window, seed, out, quiet: cli.quiet }),
-        Command::Law { problem, etas, batches, paths, window, seed, out } => law::run(&law::LawOptions { problem, etas, batches, paths, window, seed, out, quiet: cli.quiet }),
-        Command::WeakOrder { problem, h0, levels, t_end, paths, seed, out } => weak_order_cmd::run(&weak_order_cmd::WeakOrderOptions { problem, h0, levels, t_end, paths, seed, out, quiet: cli.quiet }),
-        Command::Sweep { grid, shard, out } => sweep::run_sweep(&grid, shard.as_deref(), &out, cli.quiet),
+        Command::Validate { suite, json, out, calibrate: None } => {
+            validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet)
+        }
+        Command::Theory { problem } => theory_cmd::run(&problem),
+        Command::Sim {
+            problem,
+            paths,
+            steps,
+            burn_in,
+            seed,
+            integrator,
+            transient,
+            json,
+            out,
+            allow_unstable,
+        } => sim::run(&SimOptions {
+            problem,
+            paths,
+            steps,
+            burn_in,
+            seed,
+            integrator,
+            transient,
+            json,
+            out,
+            allow_unstable,
+            quiet: cli.quiet,
+        }),
+        Command::Breakdown { problem, betas, paths, window, seed, out } => {
+            breakdown::run(&breakdown::BreakdownOptions {
+                problem,
+                betas,
+                paths,
+                window,
+                seed,
+                out,
+                quiet: cli.quiet,
+            })
+        }
+        Command::Law { problem, etas, batches, paths, window, seed, out } => {
+            law::run(&law::LawOptions {
+                problem,
+                etas,
+                batches,
+                paths,
+                window,
+                seed,
+                out,
+                quiet: cli.quiet,
+            })
+        }
+        Command::WeakOrder { problem, h0, levels, t_end, paths, seed, out } => {
+            weak_order_cmd::run(&weak_order_cmd::WeakOrderOptions {
+                problem,
+                h0,
+                levels,
+                t_end,
+                paths,
+                seed,
+                out,
+                quiet: cli.quiet,
+            })
+        }
+        Command::Sweep { grid, shard, out } => {
+            sweep::run_sweep(&grid, shard.as_deref(), &out, cli.quiet)
+        }
         Command::Merge { dirs, out } => sweep::run_merge(&dirs, out.as_deref()),
         Command::Net { experiment } => net_cmd::run(experiment, cli.quiet),
     };

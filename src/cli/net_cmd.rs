@@ -182,15 +182,33 @@ fn context(c: &Common, name: &str, quiet: bool) -> Result<NetContext, CliError> 
     let device = resolve(DeviceChoice::parse(&c.device)?).map_err(CliError::Input)?;
     let (train, test) = choice.load(c.n, c.test_n, c.seed).map_err(CliError::Input)?;
     if !quiet {
-        eprintln!("data: {} ({} train) / {} ({} test); device: {device:?}", train.name, train.len(), test.name, test.len());
+        eprintln!(
+            "data: {} ({} train) / {} ({} test); device: {device:?}",
+            train.name,
+            train.len(),
+            test.name,
+            test.len()
+        );
     }
     let bar = super::progress::bar(0, "training", quiet);
-    Ok(NetContext { train, test, device, out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))), seed: c.seed, quiet, bar })
+    Ok(NetContext {
+        train,
+        test,
+        device,
+        out: c.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/net/{name}"))),
+        seed: c.seed,
+        quiet,
+        bar,
+    })
 }
 
 /// MNIST 0/1 (from --data or the usual places), else the embedded Fashion-MNIST classes 0/1.
 fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
-    let choice = if c.dataset == "embedded" { DataChoice::Idx { name: "mnist".into(), dir: c.data.clone() } } else { DataChoice::parse(&c.dataset, c.data.as_deref()).map_err(CliError::Input)? };
+    let choice = if c.dataset == "embedded" {
+        DataChoice::Idx { name: "mnist".into(), dir: c.data.clone() }
+    } else {
+        DataChoice::parse(&c.dataset, c.data.as_deref()).map_err(CliError::Input)?
+    };
     let (train, test) = match choice.load(None, None, c.seed) {
         Ok(t) => t,
         Err(e) if c.dataset == "embedded" => {
@@ -201,14 +219,30 @@ fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
     };
     let (train, test) = (train.with_classes(&[0, 1]), test.with_classes(&[0, 1]));
     let cut = |d: crate::net::data::Dataset, k: Option<usize>, s: u64| match k {
-        Some(k) if k < d.len() => d.stratified_subset(k, s).map_err(|e| CliError::Input(e.to_string())),
+        Some(k) if k < d.len() => {
+            d.stratified_subset(k, s).map_err(|e| CliError::Input(e.to_string()))
+        }
         _ => Ok(d),
     };
     let (train, test) = (cut(train, c.n, c.seed)?, cut(test, c.test_n, c.seed ^ 1)?);
     if !quiet {
-        eprintln!("data: {} ({} train) / {} ({} test)", train.name, train.len(), test.name, test.len());
+        eprintln!(
+            "data: {} ({} train) / {} ({} test)",
+            train.name,
+            train.len(),
+            test.name,
+            test.len()
+        );
     }
-    Ok(NetContext { train, test, device: Resolved::Cpu, out: PathBuf::new(), seed: c.seed, quiet, bar: indicatif::ProgressBar::hidden() })
+    Ok(NetContext {
+        train,
+        test,
+        device: Resolved::Cpu,
+        out: PathBuf::new(),
+        seed: c.seed,
+        quiet,
+        bar: indicatif::ProgressBar::hidden(),
+    })
 }
 
 /// Runs `$f::<Backend>(ctx, opts, device)` on the resolved device.
@@ -227,12 +261,39 @@ macro_rules! on_device {
 
 pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
     match cmd {
-        NetCommand::OuLaw { mut common, layers, etas, batches, epochs, l2, probes, polish_steps } => {
+        NetCommand::OuLaw {
+            mut common,
+            layers,
+            etas,
+            batches,
+            epochs,
+            l2,
+            probes,
+            polish_steps,
+        } => {
             common.n = common.n.or(Some(1000));
             let ctx = context(&common, "ou_law", quiet)?;
-            let r = on_device!(ctx, ou_law, &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps })?;
+            let r = on_device!(
+                ctx,
+                ou_law,
+                &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps }
+            )?;
             println!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
-            println!("{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>25} {:>8} {:>12} {:>8} {:>15}", "eta", "S", "eta*lmax", "excess", "se", "/ (Tr H)", "/ (Tr C)", "exact bounds", "z", "exact", "z", "FDR residual");
+            println!(
+                "{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>25} {:>8} {:>12} {:>8} {:>15}",
+                "eta",
+                "S",
+                "eta*lmax",
+                "excess",
+                "se",
+                "/ (Tr H)",
+                "/ (Tr C)",
+                "exact bounds",
+                "z",
+                "exact",
+                "z",
+                "FDR residual"
+            );
             for p in &r.points {
                 let exact = p.exact.map_or("-".to_string(), |e| format!("{e:.4e}"));
                 let z = p.z_exact.map_or("-".to_string(), |z| format!("{z:+.2}"));
@@ -248,40 +309,133 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::Invariance { common, layers, eta0, batch0, factor, epochs } => {
             let ctx = context(&common, "invariance", quiet)?;
-            let runs = on_device!(ctx, invariance, &InvarianceOptions { layers, eta0, batch0, factor, epochs })?;
+            let runs = on_device!(
+                ctx,
+                invariance,
+                &InvarianceOptions { layers, eta0, batch0, factor, epochs }
+            )?;
             for r in &runs {
                 println!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
             }
             println!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Width { common, layers, etas, batches, epochs, probes, probe_n, batch_norm } => {
+        NetCommand::Width {
+            common,
+            layers,
+            etas,
+            batches,
+            epochs,
+            probes,
+            probe_n,
+            batch_norm,
+        } => {
             let ctx = context(&common, "width", quiet)?;
-            let pts = on_device!(ctx, width, &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm })?;
-            println!("{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}", "eta", "S", "eta/S", "lambda_max", "|H|_F", "test acc");
+            let pts = on_device!(
+                ctx,
+                width,
+                &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm }
+            )?;
+            println!(
+                "{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}",
+                "eta", "S", "eta/S", "lambda_max", "|H|_F", "test acc"
+            );
             for p in &pts {
-                println!("{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}", p.eta, p.batch, p.eta_over_s, p.lambda_max, p.lambda_max_residual, p.frobenius, p.frobenius_se, p.test_accuracy);
+                println!(
+                    "{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}",
+                    p.eta,
+                    p.batch,
+                    p.eta_over_s,
+                    p.lambda_max,
+                    p.lambda_max_residual,
+                    p.frobenius,
+                    p.frobenius_se,
+                    p.test_accuracy
+                );
             }
             println!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
             let ctx = context(&common, "gaussian_vs_sgd", quiet)?;
-            let r = on_device!(ctx, gaussian_vs_sgd, &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds })?;
+            let r = on_device!(
+                ctx,
+                gaussian_vs_sgd,
+                &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds }
+            )?;
             println!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
-            println!("  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_train_loss.value, r.sgd_final_train_loss.se, r.gaussian_final_train_loss.value, r.gaussian_final_train_loss.se, r.gap_train_loss.value, r.gap_train_loss.se);
+            println!(
+                "  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}",
+                r.sgd_final_train_loss.value,
+                r.sgd_final_train_loss.se,
+                r.gaussian_final_train_loss.value,
+                r.gaussian_final_train_loss.se,
+                r.gap_train_loss.value,
+                r.gap_train_loss.se
+            );
             println!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             println!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Breakdown { common, layers, eta0, batch0, betas, ns, epochs, lanczos_steps, probes, probe_n } => {
+        NetCommand::Breakdown {
+            common,
+            layers,
+            eta0,
+            batch0,
+            betas,
+            ns,
+            epochs,
+            lanczos_steps,
+            probes,
+            probe_n,
+        } => {
             let ctx = context(&common, "breakdown", quiet)?;
             if !betas.contains(&1.0) || ns.is_empty() {
                 return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and at least one N".into()));
             }
-            let rows = on_device!(ctx, breakdown_net, &BreakdownNetOptions { layers, eta0, batch0, betas, ns, epochs, lanczos_steps, probes, probe_n })?;
-            println!("{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}", "N", "beta", "eta", "S", "train loss", "test acc", "distance", "parted", "quadratic", "eta*lmax");
+            let rows = on_device!(
+                ctx,
+                breakdown_net,
+                &BreakdownNetOptions {
+                    layers,
+                    eta0,
+                    batch0,
+                    betas,
+                    ns,
+                    epochs,
+                    lanczos_steps,
+                    probes,
+                    probe_n
+                }
+            )?;
+            println!(
+                "{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}",
+                "N",
+                "beta",
+                "eta",
+                "S",
+                "train loss",
+                "test acc",
+                "distance",
+                "parted",
+                "quadratic",
+                "eta*lmax"
+            );
             for r in &rows {
-                println!("{:>6} {:>6} {:>8.4} {:>5} {:>10.4} {:>9.4} {:>10.4} {:>7} {:>10} {:>10.3}", r.n, r.beta, r.eta, r.batch, r.final_train_loss, r.final_test_accuracy, r.distance, r.parted, r.quadratic_ratio.map(|q| format!("{q:.3}")).unwrap_or("unstable".into()), r.eta_lambda_max);
+                println!(
+                    "{:>6} {:>6} {:>8.4} {:>5} {:>10.4} {:>9.4} {:>10.4} {:>7} {:>10} {:>10.3}",
+                    r.n,
+                    r.beta,
+                    r.eta,
+                    r.batch,
+                    r.final_train_loss,
+                    r.final_test_accuracy,
+                    r.distance,
+                    r.parted,
+                    r.quadratic_ratio.map(|q| format!("{q:.3}")).unwrap_or("unstable".into()),
+                    r.eta_lambda_max
+                );
             }
-            println!("(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)");
+            println!(
+                "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)"
+            );
             println!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
@@ -289,12 +443,21 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             if etas.is_empty() || batches.len() < 3 {
                 return Err(CliError::Input("invalid --etas/--batches: valid is at least one learning rate and three batch sizes".into()));
             }
-            let r = on_device!(ctx, batch_size, &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds })?;
+            let r = on_device!(
+                ctx,
+                batch_size,
+                &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds }
+            )?;
             for s in &r.settings {
-                println!("eta {:.4} N {:>5} m {:.2}: B_opt {:>7.1} ({}), eps N/(1-m) = {:.1}", s.eta, s.n, s.momentum, s.b_opt, s.kind, s.predicted_scale);
+                println!(
+                    "eta {:.4} N {:>5} m {:.2}: B_opt {:>7.1} ({}), eps N/(1-m) = {:.1}",
+                    s.eta, s.n, s.momentum, s.b_opt, s.kind, s.predicted_scale
+                );
             }
             match (r.slope, r.slope_se) {
-                (Some(b), Some(se)) => println!("slope of log B_opt against log(eps N/(1-m)): {b:.2} ± {se:.2} (theory: 1)"),
+                (Some(b), Some(se)) => println!(
+                    "slope of log B_opt against log(eps N/(1-m)): {b:.2} ± {se:.2} (theory: 1)"
+                ),
                 _ => println!("fewer than 3 interior optima: widen --batches to fit the scaling"),
             }
             println!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
@@ -304,16 +467,36 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let mut ctx = binary_context(&common, quiet)?;
             ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
             let pts = evidence(&ctx, &EvidenceOptions { lambdas }).map_err(CliError::Input)?;
-            println!("Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}", ctx.train.name, ctx.train.len(), 0.5f64.ln());
-            println!("{:>9} {:>12} {:>12} {:>12} {:>11} {:>9}", "lambda", "labels", "log Z / N", "Occam / N", "train loss", "test acc");
+            println!(
+                "Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}",
+                ctx.train.name,
+                ctx.train.len(),
+                0.5f64.ln()
+            );
+            println!(
+                "{:>9} {:>12} {:>12} {:>12} {:>11} {:>9}",
+                "lambda", "labels", "log Z / N", "Occam / N", "train loss", "test acc"
+            );
             for p in &pts {
-                println!("{:>9} {:>12} {:>12.4} {:>12.4} {:>11.4} {:>9.4}", p.lambda, p.labels, p.log_evidence_per_example, p.occam_per_example, p.train_loss, p.test_accuracy);
+                println!(
+                    "{:>9} {:>12} {:>12.4} {:>12.4} {:>11.4} {:>9.4}",
+                    p.lambda,
+                    p.labels,
+                    p.log_evidence_per_example,
+                    p.occam_per_example,
+                    p.train_loss,
+                    p.test_accuracy
+                );
             }
             println!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes, batch_norm } => {
             let ctx = context(&common, "bench", quiet)?;
-            let r = on_device!(ctx, bench_epoch, &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm })?;
+            let r = on_device!(
+                ctx,
+                bench_epoch,
+                &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
+            )?;
             println!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
             println!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
         }

@@ -81,10 +81,12 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     }
     let paths = o.paths.or(spec.paths).unwrap_or(256);
     let burn = o.burn_in.or(spec.burn_in).unwrap_or_else(|| scenario.default_burn_in());
-    let mut transient = if o.transient.is_empty() { spec.transient_at.clone() } else { o.transient.clone() };
+    let mut transient =
+        if o.transient.is_empty() { spec.transient_at.clone() } else { o.transient.clone() };
     transient.sort_unstable();
     transient.dedup();
-    let steps = o.steps.or(spec.steps).unwrap_or(burn + 20_000).max(transient.last().copied().unwrap_or(0));
+    let steps =
+        o.steps.or(spec.steps).unwrap_or(burn + 20_000).max(transient.last().copied().unwrap_or(0));
     let seed = o.seed.or(spec.seed).unwrap_or(0);
     for (name, v) in [("--paths", paths), ("--steps", steps)] {
         if v == 0 {
@@ -92,31 +94,60 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
         }
     }
     let stationary_wanted = burn < steps;
-    let observer = (TimeAverage::new(burn, if stationary_wanted { steps } else { 0 }), Snapshots::new(transient.clone()));
+    let observer = (
+        TimeAverage::new(burn, if stationary_wanted { steps } else { 0 }),
+        Snapshots::new(transient.clone()),
+    );
     let bar = progress::bar(paths as u64, "simulating paths", o.quiet);
     let ensemble = Ensemble::new(paths, seed).with_progress(bar.clone());
     let outcomes = scenario.simulate(kind, &ensemble, steps, &observer)?;
     bar.finish_and_clear();
 
-    let first_div = crate::ensemble::first_divergence(&outcomes).map(|(path, diverged)| crate::ensemble::PathDiverged { path, diverged });
+    let first_div = crate::ensemble::first_divergence(&outcomes)
+        .map(|(path, diverged)| crate::ensemble::PathDiverged { path, diverged });
     let (limit, rule) = (report.stability_limit, report.stability_rule.clone());
     let div_error = first_div.map(|d| {
-        let rule = if rule.starts_with("eta*lambda_max < 2(1+m)") { format!("2(1+m) = {:.4}", 2.0 * (1.0 + scenario.momentum)) } else if rule.starts_with("mean-square") { format!("eta < {limit:.4e}, mean-square") } else { "2".into() };
+        let rule = if rule.starts_with("eta*lambda_max < 2(1+m)") {
+            format!("2(1+m) = {:.4}", 2.0 * (1.0 + scenario.momentum))
+        } else if rule.starts_with("mean-square") {
+            format!("eta < {limit:.4e}, mean-square")
+        } else {
+            "2".into()
+        };
         diverged(&d, scenario.eta, scenario.lambda_max(), &rule)
     });
     // Keep what was measured: transient steps every path reached before any divergence.
     let reached = outcomes.iter().map(|o| o.observer.1.values.len()).min().unwrap_or(0);
     let transient_rows: Vec<TransientRow> = (0..reached)
         .map(|i| {
-            let e = Estimate::from_replicas(&outcomes.iter().map(|o| o.observer.1.values[i]).collect::<Vec<_>>());
+            let e = Estimate::from_replicas(
+                &outcomes.iter().map(|o| o.observer.1.values[i]).collect::<Vec<_>>(),
+            );
             let th = scenario.transient_theory(kind, transient[i]);
-            TransientRow { step: transient[i], measured: e.value, se: e.se, theory: th.map(|t| t.0), theory_exact: th.is_some_and(|t| t.1), z: th.map(|t| e.z(t.0)) }
+            TransientRow {
+                step: transient[i],
+                measured: e.value,
+                se: e.se,
+                theory: th.map(|t| t.0),
+                theory_exact: th.is_some_and(|t| t.1),
+                z: th.map(|t| e.z(t.0)),
+            }
         })
         .collect();
     let stationary = (first_div.is_none() && stationary_wanted).then(|| {
-        let e = Estimate::from_replicas(&outcomes.iter().map(|o| o.observer.0.mean()).collect::<Vec<_>>());
+        let e = Estimate::from_replicas(
+            &outcomes.iter().map(|o| o.observer.0.mean()).collect::<Vec<_>>(),
+        );
         let exact = report.stationary_for(kind);
-        StationaryReport { measured: e.value, se: e.se, method: e.to_string(), exact, z_exact: exact.map(|t| e.z(t)), continuous: report.continuous_loss, z_continuous: e.z(report.continuous_loss) }
+        StationaryReport {
+            measured: e.value,
+            se: e.se,
+            method: e.to_string(),
+            exact,
+            z_exact: exact.map(|t| e.z(t)),
+            continuous: report.continuous_loss,
+            z_continuous: e.z(report.continuous_loss),
+        }
     });
     let sim = SimReport {
         problem: o.problem.display().to_string(),
@@ -145,9 +176,30 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
 
 fn print_report(s: &Scenario, r: &SimReport) {
     let t = &r.theory;
-    println!("problem    {} ({}{}, d = {}, eta = {}, S = {}, m = {}{})", r.problem, t.model, t.sampling.as_ref().map(|x| format!(" {x}")).unwrap_or_default(), t.dim, s.eta, s.batch, s.momentum, t.n.map(|n| format!(", N = {n}")).unwrap_or_default());
-    println!("integrator {}, {} paths x {} steps (burn-in {}), seed {}, {} threads", r.integrator, r.paths, r.steps, r.burn_in, r.seed, rayon::current_num_threads());
-    println!("stability  eta*lambda_max = {:.4}; limit: {} (largest stable eta {:.4e})", t.eta_lambda_max, t.stability_rule, t.stability_limit);
+    println!(
+        "problem    {} ({}{}, d = {}, eta = {}, S = {}, m = {}{})",
+        r.problem,
+        t.model,
+        t.sampling.as_ref().map(|x| format!(" {x}")).unwrap_or_default(),
+        t.dim,
+        s.eta,
+        s.batch,
+        s.momentum,
+        t.n.map(|n| format!(", N = {n}")).unwrap_or_default()
+    );
+    println!(
+        "integrator {}, {} paths x {} steps (burn-in {}), seed {}, {} threads",
+        r.integrator,
+        r.paths,
+        r.steps,
+        r.burn_in,
+        r.seed,
+        rayon::current_num_threads()
+    );
+    println!(
+        "stability  eta*lambda_max = {:.4}; limit: {} (largest stable eta {:.4e})",
+        t.eta_lambda_max, t.stability_rule, t.stability_limit
+    );
     if let Some(st) = &r.stationary {
         println!("stationary loss, time average over steps {}..={}:", r.burn_in, r.steps);
         println!("  measured    {}", st.method);
@@ -155,14 +207,27 @@ fn print_report(s: &Scenario, r: &SimReport) {
             (Some(e), Some(z)) => println!("  exact       {e:.6e}   z = {z:+.2}"),
             _ => println!("  exact       (no exact value for this integrator/model)"),
         }
-        println!("  continuous  {:.6e}   z = {:+.2}   (eta/(4S(1-m)) Tr(C))", st.continuous, st.z_continuous);
+        println!(
+            "  continuous  {:.6e}   z = {:+.2}   (eta/(4S(1-m)) Tr(C))",
+            st.continuous, st.z_continuous
+        );
     }
     if !r.transient.is_empty() {
         println!("transient mean loss:");
         println!("  {:>8}  {:>13}  {:>10}  {:>13}  {:>7}", "step", "measured", "se", "theory", "z");
         for row in &r.transient {
-            let th = row.theory.map(|v| format!("{v:.6e}{}", if row.theory_exact { "" } else { "~" })).unwrap_or_else(|| "-".into());
-            println!("  {:>8}  {:>13.6e}  {:>10.2e}  {:>13}  {:>7}", row.step, row.measured, row.se, th, row.z.map(|z| format!("{z:+.2}")).unwrap_or_else(|| "-".into()));
+            let th = row
+                .theory
+                .map(|v| format!("{v:.6e}{}", if row.theory_exact { "" } else { "~" }))
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "  {:>8}  {:>13.6e}  {:>10.2e}  {:>13}  {:>7}",
+                row.step,
+                row.measured,
+                row.se,
+                th,
+                row.z.map(|z| format!("{z:+.2}")).unwrap_or_else(|| "-".into())
+            );
         }
         if r.transient.iter().any(|row| row.theory.is_some() && !row.theory_exact) {
             println!("  (~: the continuous law, which this integrator only approximates)");
@@ -170,31 +235,73 @@ fn print_report(s: &Scenario, r: &SimReport) {
     }
 }
 
-fn write_outputs(dir: &Path, scenario: &Scenario, r: &SimReport, seed: u64, elapsed: f64) -> Result<(), CliError> {
+fn write_outputs(
+    dir: &Path,
+    scenario: &Scenario,
+    r: &SimReport,
+    seed: u64,
+    elapsed: f64,
+) -> Result<(), CliError> {
     write_json(&dir.join("results.json"), r)?;
-    let rows: Vec<Vec<String>> = r.transient.iter().map(|t| vec![t.step.to_string(), t.measured.to_string(), t.se.to_string(), t.theory.map(|v| v.to_string()).unwrap_or_default(), t.z.map(|v| v.to_string()).unwrap_or_default()]).collect();
+    let rows: Vec<Vec<String>> = r
+        .transient
+        .iter()
+        .map(|t| {
+            vec![
+                t.step.to_string(),
+                t.measured.to_string(),
+                t.se.to_string(),
+                t.theory.map(|v| v.to_string()).unwrap_or_default(),
+                t.z.map(|v| v.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
     write_csv(&dir.join("transient.csv"), &["step", "measured", "se", "theory", "z"], &rows)?;
     if let Some(st) = &r.stationary {
-        write_csv(&dir.join("stationary.csv"), &["measured", "se", "exact", "continuous"], &[vec![st.measured.to_string(), st.se.to_string(), st.exact.map(|v| v.to_string()).unwrap_or_default(), st.continuous.to_string()]])?;
+        write_csv(
+            &dir.join("stationary.csv"),
+            &["measured", "se", "exact", "continuous"],
+            &[vec![
+                st.measured.to_string(),
+                st.se.to_string(),
+                st.exact.map(|v| v.to_string()).unwrap_or_default(),
+                st.continuous.to_string(),
+            ]],
+        )?;
     }
     if !r.transient.is_empty() {
         let last = r.transient.last().map_or(1, |t| t.step).max(1);
         // The theory as a curve: about 200 log-spaced steps from 1 to the last one measured.
-        let mut ks: Vec<usize> = (0..=200).map(|i| (last as f64).powf(i as f64 / 200.0).round() as usize).collect();
+        let mut ks: Vec<usize> =
+            (0..=200).map(|i| (last as f64).powf(i as f64 / 200.0).round() as usize).collect();
         ks.dedup();
         let kind = crate::config::IntegratorKind::parse(&r.integrator).unwrap_or_default();
-        let curve: Vec<(f64, f64)> = ks.iter().filter_map(|&k| scenario.transient_theory(kind, k).map(|t| (k as f64, t.0))).collect();
+        let curve: Vec<(f64, f64)> = ks
+            .iter()
+            .filter_map(|&k| scenario.transient_theory(kind, k).map(|t| (k as f64, t.0)))
+            .collect();
         let measured: Vec<_> = r.transient.iter().filter(|t| t.step > 0).collect();
         let fig = plot::Figure {
             title: format!("Transient mean loss ({}, {} paths)", r.integrator, r.paths),
             x_label: "step k".into(),
             y_label: "E l_k".into(),
             log_x: true,
-            series: vec![plot::Series::line("theory", curve, 1), plot::Series::points("measured ± se", measured.iter().map(|t| (t.step as f64, t.measured)).collect(), Some(measured.iter().map(|t| t.se).collect()), 0)],
+            series: vec![
+                plot::Series::line("theory", curve, 1),
+                plot::Series::points(
+                    "measured ± se",
+                    measured.iter().map(|t| (t.step as f64, t.measured)).collect(),
+                    Some(measured.iter().map(|t| t.se).collect()),
+                    0,
+                ),
+            ],
             ..Default::default()
         };
         plot::save(&[fig], &dir.join("transient")).map_err(CliError::Io)?;
     }
-    write_json(&dir.join("manifest.json"), &Manifest::new(Some(seed), serde_json::to_value(r).unwrap_or_default(), elapsed))?;
+    write_json(
+        &dir.join("manifest.json"),
+        &Manifest::new(Some(seed), serde_json::to_value(r).unwrap_or_default(), elapsed),
+    )?;
     Ok(())
 }

@@ -97,8 +97,10 @@ pub struct PointResult {
 fn grid(base: &ProblemFile, axes: &Axes) -> Vec<PointParams> {
     let or = |v: &Vec<f64>, d: f64| if v.is_empty() { vec![d] } else { v.clone() };
     let n_default = base.noise.generate.as_ref().map(|g| g.n);
-    let ns: Vec<Option<usize>> = if axes.n.is_empty() { vec![n_default] } else { axes.n.iter().map(|&n| Some(n)).collect() };
-    let batches = if axes.batch.is_empty() { vec![base.optimizer.batch] } else { axes.batch.clone() };
+    let ns: Vec<Option<usize>> =
+        if axes.n.is_empty() { vec![n_default] } else { axes.n.iter().map(|&n| Some(n)).collect() };
+    let batches =
+        if axes.batch.is_empty() { vec![base.optimizer.batch] } else { axes.batch.clone() };
     let seeds = if axes.seed.is_empty() { vec![0] } else { axes.seed.clone() };
     let mut out = Vec::new();
     for &eta in &or(&axes.eta, base.optimizer.eta) {
@@ -117,9 +119,11 @@ fn grid(base: &ProblemFile, axes: &Axes) -> Vec<PointParams> {
 
 /// Parses `K/N` with `0 <= K < N`.
 pub fn parse_shard(s: &str) -> Result<(usize, usize), CliError> {
-    let bad = || CliError::Input(format!("invalid --shard = {s}: valid is K/N with integers 0 <= K < N"));
+    let bad =
+        || CliError::Input(format!("invalid --shard = {s}: valid is K/N with integers 0 <= K < N"));
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (k, n): (usize, usize) =
+        (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
     if n == 0 || k >= n {
         return Err(bad());
     }
@@ -127,7 +131,20 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), CliError> {
 }
 
 fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointParams) -> PointResult {
-    let mut r = PointResult { id: String::new(), index: 0, total: 0, params: p.clone(), status: "ok".into(), message: String::new(), continuous: None, exact: None, measured: None, se: None, z_exact: None, z_continuous: None };
+    let mut r = PointResult {
+        id: String::new(),
+        index: 0,
+        total: 0,
+        params: p.clone(),
+        status: "ok".into(),
+        message: String::new(),
+        continuous: None,
+        exact: None,
+        measured: None,
+        se: None,
+        z_exact: None,
+        z_continuous: None,
+    };
     let mut f = base.clone();
     f.optimizer.eta = p.eta;
     f.optimizer.batch = p.batch;
@@ -148,10 +165,18 @@ fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointPara
     r.exact = th.stationary_for(run.integrator);
     if !th.stable {
         r.status = "unstable".into();
-        r.message = format!("eta = {} is past the stability limit {:.6e} ({})", p.eta, th.stability_limit, th.stability_rule);
+        r.message = format!(
+            "eta = {} is past the stability limit {:.6e} ({})",
+            p.eta, th.stability_limit, th.stability_rule
+        );
         return r;
     }
-    match scen.stationary_estimate(run.integrator, &Ensemble::new(run.paths, p.seed), run.burn_in, run.window) {
+    match scen.stationary_estimate(
+        run.integrator,
+        &Ensemble::new(run.paths, p.seed),
+        run.burn_in,
+        run.window,
+    ) {
         Ok(est) => {
             r.measured = Some(est.value);
             r.se = Some(est.se);
@@ -166,9 +191,19 @@ fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointPara
     r
 }
 
-pub fn run_sweep(grid_path: &Path, shard: Option<&str>, out: &Path, quiet: bool) -> Result<(), CliError> {
+pub fn run_sweep(
+    grid_path: &Path,
+    shard: Option<&str>,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let text = std::fs::read_to_string(grid_path).map_err(|e| CliError::Input(format!("invalid --grid = {}: cannot read it ({e}); valid is a readable grid file", grid_path.display())))?;
+    let text = std::fs::read_to_string(grid_path).map_err(|e| {
+        CliError::Input(format!(
+            "invalid --grid = {}: cannot read it ({e}); valid is a readable grid file",
+            grid_path.display()
+        ))
+    })?;
     let g: GridFile = parse(grid_path, &text).map_err(|e| CliError::Input(e.to_string()))?;
     let dir = grid_path.parent();
     let base_path = crate::config::read::resolve(dir, &g.base);
@@ -179,11 +214,21 @@ pub fn run_sweep(grid_path: &Path, shard: Option<&str>, out: &Path, quiet: bool)
     };
     let points = grid(&base, &g.axes);
     let total = points.len();
-    let mine: Vec<(usize, &PointParams)> = points.iter().enumerate().filter(|(i, _)| i % shards == k).collect();
+    let mine: Vec<(usize, &PointParams)> =
+        points.iter().enumerate().filter(|(i, _)| i % shards == k).collect();
     let points_dir = out.join("points");
     std::fs::create_dir_all(&points_dir)?;
-    let todo: Vec<&(usize, &PointParams)> = mine.iter().filter(|(i, p)| !done(&points_dir.join(format!("{}.json", id(*i))), p)).collect();
-    println!("grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run", grid_path.display(), mine.len(), mine.len() - todo.len(), todo.len());
+    let todo: Vec<&(usize, &PointParams)> = mine
+        .iter()
+        .filter(|(i, p)| !done(&points_dir.join(format!("{}.json", id(*i))), p))
+        .collect();
+    println!(
+        "grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run",
+        grid_path.display(),
+        mine.len(),
+        mine.len() - todo.len(),
+        todo.len()
+    );
     let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
     let base_dir = base_path.parent().map(Path::to_path_buf);
     for (i, p) in todo {
@@ -195,7 +240,14 @@ pub fn run_sweep(grid_path: &Path, shard: Option<&str>, out: &Path, quiet: bool)
         bar.inc(1);
     }
     bar.finish_and_clear();
-    write_json(&out.join(format!("manifest-shard-{k}-of-{shards}.json")), &Manifest::new(None, serde_json::json!({ "grid": grid_path.display().to_string(), "grid_file": g, "shard": format!("{k}/{shards}") }), started.elapsed().as_secs_f64()))?;
+    write_json(
+        &out.join(format!("manifest-shard-{k}-of-{shards}.json")),
+        &Manifest::new(
+            None,
+            serde_json::json!({ "grid": grid_path.display().to_string(), "grid_file": g, "shard": format!("{k}/{shards}") }),
+            started.elapsed().as_secs_f64(),
+        ),
+    )?;
     println!("wrote {} (merge with: sgd-sde merge {})", points_dir.display(), out.display());
     Ok(())
 }
@@ -206,22 +258,35 @@ fn id(i: usize) -> String {
 
 /// A point is done when its file parses and holds the same parameters.
 fn done(path: &Path, p: &PointParams) -> bool {
-    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<PointResult>(&t).ok()).is_some_and(|r| &r.params == p)
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<PointResult>(&t).ok())
+        .is_some_and(|r| &r.params == p)
 }
 
 pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
     if dirs.is_empty() {
-        return Err(CliError::Input("invalid merge arguments: valid is one or more sweep output folders".into()));
+        return Err(CliError::Input(
+            "invalid merge arguments: valid is one or more sweep output folders".into(),
+        ));
     }
     let mut results: Vec<PointResult> = Vec::new();
     for d in dirs {
         let pd = d.join("points");
-        let entries = std::fs::read_dir(&pd).map_err(|e| CliError::Input(format!("invalid folder = {}: cannot read {}/points ({e}); valid is a sweep --out folder", d.display(), d.display())))?;
+        let entries = std::fs::read_dir(&pd).map_err(|e| {
+            CliError::Input(format!(
+                "invalid folder = {}: cannot read {}/points ({e}); valid is a sweep --out folder",
+                d.display(),
+                d.display()
+            ))
+        })?;
         for e in entries {
             let path = e?.path();
             if path.extension().is_some_and(|x| x == "json") {
                 let t = std::fs::read_to_string(&path)?;
-                let r: PointResult = serde_json::from_str(&t).map_err(|e| CliError::Input(format!("invalid point file {}: {e}", path.display())))?;
+                let r: PointResult = serde_json::from_str(&t).map_err(|e| {
+                    CliError::Input(format!("invalid point file {}: {e}", path.display()))
+                })?;
                 results.push(r);
             }
         }
@@ -229,18 +294,61 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
     results.sort_by_key(|r| r.index);
     results.dedup_by_key(|r| r.index);
     let total = results.iter().map(|r| r.total).max().unwrap_or(0);
-    let missing: Vec<usize> = (0..total).filter(|i| results.binary_search_by_key(i, |r| r.index).is_err()).collect();
+    let missing: Vec<usize> =
+        (0..total).filter(|i| results.binary_search_by_key(i, |r| r.index).is_err()).collect();
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| dirs[0].clone());
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let rows: Vec<Vec<String>> = results
         .iter()
-        .map(|r| vec![r.id.clone(), r.params.eta.to_string(), r.params.batch.to_string(), r.params.momentum.to_string(), r.params.n.map(|n| n.to_string()).unwrap_or_default(), r.params.seed.to_string(), r.status.clone(), opt(r.continuous), opt(r.exact), opt(r.measured), opt(r.se), opt(r.z_exact), opt(r.z_continuous)])
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.params.eta.to_string(),
+                r.params.batch.to_string(),
+                r.params.momentum.to_string(),
+                r.params.n.map(|n| n.to_string()).unwrap_or_default(),
+                r.params.seed.to_string(),
+                r.status.clone(),
+                opt(r.continuous),
+                opt(r.exact),
+                opt(r.measured),
+                opt(r.se),
+                opt(r.z_exact),
+                opt(r.z_continuous),
+            ]
+        })
         .collect();
-    write_csv(&out.join("results.csv"), &["id", "eta", "batch", "momentum", "n", "seed", "status", "continuous", "exact", "measured", "se", "z_exact", "z_continuous"], &rows)?;
+    write_csv(
+        &out.join("results.csv"),
+        &[
+            "id",
+            "eta",
+            "batch",
+            "momentum",
+            "n",
+            "seed",
+            "status",
+            "continuous",
+            "exact",
+            "measured",
+            "se",
+            "z_exact",
+            "z_continuous",
+        ],
+        &rows,
+    )?;
     write_json(&out.join("results.json"), &results)?;
-    println!("merged {} of {total} points into {}/results.{{csv,json}}", results.len(), out.display());
+    println!(
+        "merged {} of {total} points into {}/results.{{csv,json}}",
+        results.len(),
+        out.display()
+    );
     if !missing.is_empty() {
-        println!("missing {} points: {} (rerun the sweep or its shards to fill them in)", missing.len(), missing.iter().take(10).map(|i| id(*i)).collect::<Vec<_>>().join(", "));
+        println!(
+            "missing {} points: {} (rerun the sweep or its shards to fill them in)",
+            missing.len(),
+            missing.iter().take(10).map(|i| id(*i)).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(())
 }

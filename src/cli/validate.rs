@@ -25,7 +25,9 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
     let (mut checks, mut net_checks) = (Vec::new(), Vec::new());
     for inc in &file.include {
         if inc == name {
-            return Err(CliError::Input(format!("invalid include = {inc}: a suite cannot include itself")));
+            return Err(CliError::Input(format!(
+                "invalid include = {inc}: a suite cannot include itself"
+            )));
         }
         let (c, n) = load_suite(inc)?.1;
         checks.extend(c);
@@ -36,11 +38,22 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
     Ok((file, (checks, net_checks)))
 }
 
-pub fn run(suite_name: &str, json: Option<&Path>, out: Option<&Path>, quiet: bool) -> Result<(), CliError> {
+pub fn run(
+    suite_name: &str,
+    json: Option<&Path>,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<(), CliError> {
     let started = Instant::now();
     let (suite, (checks, net_checks)) = load_suite(suite_name)?;
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
-    println!("suite {}: {} ({} checks; |z| < {} per check unless stated)", suite.name, suite.description, checks.len() + net_checks.len(), suite.threshold);
+    println!(
+        "suite {}: {} ({} checks; |z| < {} per check unless stated)",
+        suite.name,
+        suite.description,
+        checks.len() + net_checks.len(),
+        suite.threshold
+    );
     let bar = progress::bar(total_paths, "validating", quiet);
     let mut rows: Vec<CheckRow> = Vec::new();
     for c in &checks {
@@ -64,7 +77,10 @@ pub fn run(suite_name: &str, json: Option<&Path>, out: Option<&Path>, quiet: boo
     print_summary(&rows, suite.threshold, started.elapsed().as_secs_f64());
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(p) = json {
-        write_json(p, &serde_json::json!({ "suite": suite.name, "threshold": suite.threshold, "checks": rows, "passed": rows.len() - failed.len(), "failed": failed.len(), "elapsed_seconds": elapsed }))?;
+        write_json(
+            p,
+            &serde_json::json!({ "suite": suite.name, "threshold": suite.threshold, "checks": rows, "passed": rows.len() - failed.len(), "failed": failed.len(), "elapsed_seconds": elapsed }),
+        )?;
     }
     if let Some(dir) = out {
         write_outputs(dir, &suite, &rows, elapsed)?;
@@ -72,7 +88,12 @@ pub fn run(suite_name: &str, json: Option<&Path>, out: Option<&Path>, quiet: boo
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::ChecksFailed(format!("{} of {} checks FAILED: {}", failed.len(), rows.len(), failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "))))
+        Err(CliError::ChecksFailed(format!(
+            "{} of {} checks FAILED: {}",
+            failed.len(),
+            rows.len(),
+            failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+        )))
     }
 }
 
@@ -91,13 +112,25 @@ pub struct Coverage {
 
 /// Reruns every network z-check that must agree (and its FDR rows) with seeds `seed .. seed + k`
 /// and reports the coverage of its intervals: a calibrated error bar covers 95% at |z| < 1.96.
-pub fn calibrate(suite_name: &str, k: u64, json: Option<&Path>, quiet: bool) -> Result<(), CliError> {
+pub fn calibrate(
+    suite_name: &str,
+    k: u64,
+    json: Option<&Path>,
+    quiet: bool,
+) -> Result<(), CliError> {
     if !(2..=100_000).contains(&k) {
-        return Err(CliError::Input(format!("invalid --calibrate = {k}: valid range is 2 to 100000 seeds")));
+        return Err(CliError::Input(format!(
+            "invalid --calibrate = {k}: valid range is 2 to 100000 seeds"
+        )));
     }
     let started = Instant::now();
     let (suite, (_, net_checks)) = load_suite(suite_name)?;
-    let checks: Vec<&NetCheckSpec> = net_checks.iter().filter(|c| c.expect == suite::Expect::Agree && c.kind == suite::net::NetCheckKind::Stationary).collect();
+    let checks: Vec<&NetCheckSpec> = net_checks
+        .iter()
+        .filter(|c| {
+            c.expect == suite::Expect::Agree && c.kind == suite::net::NetCheckKind::Stationary
+        })
+        .collect();
     println!("calibration of suite {}: {} network z-checks x {k} seeds", suite.name, checks.len());
     let bar = progress::bar(0, "calibrating", quiet);
     let mut lab = NetLab::default();
@@ -106,7 +139,9 @@ pub fn calibrate(suite_name: &str, k: u64, json: Option<&Path>, quiet: bool) -> 
         for s in 0..k {
             let mut spec = (*c).clone();
             spec.seed = c.seed.wrapping_add(s);
-            for row in suite::evaluate_net(&spec, suite.threshold, &mut lab, &bar).map_err(CliError::Input)? {
+            for row in suite::evaluate_net(&spec, suite.threshold, &mut lab, &bar)
+                .map_err(CliError::Input)?
+            {
                 if row.criterion.starts_with("|z| <") {
                     z.entry(row.id.clone()).or_default().push(row.z);
                 }
@@ -121,20 +156,47 @@ pub fn calibrate(suite_name: &str, k: u64, json: Option<&Path>, quiet: bool) -> 
             let mean = z.iter().sum::<f64>() / n;
             let sd = (z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
             let share = |t: f64| z.iter().filter(|v| v.abs() < t).count() as f64 / n;
-            Coverage { id, seeds: z.len() as u64, coverage_95: share(1.959_964), coverage_68: share(1.0), mean_z: mean, sd_z: sd, z }
+            Coverage {
+                id,
+                seeds: z.len() as u64,
+                coverage_95: share(1.959_964),
+                coverage_68: share(1.0),
+                mean_z: mean,
+                sd_z: sd,
+                z,
+            }
         })
         .collect();
-    println!("{:<44} {:>6} {:>10} {:>10} {:>8} {:>8}", "check", "seeds", "cover 95%", "cover 68%", "mean z", "sd z");
+    println!(
+        "{:<44} {:>6} {:>10} {:>10} {:>8} {:>8}",
+        "check", "seeds", "cover 95%", "cover 68%", "mean z", "sd z"
+    );
     for c in &table {
-        println!("{:<44} {:>6} {:>10.3} {:>10.3} {:>+8.2} {:>8.2}", truncate(&c.id, 44), c.seeds, c.coverage_95, c.coverage_68, c.mean_z, c.sd_z);
+        println!(
+            "{:<44} {:>6} {:>10.3} {:>10.3} {:>+8.2} {:>8.2}",
+            truncate(&c.id, 44),
+            c.seeds,
+            c.coverage_95,
+            c.coverage_68,
+            c.mean_z,
+            c.sd_z
+        );
     }
     let all: Vec<f64> = table.iter().flat_map(|c| c.z.iter().copied()).collect();
     let pooled = all.iter().filter(|v| v.abs() < 1.959_964).count() as f64 / all.len() as f64;
     // Binomial standard error of a 95% coverage estimated from all.len() draws.
     let se = (0.95 * 0.05 / all.len() as f64).sqrt();
-    println!("pooled: {:.3} of {} intervals cover at 95% (nominal 0.95 ± {se:.3}), in {:.0} s", pooled, all.len(), started.elapsed().as_secs_f64());
+    println!(
+        "pooled: {:.3} of {} intervals cover at 95% (nominal 0.95 ± {se:.3}), in {:.0} s",
+        pooled,
+        all.len(),
+        started.elapsed().as_secs_f64()
+    );
     if let Some(p) = json {
-        write_json(p, &serde_json::json!({ "suite": suite.name, "seeds": k, "checks": table, "pooled_coverage_95": pooled, "intervals": all.len(), "elapsed_seconds": started.elapsed().as_secs_f64() }))?;
+        write_json(
+            p,
+            &serde_json::json!({ "suite": suite.name, "seeds": k, "checks": table, "pooled_coverage_95": pooled, "intervals": all.len(), "elapsed_seconds": started.elapsed().as_secs_f64() }),
+        )?;
     }
     Ok(())
 }
@@ -143,22 +205,41 @@ fn print_row(r: &CheckRow) {
     println!("{} {}", if r.pass { "PASS" } else { "FAIL" }, r.id);
     println!("     claim     {}", r.claim);
     println!("     theory    {:.6e} ({})", r.theory, r.compared_with);
-    println!("     measured  {:.6e} ± {:.2e}   z = {:+.2}   criterion {}", r.measured, r.se, r.z, r.criterion);
+    println!(
+        "     measured  {:.6e} ± {:.2e}   z = {:+.2}   criterion {}",
+        r.measured, r.se, r.z, r.criterion
+    );
     println!("     method    {}", r.method);
 }
 
 fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
     println!();
-    println!("{:<44} {:>13} {:>13} {:>10} {:>8}  {}", "check", "theory", "measured", "se", "z", "result");
+    println!(
+        "{:<44} {:>13} {:>13} {:>10} {:>8}  {}",
+        "check", "theory", "measured", "se", "z", "result"
+    );
     for r in rows {
-        println!("{:<44} {:>13.6e} {:>13.6e} {:>10.2e} {:>+8.2}  {}", truncate(&r.id, 44), r.theory, r.measured, r.se, r.z, if r.pass { "PASS" } else { "FAIL" });
+        println!(
+            "{:<44} {:>13.6e} {:>13.6e} {:>10.2e} {:>+8.2}  {}",
+            truncate(&r.id, 44),
+            r.theory,
+            r.measured,
+            r.se,
+            r.z,
+            if r.pass { "PASS" } else { "FAIL" }
+        );
     }
     let passed = rows.iter().filter(|r| r.pass).count();
     let z_rows = rows.iter().filter(|r| r.criterion.starts_with("|z|")).count();
     // Two-sided normal tail at the threshold: the chance a correct "agree" check fails.
     let alpha = erfc(threshold / std::f64::consts::SQRT_2);
     println!();
-    println!("{passed} passed, {} failed ({} rows in {:.1} s)", rows.len() - passed, rows.len(), seconds);
+    println!(
+        "{passed} passed, {} failed ({} rows in {:.1} s)",
+        rows.len() - passed,
+        rows.len(),
+        seconds
+    );
     println!("false-alarm rate: {alpha:.1e} per |z| check, at most {:.1e} over the {z_rows} z-checks (union bound)", alpha * z_rows as f64);
 }
 
@@ -174,7 +255,16 @@ fn truncate(s: &str, n: usize) -> String {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))).exp();
+    let r = t
+        * (-z * z - 1.26551223
+            + t * (1.00002368
+                + t * (0.37409196
+                    + t * (0.09678418
+                        + t * (-0.18628806
+                            + t * (0.27886807
+                                + t * (-1.13520398
+                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+            .exp();
     if x >= 0.0 {
         r
     } else {
@@ -182,11 +272,36 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
-fn write_outputs(dir: &Path, suite: &SuiteFile, rows: &[CheckRow], elapsed: f64) -> Result<(), CliError> {
+fn write_outputs(
+    dir: &Path,
+    suite: &SuiteFile,
+    rows: &[CheckRow],
+    elapsed: f64,
+) -> Result<(), CliError> {
     write_json(&dir.join("validation.json"), rows)?;
-    let csv: Vec<Vec<String>> = rows.iter().map(|r| vec![r.id.clone(), r.theory.to_string(), r.measured.to_string(), r.se.to_string(), r.z.to_string(), r.pass.to_string()]).collect();
+    let csv: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.theory.to_string(),
+                r.measured.to_string(),
+                r.se.to_string(),
+                r.z.to_string(),
+                r.pass.to_string(),
+            ]
+        })
+        .collect();
     write_csv(&dir.join("validation.csv"), &["id", "theory", "measured", "se", "z", "pass"], &csv)?;
-    let stationary: Vec<&CheckRow> = rows.iter().filter(|r| r.criterion.starts_with("|z| <") && r.theory > 0.0 && r.compared_with != "exact transient" && !r.compared_with.starts_with("ratio")).collect();
+    let stationary: Vec<&CheckRow> = rows
+        .iter()
+        .filter(|r| {
+            r.criterion.starts_with("|z| <")
+                && r.theory > 0.0
+                && r.compared_with != "exact transient"
+                && !r.compared_with.starts_with("ratio")
+        })
+        .collect();
     if !stationary.is_empty() {
         let lo = stationary.iter().map(|r| r.theory.min(r.measured)).fold(f64::INFINITY, f64::min);
         let hi = stationary.iter().map(|r| r.theory.max(r.measured)).fold(0.0, f64::max);
@@ -196,11 +311,26 @@ fn write_outputs(dir: &Path, suite: &SuiteFile, rows: &[CheckRow], elapsed: f64)
             y_label: "measured E(l)".into(),
             log_x: true,
             log_y: true,
-            series: vec![plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5), plot::Series::points("checks (± se)", stationary.iter().map(|r| (r.theory, r.measured)).collect(), Some(stationary.iter().map(|r| r.se).collect()), 0)],
+            series: vec![
+                plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5),
+                plot::Series::points(
+                    "checks (± se)",
+                    stationary.iter().map(|r| (r.theory, r.measured)).collect(),
+                    Some(stationary.iter().map(|r| r.se).collect()),
+                    0,
+                ),
+            ],
             ..Default::default()
         };
         plot::save(&[fig], &dir.join("validation")).map_err(CliError::Io)?;
     }
-    write_json(&dir.join("manifest.json"), &Manifest::new(None, serde_json::json!({ "suite": suite.name, "threshold": suite.threshold }), elapsed))?;
+    write_json(
+        &dir.join("manifest.json"),
+        &Manifest::new(
+            None,
+            serde_json::json!({ "suite": suite.name, "threshold": suite.threshold }),
+            elapsed,
+        ),
+    )?;
     Ok(())
 }

@@ -45,9 +45,12 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     if o.levels < 3 || !(o.h0 > 0.0) || !(o.t_end > 0.0) {
         return Err(CliError::Input(format!("invalid --levels = {}, --h0 = {}, --t-end = {}: valid is levels >= 3, h0 > 0, t_end > 0", o.levels, o.h0, o.t_end)));
     }
-    let (file, dir) = super::problem_or_default(o.problem.as_deref(), "sims/weak_order.toml", DEFAULT_PROBLEM)?;
+    let (file, dir) =
+        super::problem_or_default(o.problem.as_deref(), "sims/weak_order.toml", DEFAULT_PROBLEM)?;
     if file.noise.model != NoiseModel::Gaussian {
-        return Err(CliError::Input("invalid noise.model for weak-order: valid is \"gaussian\" (additive noise)".into()));
+        return Err(CliError::Input(
+            "invalid noise.model for weak-order: valid is \"gaussian\" (additive noise)".into(),
+        ));
     }
     let scen = Scenario::build(&file, dir.as_deref())?;
     let Model::Gaussian(p) = &scen.model else { unreachable!("gaussian checked above") };
@@ -55,37 +58,119 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());
     let div = |e: crate::ensemble::PathDiverged| CliError::Diverged(format!("{e} (reduce --h0)"));
     let runs = [
-        ("euler_maruyama", 1.0, coupled_levels(p, &EulerMaruyama::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens).map_err(div)?),
-        ("stochastic_heun", 2.0, coupled_levels(p, &StochasticHeun::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens).map_err(div)?),
-        ("leimkuhler_matthews", 1.0, coupled_levels(p, &LeimkuhlerMatthews::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens).map_err(div)?),
+        (
+            "euler_maruyama",
+            1.0,
+            coupled_levels(p, &EulerMaruyama::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
+                .map_err(div)?,
+        ),
+        (
+            "stochastic_heun",
+            2.0,
+            coupled_levels(p, &StochasticHeun::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
+                .map_err(div)?,
+        ),
+        (
+            "leimkuhler_matthews",
+            1.0,
+            coupled_levels(p, &LeimkuhlerMatthews::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
+                .map_err(div)?,
+        ),
     ];
     bar.finish_and_clear();
     let results: Vec<OrderResult> = runs
         .iter()
         .map(|(name, order, (hs, per_path))| {
             let slope = weak_order_slope(hs, per_path, 20);
-            let diffs: Vec<Estimate> = (0..hs.len() - 1).map(|l| Estimate::from_replicas(&per_path.iter().map(|f| f[l] - f[l + 1]).collect::<Vec<_>>())).collect();
-            OrderResult { integrator: name.to_string(), declared_weak_order: *order, slope: slope.slope, slope_se: slope.se, h: hs[..hs.len() - 1].to_vec(), difference: diffs.iter().map(|d| d.value).collect(), difference_se: diffs.iter().map(|d| d.se).collect(), resolved: diffs.iter().all(|d| d.value.abs() > 3.0 * d.se) }
+            let diffs: Vec<Estimate> = (0..hs.len() - 1)
+                .map(|l| {
+                    Estimate::from_replicas(
+                        &per_path.iter().map(|f| f[l] - f[l + 1]).collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            OrderResult {
+                integrator: name.to_string(),
+                declared_weak_order: *order,
+                slope: slope.slope,
+                slope_se: slope.se,
+                h: hs[..hs.len() - 1].to_vec(),
+                difference: diffs.iter().map(|d| d.value).collect(),
+                difference_se: diffs.iter().map(|d| d.se).collect(),
+                resolved: diffs.iter().all(|d| d.value.abs() > 3.0 * d.se),
+            }
         })
         .collect();
-    println!("weak order on E l(t = {}) from coupled steps h0 = {} / 2^l, {} levels, {} paths", o.t_end, o.h0, o.levels, o.paths);
+    println!(
+        "weak order on E l(t = {}) from coupled steps h0 = {} / 2^l, {} levels, {} paths",
+        o.t_end, o.h0, o.levels, o.paths
+    );
     for r in &results {
-        let note = if r.resolved { "" } else { "   (not resolved: level differences within 3 se of zero)" };
-        println!("  {:<20} declared {:.0}   measured slope {:.3} ± {:.3}{note}", r.integrator, r.declared_weak_order, r.slope, r.slope_se);
+        let note = if r.resolved {
+            ""
+        } else {
+            "   (not resolved: level differences within 3 se of zero)"
+        };
+        println!(
+            "  {:<20} declared {:.0}   measured slope {:.3} ± {:.3}{note}",
+            r.integrator, r.declared_weak_order, r.slope, r.slope_se
+        );
     }
     println!("  (coarse steps include pre-asymptotic terms; lower --h0 to approach the asymptotic order)");
-    let rows: Vec<Vec<String>> = results.iter().flat_map(|r| r.h.iter().enumerate().map(move |(l, h)| vec![r.integrator.clone(), h.to_string(), r.difference[l].to_string(), r.difference_se[l].to_string()])).collect();
-    write_csv(&o.out.join("weak_order.csv"), &["integrator", "h", "level_difference", "se"], &rows)?;
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .flat_map(|r| {
+            r.h.iter().enumerate().map(move |(l, h)| {
+                vec![
+                    r.integrator.clone(),
+                    h.to_string(),
+                    r.difference[l].to_string(),
+                    r.difference_se[l].to_string(),
+                ]
+            })
+        })
+        .collect();
+    write_csv(
+        &o.out.join("weak_order.csv"),
+        &["integrator", "h", "level_difference", "se"],
+        &rows,
+    )?;
     write_json(&o.out.join("weak_order.json"), &results)?;
-    let mut fig = plot::Figure { title: "Weak-order convergence (coupled levels)".into(), x_label: "step h".into(), y_label: "|E f(X_h) - E f(X_h/2)|".into(), log_x: true, log_y: true, ..Default::default() };
+    let mut fig = plot::Figure {
+        title: "Weak-order convergence (coupled levels)".into(),
+        x_label: "step h".into(),
+        y_label: "|E f(X_h) - E f(X_h/2)|".into(),
+        log_x: true,
+        log_y: true,
+        ..Default::default()
+    };
     for (i, r) in results.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = r.h.iter().zip(&r.difference).map(|(h, d)| (*h, d.abs())).collect();
+        let pts: Vec<(f64, f64)> =
+            r.h.iter().zip(&r.difference).map(|(h, d)| (*h, d.abs())).collect();
         let anchor = pts[pts.len() - 1]; // the finest level, closest to the asymptotic regime
-        fig.series.push(plot::Series::points(format!("{} (slope {:.2} ± {:.2})", r.integrator, r.slope, r.slope_se), pts.clone(), Some(r.difference_se.clone()), i));
-        fig.series.push(plot::Series::dashed(format!("h^{:.0} reference", r.declared_weak_order), pts.iter().map(|(h, _)| (*h, anchor.1 * (h / anchor.0).powf(r.declared_weak_order))).collect(), i));
+        fig.series.push(plot::Series::points(
+            format!("{} (slope {:.2} ± {:.2})", r.integrator, r.slope, r.slope_se),
+            pts.clone(),
+            Some(r.difference_se.clone()),
+            i,
+        ));
+        fig.series.push(plot::Series::dashed(
+            format!("h^{:.0} reference", r.declared_weak_order),
+            pts.iter()
+                .map(|(h, _)| (*h, anchor.1 * (h / anchor.0).powf(r.declared_weak_order)))
+                .collect(),
+            i,
+        ));
     }
     plot::save(&[fig], &o.out.join("weak_order")).map_err(CliError::Io)?;
-    write_json(&o.out.join("manifest.json"), &Manifest::new(Some(o.seed), serde_json::json!({ "h0": o.h0, "levels": o.levels, "t_end": o.t_end, "paths": o.paths }), started.elapsed().as_secs_f64()))?;
+    write_json(
+        &o.out.join("manifest.json"),
+        &Manifest::new(
+            Some(o.seed),
+            serde_json::json!({ "h0": o.h0, "levels": o.levels, "t_end": o.t_end, "paths": o.paths }),
+            started.elapsed().as_secs_f64(),
+        ),
+    )?;
     println!("wrote {}/weak_order.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
 }

@@ -39,7 +39,13 @@ pub(crate) fn dense(field: &str, rows: &[Vec<f64>]) -> Result<DMatrix<f64>, Prob
     let n = rows.len();
     ensure(n > 0, || ProblemError::new(field, "[]", "a non-empty list of rows"))?;
     for (i, r) in rows.iter().enumerate() {
-        ensure(r.len() == n, || ProblemError::new(format!("{field}[{i}]"), format!("a row of length {}", r.len()), format!("length {n} (a square matrix)")))?;
+        ensure(r.len() == n, || {
+            ProblemError::new(
+                format!("{field}[{i}]"),
+                format!("a row of length {}", r.len()),
+                format!("length {n} (a square matrix)"),
+            )
+        })?;
     }
     Ok(DMatrix::from_fn(n, n, |i, j| rows[i][j]))
 }
@@ -47,21 +53,54 @@ pub(crate) fn dense(field: &str, rows: &[Vec<f64>]) -> Result<DMatrix<f64>, Prob
 impl MatrixSpec {
     /// Builds the matrix; `field` names it in errors (e.g. `hessian`).
     pub fn build(&self, field: &str) -> Result<SpdMatrix, ProblemError> {
-        let given = [self.eigenvalues.is_some(), self.log_spaced.is_some(), self.matrix.is_some()].iter().filter(|b| **b).count();
-        ensure(given == 1, || ProblemError::new(field, format!("{given} of eigenvalues/log_spaced/matrix"), "exactly one of eigenvalues, log_spaced or matrix"))?;
+        let given = [self.eigenvalues.is_some(), self.log_spaced.is_some(), self.matrix.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        ensure(given == 1, || {
+            ProblemError::new(
+                field,
+                format!("{given} of eigenvalues/log_spaced/matrix"),
+                "exactly one of eigenvalues, log_spaced or matrix",
+            )
+        })?;
         if let Some(rows) = &self.matrix {
-            ensure(self.rotation == RotationSpec::Identity, || ProblemError::new(format!("{field}.rotation"), "set together with matrix", "omitted when a dense matrix is given"))?;
-            return SpdMatrix::from_dense(&format!("{field}.matrix"), dense(&format!("{field}.matrix"), rows)?).map_err(|e| prefix(e, field));
+            ensure(self.rotation == RotationSpec::Identity, || {
+                ProblemError::new(
+                    format!("{field}.rotation"),
+                    "set together with matrix",
+                    "omitted when a dense matrix is given",
+                )
+            })?;
+            return SpdMatrix::from_dense(
+                &format!("{field}.matrix"),
+                dense(&format!("{field}.matrix"), rows)?,
+            )
+            .map_err(|e| prefix(e, field));
         }
         let eig = match (&self.eigenvalues, &self.log_spaced) {
             (Some(e), _) => e.clone(),
             (_, Some(l)) => {
-                ensure(l.d >= 1, || ProblemError::new(format!("{field}.log_spaced.d"), l.d, "d >= 1"))?;
+                ensure(l.d >= 1, || {
+                    ProblemError::new(format!("{field}.log_spaced.d"), l.d, "d >= 1")
+                })?;
                 ensure(l.min > 0.0 && l.max >= l.min && l.max.is_finite(), || {
-                    ProblemError::new(format!("{field}.log_spaced"), format!("min = {}, max = {}", l.min, l.max), "0 < min <= max < infinity")
+                    ProblemError::new(
+                        format!("{field}.log_spaced"),
+                        format!("min = {}, max = {}", l.min, l.max),
+                        "0 < min <= max < infinity",
+                    )
                 })?;
                 let ratio = l.max / l.min;
-                (0..l.d).map(|i| if l.d == 1 { l.min } else { l.min * ratio.powf(i as f64 / (l.d - 1) as f64) }).collect()
+                (0..l.d)
+                    .map(|i| {
+                        if l.d == 1 {
+                            l.min
+                        } else {
+                            l.min * ratio.powf(i as f64 / (l.d - 1) as f64)
+                        }
+                    })
+                    .collect()
             }
             _ => unreachable!("exactly one form was checked above"),
         };
@@ -69,7 +108,9 @@ impl MatrixSpec {
             RotationSpec::Identity => Rotation::Identity,
             RotationSpec::Seed(s) => Rotation::Seeded(*s),
             RotationSpec::Householder(u) => Rotation::Householder(u.clone()),
-            RotationSpec::Matrix(rows) => Rotation::Matrix(dense(&format!("{field}.rotation.matrix"), rows)?),
+            RotationSpec::Matrix(rows) => {
+                Rotation::Matrix(dense(&format!("{field}.rotation.matrix"), rows)?)
+            }
         };
         SpdMatrix::from_eigen(&eig, rotation).map_err(|e| prefix(e, field))
     }

@@ -6,5 +6,8 @@ mod problem_file;
 pub(crate) mod read;
 
 pub use matrix_spec::{LogSpaced, MatrixSpec, RotationSpec};
-pub use problem_file::{GenerateSpec, IntegratorKind, NoiseModel, NoiseSpec, OptimizerSpec, ProblemFile, SamplingSpec, SimulationSpec};
+pub use problem_file::{
+    GenerateSpec, IntegratorKind, NoiseModel, NoiseSpec, OptimizerSpec, ProblemFile, SamplingSpec,
+    SimulationSpec,
+};
 pub use read::{read_csv_rows, InputError};

@@ -138,7 +138,11 @@ impl IntegratorKind {
             "heun" | "stochastic_heun" => Ok(Self::StochasticHeun),
             "lm" | "leimkuhler_matthews" => Ok(Self::LeimkuhlerMatthews),
             "exact_ou" | "ou" => Ok(Self::ExactOu),
-            _ => Err(crate::error::ProblemError::new("integrator", name, "one of sgd (em), heavy_ball, heun, lm, exact_ou")),
+            _ => Err(crate::error::ProblemError::new(
+                "integrator",
+                name,
+                "one of sgd (em), heavy_ball, heun, lm, exact_ou",
+            )),
         }
     }
     pub fn name(self) -> &'static str {

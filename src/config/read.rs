@@ -15,19 +15,37 @@ impl std::error::Error for InputError {}
 
 /// Reads a whole file, with an error naming the field that pointed to it.
 pub(crate) fn read_text(path: &Path, field: &str) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| InputError(format!("invalid {field} = {}: cannot read the file ({e}); valid is an existing, readable file", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "invalid {field} = {}: cannot read the file ({e}); valid is an existing, readable file",
+            path.display()
+        ))
+    })
 }
 
 /// Parses TOML (or JSON when the name ends in `.json`) into `T`, rejecting unknown fields.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, InputError> {
     let is_json = path.extension().is_some_and(|e| e == "json");
     if is_json {
-        serde_json::from_str(text).map_err(|e| InputError(format!("{}: line {} column {}: {}", path.display(), e.line(), e.column(), one_line(&e.to_string()))))
+        serde_json::from_str(text).map_err(|e| {
+            InputError(format!(
+                "{}: line {} column {}: {}",
+                path.display(),
+                e.line(),
+                e.column(),
+                one_line(&e.to_string())
+            ))
+        })
     } else {
         toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
             match line {
-                Some(l) => InputError(format!("{}: line {l}: {}", path.display(), one_line(e.message()))),
+                Some(l) => {
+                    InputError(format!("{}: line {l}: {}", path.display(), one_line(e.message())))
+                }
                 None => InputError(format!("{}: {}", path.display(), one_line(e.message()))),
             }
         })
@@ -48,16 +66,26 @@ pub fn read_csv_rows(path: &Path, field: &str) -> Result<Vec<Vec<f64>>, InputErr
         if line.is_empty() {
             continue;
         }
-        let cells: Vec<&str> = line.split(|c: char| c == ',' || c.is_whitespace()).filter(|c| !c.is_empty()).collect();
+        let cells: Vec<&str> =
+            line.split(|c: char| c == ',' || c.is_whitespace()).filter(|c| !c.is_empty()).collect();
         let parsed: Result<Vec<f64>, _> = cells.iter().map(|c| c.parse::<f64>()).collect();
         match parsed {
             Ok(r) => rows.push(r),
             Err(_) if rows.is_empty() && i == 0 => continue, // header
-            Err(_) => return Err(InputError(format!("invalid {field} = {}: line {} is not a row of numbers: {line:?}", path.display(), i + 1))),
+            Err(_) => {
+                return Err(InputError(format!(
+                    "invalid {field} = {}: line {} is not a row of numbers: {line:?}",
+                    path.display(),
+                    i + 1
+                )))
+            }
         }
     }
     if rows.is_empty() {
-        return Err(InputError(format!("invalid {field} = {}: no data rows; valid is a CSV with one example per row", path.display())));
+        return Err(InputError(format!(
+            "invalid {field} = {}: no data rows; valid is a CSV with one example per row",
+            path.display()
+        )));
     }
     Ok(rows)
 }

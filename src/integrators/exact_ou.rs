@@ -4,7 +4,7 @@
 
 use super::{Integrator, Order};
 use crate::linear_map::LinearMap;
-use crate::problems::{Frame, GaussianProblem, GaussianNoise};
+use crate::problems::{Frame, GaussianNoise, GaussianProblem};
 use nalgebra::DMatrix;
 
 #[derive(Debug, Clone, Default)]

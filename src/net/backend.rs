@@ -47,14 +47,25 @@ pub fn cuda_available() -> Result<(), String> {
         std::panic::set_hook(Box::new(|_| {}));
         let probe = std::panic::catch_unwind(|| {
             let device = burn::backend::cuda::CudaDevice::default();
-            let t = burn::tensor::Tensor::<burn::backend::Cuda<f32, i32>, 1>::from_floats([1.0f32, 2.0], &device);
+            let t = burn::tensor::Tensor::<burn::backend::Cuda<f32, i32>, 1>::from_floats(
+                [1.0f32, 2.0],
+                &device,
+            );
             t.sum().into_scalar()
         });
         std::panic::set_hook(prev);
         match probe {
             Ok(v) if (v - 3.0).abs() < 1e-6 => Ok(()),
             Ok(v) => Err(format!("the CUDA device computed 1 + 2 = {v}")),
-            Err(e) => Err(e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the CUDA runtime failed to start".into()).lines().next().unwrap_or("").to_string()),
+            Err(e) => Err(e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the CUDA runtime failed to start".into())
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()),
         }
     }
     #[cfg(not(feature = "cuda"))]

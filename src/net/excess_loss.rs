@@ -67,7 +67,14 @@ impl ExcessLoss {
 
 /// Runs SGD (heavy ball when `regime.momentum > 0`) from θ* on `problem`, whose batch size and
 /// sampling must be the regime's.
-pub fn measure<B: AutodiffBackend>(problem: &NetworkProblem<B>, local: &LocalQuadratic, regime: &Regime, length: &RunLength, bar: &indicatif::ProgressBar, label: String) -> Result<ExcessLoss, TrainError>
+pub fn measure<B: AutodiffBackend>(
+    problem: &NetworkProblem<B>,
+    local: &LocalQuadratic,
+    regime: &Regime,
+    length: &RunLength,
+    bar: &indicatif::ProgressBar,
+    label: String,
+) -> Result<ExcessLoss, TrainError>
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = NetNoise>,
     B::FloatElem: Send + Sync,
@@ -77,12 +84,27 @@ where
     let steps = burn_in + length.window;
     let device = problem.x.device();
     let star = Params::<B>::from_vec(&local.theta_star, &device);
-    let integrator = if regime.momentum > 0.0 { IntegratorKind::HeavyBall } else { IntegratorKind::Sgd };
-    let spec = TrainSpec { eta: regime.eta, momentum: regime.momentum, integrator, epochs: 0.0, seed: length.seed };
-    let fdr = Fdr::new(problem.clone(), burn_in, (4 * every).max(2), regime.eta, regime.momentum).centred_at(star.clone());
+    let integrator =
+        if regime.momentum > 0.0 { IntegratorKind::HeavyBall } else { IntegratorKind::Sgd };
+    let spec = TrainSpec {
+        eta: regime.eta,
+        momentum: regime.momentum,
+        integrator,
+        epochs: 0.0,
+        seed: length.seed,
+    };
+    let fdr = Fdr::new(problem.clone(), burn_in, (4 * every).max(2), regime.eta, regime.momentum)
+        .centred_at(star.clone());
     let mut observer = (Series::new(burn_in, every), fdr);
     let mut theta = star;
     run_shown(problem, &mut theta, &spec, steps, &mut observer, bar, label)?;
     let excess: Vec<f64> = observer.0.values.iter().map(|l| l - local.minimum.loss).collect();
-    Ok(ExcessLoss { estimate: batch_means(&excess, BATCHES), burn_in, window: length.window, every, samples: excess.len(), fdr: observer.1.result() })
+    Ok(ExcessLoss {
+        estimate: batch_means(&excess, BATCHES),
+        burn_in,
+        window: length.window,
+        every,
+        samples: excess.len(),
+        fdr: observer.1.result(),
+    })
 }

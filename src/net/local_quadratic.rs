@@ -115,7 +115,10 @@ pub struct Regime {
 impl LocalQuadratic {
     /// Measures the quadratic model of `problem` at a minimum reached from `theta` (f64
     /// throughout; `problem`'s batch and noise mode are not used).
-    pub fn at_minimum<B: AutodiffBackend>(problem: &NetworkProblem<B>, theta: &Params<B>) -> Result<Self, String> {
+    pub fn at_minimum<B: AutodiffBackend>(
+        problem: &NetworkProblem<B>,
+        theta: &Params<B>,
+    ) -> Result<Self, String> {
         let d = problem.model.arch.n_params();
         if d > MAX_DENSE_PARAMS {
             return Err(format!("the model has {d} parameters; the dense quadratic model needs at most {MAX_DENSE_PARAMS} (d x d Hessian and its eigendecomposition)"));
@@ -135,7 +138,10 @@ impl LocalQuadratic {
         }
         let trace_c = g.iter().map(|v| v * v).sum::<f64>() / n as f64;
         let projected = g * &basis;
-        let c = DVector::from_iterator(d, projected.column_iter().map(|col| col.norm_squared() / n as f64));
+        let c = DVector::from_iterator(
+            d,
+            projected.column_iter().map(|col| col.norm_squared() / n as f64),
+        );
         let modes = Modes { lambda, c };
         Ok(Self {
             theta_star,
@@ -154,7 +160,11 @@ impl LocalQuadratic {
     /// The finite-N factor of a regime (`f` of a fresh batch for reshuffling, whose exact
     /// theory is not an f-formula).
     pub fn noise_factor(&self, r: &Regime) -> Result<f64, ProblemError> {
-        let sampling = if r.sampling == Sampling::Reshuffle { Sampling::WithoutReplacement } else { r.sampling };
+        let sampling = if r.sampling == Sampling::Reshuffle {
+            Sampling::WithoutReplacement
+        } else {
+            r.sampling
+        };
         theory::noise_factor(r.batch, Some(self.n), sampling)
     }
 
@@ -167,7 +177,10 @@ impl LocalQuadratic {
     /// Refused (with the reason) when θ* is not a minimum good enough for it.
     pub fn predict(&self, formula: Formula, r: &Regime) -> Result<f64, String> {
         if self.lambda_min <= 0.0 {
-            return Err(format!("θ* is not a minimum: the smallest Hessian eigenvalue is {:.3e} <= 0", self.lambda_min));
+            return Err(format!(
+                "θ* is not a minimum: the smallest Hessian eigenvalue is {:.3e} <= 0",
+                self.lambda_min
+            ));
         }
         let f = self.noise_factor(r).map_err(|e| e.to_string())?;
         let leading = r.eta * f / (4.0 * (1.0 - r.momentum));
@@ -176,9 +189,12 @@ impl LocalQuadratic {
             Formula::CEqualsH => leading * self.trace_h,
             Formula::Exact if r.sampling == Sampling::Reshuffle => {
                 if r.momentum > 0.0 {
-                    return Err("the exact reshuffling theory is for plain SGD (momentum = 0)".into());
+                    return Err(
+                        "the exact reshuffling theory is for plain SGD (momentum = 0)".into()
+                    );
                 }
-                theory::reshuffle::stationary_loss(&self.modes, r.eta, r.batch, self.n).map_err(|e| e.to_string())?
+                theory::reshuffle::stationary_loss(&self.modes, r.eta, r.batch, self.n)
+                    .map_err(|e| e.to_string())?
             }
             Formula::Exact | Formula::FFormula => if r.momentum > 0.0 {
                 theory::momentum::stationary_loss(&self.modes, r.eta, r.momentum, f)
@@ -206,11 +222,17 @@ impl LocalQuadratic {
             .lambda
             .iter()
             .zip(self.modes.c.iter())
-            .map(|(&l, &c)| (c / (1.0 - r.eta * l / (2.0 * (1.0 + r.momentum))), theory::momentum::contraction(r.eta * l, r.momentum)))
+            .map(|(&l, &c)| {
+                (
+                    c / (1.0 - r.eta * l / (2.0 * (1.0 + r.momentum))),
+                    theory::momentum::contraction(r.eta * l, r.momentum),
+                )
+            })
             .filter(|(w, _)| *w > 0.0)
             .collect();
         let total: f64 = per_mode.iter().map(|(w, _)| w).sum();
-        let left = |b: usize| per_mode.iter().map(|(w, rho)| w * rho.powf(2.0 * b as f64)).sum::<f64>();
+        let left =
+            |b: usize| per_mode.iter().map(|(w, rho)| w * rho.powf(2.0 * b as f64)).sum::<f64>();
         let mut hi = 16usize;
         while left(hi) > tolerance * total && hi < 1 << 40 {
             hi *= 2;
@@ -229,14 +251,22 @@ impl LocalQuadratic {
 }
 
 /// The full-batch gradient and loss on the host.
-fn gradient_and_loss<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &[f64], device: &B::Device) -> (DVector<f64>, f64) {
+fn gradient_and_loss<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &[f64],
+    device: &B::Device,
+) -> (DVector<f64>, f64) {
     let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [theta.len()]), device);
     let g = Params::new(p.full_gradient(&t)).to_vec();
     (DVector::from_vec(g), p.mean_loss(&t))
 }
 
 /// H at θ, dense and symmetric.
-pub fn dense_hessian<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &[f64], device: &B::Device) -> (DMatrix<f64>, HessianSource) {
+pub fn dense_hessian<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &[f64],
+    device: &B::Device,
+) -> (DMatrix<f64>, HessianSource) {
     if p.model.arch.sizes.len() == 2 {
         return (logistic_hessian(p, theta, device), HessianSource::Analytic);
     }
@@ -260,7 +290,11 @@ pub fn dense_hessian<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &[f64], d
 /// Logistic regression's Hessian in θ's layout (W row-major `d_in x K`, then the K biases):
 /// with `x̃ = (x, 1)` and `A_n = diag(p_n) - p_n p_nᵀ` (`p(1-p)` for one output),
 /// `H[(i,k),(j,l)] = (1/N) Σ_n x̃_ni x̃_nj A_n[k,l] + l2 δ`.
-fn logistic_hessian<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &[f64], device: &B::Device) -> DMatrix<f64> {
+fn logistic_hessian<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &[f64],
+    device: &B::Device,
+) -> DMatrix<f64> {
     let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [theta.len()]), device);
     let logits = p.model.forward(&t, p.x.clone(), None).logits;
     let k = p.model.arch.outputs();
@@ -316,7 +350,10 @@ fn logistic_hessian<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &[f64], de
 
 /// Damped Newton steps with a backtracking line search from `theta` until the gradient stops
 /// shrinking (rounding level), then H at the result.
-fn newton_polish<B: AutodiffBackend>(p: &NetworkProblem<B>, mut theta: Vec<f64>) -> Result<(Vec<f64>, Minimum, DMatrix<f64>, HessianSource), String> {
+fn newton_polish<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    mut theta: Vec<f64>,
+) -> Result<(Vec<f64>, Minimum, DMatrix<f64>, HessianSource), String> {
     let device = p.x.device();
     let (mut g, mut loss) = gradient_and_loss(p, &theta, &device);
     let mut steps = 0;
@@ -331,7 +368,10 @@ fn newton_polish<B: AutodiffBackend>(p: &NetworkProblem<B>, mut theta: Vec<f64>)
             }
             mu = if mu == 0.0 { 1e-6 * h.diagonal().abs().max().max(1e-12) } else { mu * 10.0 };
             if !mu.is_finite() || mu > 1e12 {
-                return Err("Newton polishing failed: the Hessian could not be made positive definite".into());
+                return Err(
+                    "Newton polishing failed: the Hessian could not be made positive definite"
+                        .into(),
+                );
             }
         };
         let step = chol.solve(&g);
@@ -361,6 +401,7 @@ fn newton_polish<B: AutodiffBackend>(p: &NetworkProblem<B>, mut theta: Vec<f64>)
         Some(c) => g.dot(&c.solve(&g)),
         None => f64::INFINITY,
     };
-    let minimum = Minimum { loss, gradient_norm: g.norm(), newton_decrement: decrement, newton_steps: steps };
+    let minimum =
+        Minimum { loss, gradient_norm: g.norm(), newton_decrement: decrement, newton_steps: steps };
     Ok((theta, minimum, h, source))
 }

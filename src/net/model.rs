@@ -60,8 +60,16 @@ impl Activation {
 
 impl Architecture {
     pub fn new(sizes: Vec<usize>) -> Result<Self, ProblemError> {
-        ensure(sizes.len() >= 2, || ProblemError::new("layers", format!("{sizes:?}"), "at least an input and an output size"))?;
-        ensure(sizes.iter().all(|&s| s >= 1), || ProblemError::new("layers", format!("{sizes:?}"), "sizes >= 1"))?;
+        ensure(sizes.len() >= 2, || {
+            ProblemError::new(
+                "layers",
+                format!("{sizes:?}"),
+                "at least an input and an output size",
+            )
+        })?;
+        ensure(sizes.iter().all(|&s| s >= 1), || {
+            ProblemError::new("layers", format!("{sizes:?}"), "sizes >= 1")
+        })?;
         Ok(Self { sizes, batch_norm: false, activation: Activation::Relu })
     }
     /// The same layers with another hidden nonlinearity.
@@ -76,17 +84,31 @@ impl Architecture {
     }
     /// Logistic regression: `d` inputs, `classes` outputs (1 for binary).
     pub fn logistic(d: usize, classes: usize) -> Self {
-        Self { sizes: vec![d, if classes == 2 { 1 } else { classes }], batch_norm: false, activation: Activation::Relu }
+        Self {
+            sizes: vec![d, if classes == 2 { 1 } else { classes }],
+            batch_norm: false,
+            activation: Activation::Relu,
+        }
     }
     /// The ICANN 2018 Fig. 3 network: 784-512-512-512-10 (scaled widths allowed).
     pub fn icann_mlp(width: usize) -> Self {
-        Self { sizes: vec![784, width, width, width, 10], batch_norm: false, activation: Activation::Relu }
+        Self {
+            sizes: vec![784, width, width, width, 10],
+            batch_norm: false,
+            activation: Activation::Relu,
+        }
     }
     fn hidden(&self, l: usize) -> bool {
         l + 2 < self.sizes.len()
     }
     pub fn n_params(&self) -> usize {
-        self.sizes.windows(2).enumerate().map(|(l, w)| w[0] * w[1] + w[1] + if self.batch_norm && self.hidden(l) { 2 * w[1] } else { 0 }).sum()
+        self.sizes
+            .windows(2)
+            .enumerate()
+            .map(|(l, w)| {
+                w[0] * w[1] + w[1] + if self.batch_norm && self.hidden(l) { 2 * w[1] } else { 0 }
+            })
+            .sum()
     }
     pub fn outputs(&self) -> usize {
         *self.sizes.last().expect("validated non-empty")
@@ -145,7 +167,9 @@ impl Model {
         for (l, w) in self.arch.sizes.windows(2).enumerate() {
             let gain = if l + 1 == layers { 1.0 } else { 2.0 };
             let sd = (gain / w[0] as f64).sqrt();
-            v.extend((0..w[0] * w[1]).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)));
+            v.extend((0..w[0] * w[1]).map(|_| {
+                sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)
+            }));
             v.extend(std::iter::repeat_n(0.0, w[1]));
             if self.arch.batch_norm && l + 1 < layers {
                 v.extend(std::iter::repeat_n(1.0, w[1])); // gamma
@@ -158,18 +182,31 @@ impl Model {
     /// `z_l = a_{l-1} W_l + b_l (+ leaf_l)`, `a_l = relu(z_l)` for hidden layers. `leaves` are
     /// zero tensors added to the pre-activations, whose gradients are the per-example
     /// back-propagated errors (the one-backward per-example-gradient trick).
-    pub fn forward<B: Backend>(&self, theta: &Tensor<B, 1>, x: Tensor<B, 2>, leaves: Option<&[Tensor<B, 2>]>) -> ForwardPass<B> {
+    pub fn forward<B: Backend>(
+        &self,
+        theta: &Tensor<B, 1>,
+        x: Tensor<B, 2>,
+        leaves: Option<&[Tensor<B, 2>]>,
+    ) -> ForwardPass<B> {
         self.forward_with(theta, x, leaves, Norm::Batch)
     }
 
     /// The forward pass with a choice of batch-norm statistics.
-    pub fn forward_with<B: Backend>(&self, theta: &Tensor<B, 1>, x: Tensor<B, 2>, leaves: Option<&[Tensor<B, 2>]>, norm: Norm<'_, B>) -> ForwardPass<B> {
+    pub fn forward_with<B: Backend>(
+        &self,
+        theta: &Tensor<B, 1>,
+        x: Tensor<B, 2>,
+        leaves: Option<&[Tensor<B, 2>]>,
+        norm: Norm<'_, B>,
+    ) -> ForwardPass<B> {
         let layers = self.arch.sizes.len() - 1;
         let mut a = x;
         let mut inputs = Vec::with_capacity(layers);
         let mut pre = Vec::with_capacity(layers);
         let mut stats = Vec::new();
-        for (l, ((w_off, b_off, bn_off), w)) in self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate() {
+        for (l, ((w_off, b_off, bn_off), w)) in
+            self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate()
+        {
             let weight = theta.clone().slice(w_off..w_off + w[0] * w[1]).reshape([w[0], w[1]]);
             let bias = theta.clone().slice(b_off..b_off + w[1]).reshape([1, w[1]]);
             let mut z = a.clone().matmul(weight) + bias;
@@ -199,7 +236,11 @@ impl Model {
 
     /// Per-example losses. `targets` is one-hot (n x K) for K >= 2 outputs, or n x 1 with values
     /// in {0, 1} for the binary logistic loss `softplus(z) - y z`.
-    pub fn per_example_loss<B: Backend>(&self, logits: Tensor<B, 2>, targets: Tensor<B, 2>) -> Tensor<B, 1> {
+    pub fn per_example_loss<B: Backend>(
+        &self,
+        logits: Tensor<B, 2>,
+        targets: Tensor<B, 2>,
+    ) -> Tensor<B, 1> {
         let n = logits.dims()[0];
         if self.arch.outputs() == 1 {
             // softplus(z) - y z, computed stably as max(z, 0) - y z + log(1 + e^{-|z|}).
@@ -215,9 +256,25 @@ impl Model {
     pub fn predict<B: Backend>(&self, logits: Tensor<B, 2>) -> Vec<usize> {
         let n = logits.dims()[0];
         if self.arch.outputs() == 1 {
-            logits.to_data().convert::<f64>().to_vec::<f64>().expect("float logits").iter().map(|&z| usize::from(z > 0.0)).collect()
+            logits
+                .to_data()
+                .convert::<f64>()
+                .to_vec::<f64>()
+                .expect("float logits")
+                .iter()
+                .map(|&z| usize::from(z > 0.0))
+                .collect()
         } else {
-            logits.argmax(1).reshape([n]).to_data().convert::<i64>().to_vec::<i64>().expect("int classes").iter().map(|&c| c as usize).collect()
+            logits
+                .argmax(1)
+                .reshape([n])
+                .to_data()
+                .convert::<i64>()
+                .to_vec::<i64>()
+                .expect("int classes")
+                .iter()
+                .map(|&c| c as usize)
+                .collect()
         }
     }
 }

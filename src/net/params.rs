@@ -18,7 +18,11 @@ impl<B: Backend> Params<B> {
         Self { tensor: Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device) }
     }
     pub fn to_vec(&self) -> Vec<f64> {
-        self.tensor.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64")
+        self.tensor
+            .to_data()
+            .convert::<f64>()
+            .to_vec::<f64>()
+            .expect("a float tensor converts to f64")
     }
     pub fn len(&self) -> usize {
         self.tensor.dims()[0]

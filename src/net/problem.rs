@@ -47,19 +47,33 @@ pub struct NetworkProblem<B: Backend> {
 }
 
 /// Rows of a data set as device tensors: inputs (n x d) and targets (one-hot, or n x 1 binary).
-pub fn tensors<B: Backend>(data: &Dataset, outputs: usize, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
+pub fn tensors<B: Backend>(
+    data: &Dataset,
+    outputs: usize,
+    device: &B::Device,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let n = data.len();
     let x = Tensor::from_data(TensorData::new(data.features.clone(), [n, data.dim]), device);
     let t: Vec<f32> = if outputs == 1 {
         data.labels.iter().map(|&y| y as f32).collect()
     } else {
-        data.labels.iter().flat_map(|&y| (0..outputs).map(move |k| if k == y as usize { 1.0 } else { 0.0 })).collect()
+        data.labels
+            .iter()
+            .flat_map(|&y| (0..outputs).map(move |k| if k == y as usize { 1.0 } else { 0.0 }))
+            .collect()
     };
     (x, Tensor::from_data(TensorData::new(t, [n, outputs]), device))
 }
 
 impl<B: Backend> NetworkProblem<B> {
-    pub fn new(model: Model, data: &Dataset, batch: usize, mode: NoiseMode, l2: f64, device: &B::Device) -> Result<Self, ProblemError> {
+    pub fn new(
+        model: Model,
+        data: &Dataset,
+        batch: usize,
+        mode: NoiseMode,
+        l2: f64,
+        device: &B::Device,
+    ) -> Result<Self, ProblemError> {
         let n = data.len();
         if let NoiseMode::Minibatch(s) = mode {
             crate::problems::sampling_validate(n, batch, s)?;
@@ -67,12 +81,20 @@ impl<B: Backend> NetworkProblem<B> {
             crate::error::batch_size(batch, Some(n))?;
         }
         if data.dim != model.arch.sizes[0] {
-            return Err(ProblemError::new("layers[0]", model.arch.sizes[0], format!("the input size of the data, {}", data.dim)));
+            return Err(ProblemError::new(
+                "layers[0]",
+                model.arch.sizes[0],
+                format!("the input size of the data, {}", data.dim),
+            ));
         }
         let classes = data.classes();
         let outputs = model.arch.outputs();
         if (outputs == 1 && classes > 2) || (outputs > 1 && outputs < classes) {
-            return Err(ProblemError::new("layers[last]", outputs, format!("1 (binary) or >= {classes} (the number of classes)")));
+            return Err(ProblemError::new(
+                "layers[last]",
+                outputs,
+                format!("1 (binary) or >= {classes} (the number of classes)"),
+            ));
         }
         if model.arch.batch_norm && mode == NoiseMode::GaussianGd {
             return Err(ProblemError::new("noise", "gaussian with batch norm", "minibatch or full-batch noise: with batch norm examples interact through the batch statistics, so per-example gradients (and their covariance C) are not defined"));
@@ -98,7 +120,8 @@ impl<B: Backend> NetworkProblem<B> {
             total += self.model.per_example_loss(f.logits, t).sum().into_scalar().elem::<f64>();
             start += len;
         }
-        total / self.n as f64 + 0.5 * self.l2 * (theta.clone() * theta.clone()).sum().into_scalar().elem::<f64>()
+        total / self.n as f64
+            + 0.5 * self.l2 * (theta.clone() * theta.clone()).sum().into_scalar().elem::<f64>()
     }
 }
 
@@ -106,11 +129,19 @@ use burn::tensor::ElementConversion;
 
 impl<B: AutodiffBackend> NetworkProblem<B> {
     /// `grad_θ [ sum_n w_n l_n(θ) + l2/2 |θ|^2 ]` over the rows `rows` (all rows when `None`).
-    pub fn weighted_gradient(&self, theta: &Tensor<B, 1>, rows: Option<&[usize]>, weights: Tensor<B, 1>) -> Tensor<B, 1> {
+    pub fn weighted_gradient(
+        &self,
+        theta: &Tensor<B, 1>,
+        rows: Option<&[usize]>,
+        weights: Tensor<B, 1>,
+    ) -> Tensor<B, 1> {
         let theta = theta.clone().detach().require_grad();
         let (x, t) = match rows {
             Some(r) => {
-                let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(r.iter().map(|&i| i as i64).collect::<Vec<_>>(), [r.len()]), &self.x.device());
+                let idx = Tensor::<B, 1, Int>::from_data(
+                    TensorData::new(r.iter().map(|&i| i as i64).collect::<Vec<_>>(), [r.len()]),
+                    &self.x.device(),
+                );
                 (self.x.clone().select(0, idx.clone()), self.targets.clone().select(0, idx))
             }
             None => (self.x.clone(), self.targets.clone()),
@@ -158,13 +189,22 @@ where
         out.tensor = match self.mode {
             NoiseMode::Minibatch(_) => {
                 let s = noise.batch.indices.len();
-                self.weighted_gradient(&x.tensor, Some(&noise.batch.indices), Tensor::ones([s], &device).div_scalar(s as f64))
+                self.weighted_gradient(
+                    &x.tensor,
+                    Some(&noise.batch.indices),
+                    Tensor::ones([s], &device).div_scalar(s as f64),
+                )
             }
             NoiseMode::GaussianGd => {
                 let mean = noise.z.iter().sum::<f64>() / self.n as f64;
                 let scale = 1.0 / ((self.batch * self.n) as f64).sqrt();
-                let w: Vec<f64> = noise.z.iter().map(|z| 1.0 / self.n as f64 + (z - mean) * scale).collect();
-                self.weighted_gradient(&x.tensor, None, Tensor::from_data(TensorData::new(w, [self.n]), &device))
+                let w: Vec<f64> =
+                    noise.z.iter().map(|z| 1.0 / self.n as f64 + (z - mean) * scale).collect();
+                self.weighted_gradient(
+                    &x.tensor,
+                    None,
+                    Tensor::from_data(TensorData::new(w, [self.n]), &device),
+                )
             }
             NoiseMode::FullBatch => self.full_gradient(&x.tensor),
         };

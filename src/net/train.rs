@@ -35,7 +35,8 @@ impl<B: Backend> EvalSet<B> {
     /// `data` evaluated for `model`; with batch norm, normalised by `train`'s statistics.
     pub fn new(model: &Model, data: &Dataset, train: &Dataset, device: &B::Device) -> Self {
         let (x, targets) = tensors::<B>(data, model.arch.outputs(), device);
-        let reference = model.arch.batch_norm.then(|| tensors::<B>(train, model.arch.outputs(), device).0);
+        let reference =
+            model.arch.batch_norm.then(|| tensors::<B>(train, model.arch.outputs(), device).0);
         Self { x, targets, labels: data.labels.clone(), reference }
     }
 
@@ -48,7 +49,11 @@ impl<B: Backend> EvalSet<B> {
             }
             None => model.forward(theta, self.x.clone(), None),
         };
-        let loss = model.per_example_loss(f.logits.clone(), self.targets.clone()).mean().into_scalar().elem::<f64>();
+        let loss = model
+            .per_example_loss(f.logits.clone(), self.targets.clone())
+            .mean()
+            .into_scalar()
+            .elem::<f64>();
         let pred = model.predict(f.logits);
         let correct = pred.iter().zip(&self.labels).filter(|(p, l)| **p == **l as usize).count();
         (loss, correct as f64 / self.labels.len() as f64)
@@ -71,7 +76,13 @@ impl<B: AutodiffBackend> Observer<Params<B>> for LearningCurve<B> {
     }
     fn record(&mut self, step: usize, x: &Params<B>, loss: f64) {
         let (test_loss, test_accuracy) = self.test.evaluate(&self.model, &x.tensor);
-        self.records.push(EpochRecord { epoch: step as f64 / self.steps_per_epoch, step, train_loss: loss, test_loss, test_accuracy });
+        self.records.push(EpochRecord {
+            epoch: step as f64 / self.steps_per_epoch,
+            step,
+            train_loss: loss,
+            test_loss,
+            test_accuracy,
+        });
     }
 }
 
@@ -108,23 +119,63 @@ impl std::fmt::Display for TrainError {
 }
 
 /// Runs the core solve loop on the network with the chosen integrator (no copy of the rule).
-pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(problem: &NetworkProblem<B>, theta: &mut Params<B>, spec: &TrainSpec, steps: usize, observer: &mut O) -> Result<(), TrainError>
+pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(
+    problem: &NetworkProblem<B>,
+    theta: &mut Params<B>,
+    spec: &TrainSpec,
+    steps: usize,
+    observer: &mut O,
+) -> Result<(), TrainError>
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
     let mut r = crate::rng::stream(spec.seed, 0);
     let result = match spec.integrator {
-        IntegratorKind::Sgd if spec.momentum == 0.0 => solve(problem, &mut EulerMaruyama::new(), theta, spec.eta, steps, &mut r, observer),
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall => solve(problem, &mut HeavyBall::new(spec.momentum).map_err(TrainError::Problem)?, theta, spec.eta, steps, &mut r, observer),
-        IntegratorKind::StochasticHeun => solve(problem, &mut StochasticHeun::new(), theta, spec.eta, steps, &mut r, observer),
-        IntegratorKind::LeimkuhlerMatthews => solve(problem, &mut crate::integrators::LeimkuhlerMatthews::new(), theta, spec.eta, steps, &mut r, observer),
-        IntegratorKind::ExactOu => return Err(TrainError::Problem(crate::error::ProblemError::new("integrator", "exact_ou", "sgd, heavy_ball, heun or lm for networks (exact_ou needs a quadratic)"))),
+        IntegratorKind::Sgd if spec.momentum == 0.0 => {
+            solve(problem, &mut EulerMaruyama::new(), theta, spec.eta, steps, &mut r, observer)
+        }
+        IntegratorKind::Sgd | IntegratorKind::HeavyBall => solve(
+            problem,
+            &mut HeavyBall::new(spec.momentum).map_err(TrainError::Problem)?,
+            theta,
+            spec.eta,
+            steps,
+            &mut r,
+            observer,
+        ),
+        IntegratorKind::StochasticHeun => {
+            solve(problem, &mut StochasticHeun::new(), theta, spec.eta, steps, &mut r, observer)
+        }
+        IntegratorKind::LeimkuhlerMatthews => solve(
+            problem,
+            &mut crate::integrators::LeimkuhlerMatthews::new(),
+            theta,
+            spec.eta,
+            steps,
+            &mut r,
+            observer,
+        ),
+        IntegratorKind::ExactOu => {
+            return Err(TrainError::Problem(crate::error::ProblemError::new(
+                "integrator",
+                "exact_ou",
+                "sgd, heavy_ball, heun or lm for networks (exact_ou needs a quadratic)",
+            )))
+        }
     };
     result.map_err(TrainError::Diverged)
 }
 
 /// [`run`] with a progress bar over the steps (the bar is hidden under `--quiet`).
-pub fn run_shown<B: AutodiffBackend, O: Observer<Params<B>>>(problem: &NetworkProblem<B>, theta: &mut Params<B>, spec: &TrainSpec, steps: usize, observer: &mut O, bar: &indicatif::ProgressBar, message: String) -> Result<(), TrainError>
+pub fn run_shown<B: AutodiffBackend, O: Observer<Params<B>>>(
+    problem: &NetworkProblem<B>,
+    theta: &mut Params<B>,
+    spec: &TrainSpec,
+    steps: usize,
+    observer: &mut O,
+    bar: &indicatif::ProgressBar,
+    message: String,
+) -> Result<(), TrainError>
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {

@@ -25,7 +25,10 @@ impl Manifest {
             parameters,
             threads: rayon::current_num_threads(),
             elapsed_seconds,
-            finished_unix_seconds: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            finished_unix_seconds: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         }
     }
 }

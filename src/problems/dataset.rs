@@ -25,22 +25,43 @@ pub struct FiniteSumQuadratic {
 
 impl FiniteSumQuadratic {
     /// `centers[n]` is `c_n` in the original coordinates.
-    pub fn new(hessian: SpdMatrix, centers: &[Vec<f64>], batch: usize, sampling: Sampling) -> Result<Self, ProblemError> {
+    pub fn new(
+        hessian: SpdMatrix,
+        centers: &[Vec<f64>],
+        batch: usize,
+        sampling: Sampling,
+    ) -> Result<Self, ProblemError> {
         let d = hessian.dim();
         let n = centers.len();
         sampling::validate(n, batch, sampling)?;
         for (i, c) in centers.iter().enumerate() {
-            ensure(c.len() == d, || ProblemError::new(format!("centers[{i}]"), format!("length {}", c.len()), format!("length {d} (the dimension of H)")))?;
-            ensure(c.iter().all(|v| v.is_finite()), || ProblemError::new(format!("centers[{i}]"), "a vector with NaN or infinite entries", "finite entries"))?;
+            ensure(c.len() == d, || {
+                ProblemError::new(
+                    format!("centers[{i}]"),
+                    format!("length {}", c.len()),
+                    format!("length {d} (the dimension of H)"),
+                )
+            })?;
+            ensure(c.iter().all(|v| v.is_finite()), || {
+                ProblemError::new(
+                    format!("centers[{i}]"),
+                    "a vector with NaN or infinite entries",
+                    "finite entries",
+                )
+            })?;
         }
-        let rotated: Vec<Vec<f64>> = centers.iter().map(|c| hessian.to_eigen_coordinates(c)).collect();
+        let rotated: Vec<Vec<f64>> =
+            centers.iter().map(|c| hessian.to_eigen_coordinates(c)).collect();
         let mut mean = vec![0.0; d];
         for c in &rotated {
             for (m, v) in mean.iter_mut().zip(c) {
                 *m += v / n as f64;
             }
         }
-        let centred = rotated.iter().flat_map(|c| c.iter().zip(&mean).map(|(v, m)| v - m).collect::<Vec<_>>()).collect();
+        let centred = rotated
+            .iter()
+            .flat_map(|c| c.iter().zip(&mean).map(|(v, m)| v - m).collect::<Vec<_>>())
+            .collect();
         let lambda = hessian.eigenvalues().as_slice().to_vec();
         Ok(Self { hessian, lambda, centred, n, batch, sampling })
     }
@@ -66,7 +87,12 @@ impl FiniteSumQuadratic {
     /// (population-normalised) in H's eigenbasis.
     pub fn per_example_covariance_eigenbasis(&self) -> DMatrix<f64> {
         let d = self.lambda.len();
-        DMatrix::from_fn(d, d, |a, b| self.lambda[a] * self.lambda[b] * (0..self.n).map(|i| self.center(i)[a] * self.center(i)[b]).sum::<f64>() / self.n as f64)
+        DMatrix::from_fn(d, d, |a, b| {
+            self.lambda[a]
+                * self.lambda[b]
+                * (0..self.n).map(|i| self.center(i)[a] * self.center(i)[b]).sum::<f64>()
+                / self.n as f64
+        })
     }
 
     /// Its diagonal: the per-example gradient variance along each eigenvector.

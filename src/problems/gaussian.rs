@@ -48,15 +48,30 @@ impl GaussianNoise {
 
 impl GaussianProblem {
     /// `H`, the per-example gradient covariance `C`, and the temperature `T = eta/S`.
-    pub fn new(hessian: SpdMatrix, noise_covariance: SpdMatrix, temperature: f64, frame: Frame) -> Result<Self, ProblemError> {
+    pub fn new(
+        hessian: SpdMatrix,
+        noise_covariance: SpdMatrix,
+        temperature: f64,
+        frame: Frame,
+    ) -> Result<Self, ProblemError> {
         let d = hessian.dim();
         if noise_covariance.dim() != d {
-            return Err(ProblemError::new("C", format!("dimension {}", noise_covariance.dim()), format!("the dimension of H, {d}")));
+            return Err(ProblemError::new(
+                "C",
+                format!("dimension {}", noise_covariance.dim()),
+                format!("the dimension of H, {d}"),
+            ));
         }
         positive("temperature eta/S", temperature)?;
         let (drift, c) = match frame {
-            Frame::Eigen => (LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()), hessian.rotate_into_eigenbasis(&noise_covariance.dense())),
-            Frame::Original if hessian.is_diagonal() => (LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()), noise_covariance.dense()),
+            Frame::Eigen => (
+                LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()),
+                hessian.rotate_into_eigenbasis(&noise_covariance.dense()),
+            ),
+            Frame::Original if hessian.is_diagonal() => (
+                LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()),
+                noise_covariance.dense(),
+            ),
             Frame::Original => (LinearMap::Dense(hessian.dense()), noise_covariance.dense()),
         };
         let diffusion = LinearMap::square_root_of(&c);
@@ -64,7 +79,13 @@ impl GaussianProblem {
     }
 
     /// SGD with Gaussian noise `N(0, C/S)` at learning rate `eta`: temperature `eta/S`.
-    pub fn sgd(hessian: SpdMatrix, noise_covariance: SpdMatrix, eta: f64, batch: usize, frame: Frame) -> Result<Self, ProblemError> {
+    pub fn sgd(
+        hessian: SpdMatrix,
+        noise_covariance: SpdMatrix,
+        eta: f64,
+        batch: usize,
+        frame: Frame,
+    ) -> Result<Self, ProblemError> {
         positive("eta", eta)?;
         crate::error::batch_size(batch, None)?;
         Self::new(hessian, noise_covariance, eta / batch as f64, frame)
@@ -129,7 +150,9 @@ impl StochasticProblem<Vec<f64>> for GaussianProblem {
             // The benchmark's hot path: one fused pass.
             (LinearMap::Diagonal(l), LinearMap::Diagonal(b)) => {
                 let s = noise.scale;
-                for (((o, &li), &xi), (&bi, &zi)) in out.iter_mut().zip(l).zip(x).zip(b.iter().zip(&noise.z)) {
+                for (((o, &li), &xi), (&bi, &zi)) in
+                    out.iter_mut().zip(l).zip(x).zip(b.iter().zip(&noise.z))
+                {
                     *o = li * xi + s * bi * zi;
                 }
             }
@@ -182,6 +205,11 @@ impl StochasticProblem<DMatrix<f64>> for PathBlock {
     }
     fn loss(&self, x: &DMatrix<f64>) -> f64 {
         let n = x.nrows();
-        0.5 * x.as_slice().chunks_exact(n).map(|c| self.problem.drift.quadratic_form(c)).sum::<f64>() / x.ncols() as f64
+        0.5 * x
+            .as_slice()
+            .chunks_exact(n)
+            .map(|c| self.problem.drift.quadratic_form(c))
+            .sum::<f64>()
+            / x.ncols() as f64
     }
 }

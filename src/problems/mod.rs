@@ -4,14 +4,14 @@
 //! *driver* drew (a vector of standard normals, or a minibatch). Integrators never draw randomness.
 
 mod dataset;
-mod sampling;
 mod gaussian;
 mod regression;
+mod sampling;
 
 pub use dataset::FiniteSumQuadratic;
-pub use sampling::{validate as sampling_validate, Batch, Sampling};
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
 pub use regression::LinearRegression;
+pub use sampling::{validate as sampling_validate, Batch, Sampling};
 
 use crate::rng::PathRng;
 use crate::state::State;

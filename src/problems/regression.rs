@@ -22,15 +22,40 @@ pub struct LinearRegression {
 }
 
 impl LinearRegression {
-    pub fn new(features: &[Vec<f64>], targets: &[f64], batch: usize, sampling: Sampling) -> Result<Self, ProblemError> {
+    pub fn new(
+        features: &[Vec<f64>],
+        targets: &[f64],
+        batch: usize,
+        sampling: Sampling,
+    ) -> Result<Self, ProblemError> {
         let n = features.len();
-        ensure(targets.len() == n, || ProblemError::new("y", format!("{} targets", targets.len()), format!("one per example, {n}")))?;
+        ensure(targets.len() == n, || {
+            ProblemError::new(
+                "y",
+                format!("{} targets", targets.len()),
+                format!("one per example, {n}"),
+            )
+        })?;
         sampling::validate(n, batch, sampling)?;
         let d = features[0].len();
-        ensure(d >= 1, || ProblemError::new("x[0]", "an empty feature vector", "at least one feature"))?;
+        ensure(d >= 1, || {
+            ProblemError::new("x[0]", "an empty feature vector", "at least one feature")
+        })?;
         for (i, x) in features.iter().enumerate() {
-            ensure(x.len() == d, || ProblemError::new(format!("x[{i}]"), format!("length {}", x.len()), format!("length {d}, as x[0]")))?;
-            ensure(x.iter().all(|v| v.is_finite()), || ProblemError::new(format!("x[{i}]"), "a vector with NaN or infinite entries", "finite entries"))?;
+            ensure(x.len() == d, || {
+                ProblemError::new(
+                    format!("x[{i}]"),
+                    format!("length {}", x.len()),
+                    format!("length {d}, as x[0]"),
+                )
+            })?;
+            ensure(x.iter().all(|v| v.is_finite()), || {
+                ProblemError::new(
+                    format!("x[{i}]"),
+                    "a vector with NaN or infinite entries",
+                    "finite entries",
+                )
+            })?;
         }
         for (i, y) in targets.iter().enumerate() {
             ensure(y.is_finite(), || ProblemError::new(format!("y[{i}]"), y, "a finite number"))?;
@@ -39,11 +64,25 @@ impl LinearRegression {
         let hessian = x.transpose() * &x / n as f64;
         let min_eig = nalgebra::SymmetricEigen::new(hessian.clone()).eigenvalues.min();
         ensure(min_eig > 1e-12 * hessian.amax(), || {
-            ProblemError::new("x", format!("features whose Hessian X^T X / N has smallest eigenvalue {min_eig:.3e}"), "full column rank (a positive-definite Hessian; needs N >= d)")
+            ProblemError::new(
+                "x",
+                format!("features whose Hessian X^T X / N has smallest eigenvalue {min_eig:.3e}"),
+                "full column rank (a positive-definite Hessian; needs N >= d)",
+            )
         })?;
         let rhs = x.transpose() * DVector::from_column_slice(targets) / n as f64;
-        let theta_star = nalgebra::Cholesky::new(hessian.clone()).expect("positive definite checked above").solve(&rhs);
-        Ok(Self { features: features.concat(), targets: targets.to_vec(), d, hessian, theta_star, batch, sampling })
+        let theta_star = nalgebra::Cholesky::new(hessian.clone())
+            .expect("positive definite checked above")
+            .solve(&rhs);
+        Ok(Self {
+            features: features.concat(),
+            targets: targets.to_vec(),
+            d,
+            hessian,
+            theta_star,
+            batch,
+            sampling,
+        })
     }
 
     pub fn n(&self) -> usize {
@@ -67,7 +106,8 @@ impl LinearRegression {
     }
     /// `r_n = x_n^T theta* - y_n`.
     pub fn residual(&self, i: usize) -> f64 {
-        self.feature(i).iter().zip(self.theta_star.iter()).map(|(a, b)| a * b).sum::<f64>() - self.targets[i]
+        self.feature(i).iter().zip(self.theta_star.iter()).map(|(a, b)| a * b).sum::<f64>()
+            - self.targets[i]
     }
 }
 
@@ -97,7 +137,10 @@ impl StochasticProblem<Vec<f64>> for LinearRegression {
     }
     /// `1/2 e^T H e`, exactly `L(theta) - L(theta*)`.
     fn loss(&self, theta: &Vec<f64>) -> f64 {
-        let e = DVector::from_iterator(self.d, theta.iter().zip(self.theta_star.iter()).map(|(a, b)| a - b));
+        let e = DVector::from_iterator(
+            self.d,
+            theta.iter().zip(self.theta_star.iter()).map(|(a, b)| a - b),
+        );
         0.5 * e.dot(&(&self.hessian * &e))
     }
 }

@@ -45,7 +45,9 @@ impl Batch {
         let n = self.perm.len();
         let s = self.indices.len();
         match sampling {
-            Sampling::WithReplacement => self.indices.iter_mut().for_each(|i| *i = rng.random_range(0..n)),
+            Sampling::WithReplacement => {
+                self.indices.iter_mut().for_each(|i| *i = rng.random_range(0..n))
+            }
             Sampling::WithoutReplacement => {
                 // Partial Fisher-Yates: the first S entries become a uniform S-subset
                 // whatever permutation `perm` held before.
@@ -74,7 +76,9 @@ pub fn validate(n: usize, s: usize, sampling: Sampling) -> Result<(), ProblemErr
     ensure(n >= 2, || ProblemError::new("N", n, "N >= 2 examples"))?;
     crate::error::batch_size(s, Some(n))?;
     if sampling == Sampling::Reshuffle {
-        ensure(n % s == 0, || ProblemError::new("S", s, format!("a divisor of N = {n} for per-epoch reshuffling (every epoch is N/S full batches)")))?;
+        ensure(n % s == 0, || {
+            ProblemError::new("S", s, format!("a divisor of N = {n} for per-epoch reshuffling (every epoch is N/S full batches)"))
+        })?;
     }
     Ok(())
 }

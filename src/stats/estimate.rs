@@ -25,7 +25,11 @@ impl Estimate {
     pub fn from_replicas(values: &[f64]) -> Self {
         let n = values.len();
         let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { f64::NAN };
+        let var = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            f64::NAN
+        };
         Self { value: mean, se: (var / n as f64).sqrt(), method: Method::Replicas { n } }
     }
 
@@ -49,8 +53,14 @@ impl Estimate {
 impl fmt::Display for Estimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.method {
-            Method::Replicas { n } => write!(f, "{:.6e} ± {:.2e} (se over {n} independent replicas)", self.value, self.se),
-            Method::BatchMeans { batches, tau_int } => write!(f, "{:.6e} ± {:.2e} (batch means, {batches} batches, tau_int = {tau_int:.1})", self.value, self.se),
+            Method::Replicas { n } => {
+                write!(f, "{:.6e} ± {:.2e} (se over {n} independent replicas)", self.value, self.se)
+            }
+            Method::BatchMeans { batches, tau_int } => write!(
+                f,
+                "{:.6e} ± {:.2e} (batch means, {batches} batches, tau_int = {tau_int:.1})",
+                self.value, self.se
+            ),
         }
     }
 }

@@ -41,8 +41,10 @@ pub fn weak_order_slope(hs: &[f64], per_path: &[Vec<f64>], groups: usize) -> Slo
     assert!(hs.len() >= 3, "need at least three step sizes for a slope");
     let slope = fit(hs, per_path, None);
     let size = per_path.len() / groups;
-    let jack: Vec<f64> = (0..groups).map(|g| fit(hs, per_path, Some(g * size..(g + 1) * size))).collect();
+    let jack: Vec<f64> =
+        (0..groups).map(|g| fit(hs, per_path, Some(g * size..(g + 1) * size))).collect();
     let m = jack.iter().sum::<f64>() / groups as f64;
-    let var = (groups - 1) as f64 / groups as f64 * jack.iter().map(|s| (s - m).powi(2)).sum::<f64>();
+    let var =
+        (groups - 1) as f64 / groups as f64 * jack.iter().map(|s| (s - m).powi(2)).sum::<f64>();
     Slope { slope, se: var.sqrt(), groups }
 }

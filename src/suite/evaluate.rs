@@ -26,10 +26,16 @@ pub struct CheckRow {
 }
 
 /// Runs one check; a check may expand into several rows (one per beta or step).
-pub fn evaluate(spec: &CheckSpec, threshold: f64, progress: Option<indicatif::ProgressBar>) -> Result<Vec<CheckRow>, String> {
+pub fn evaluate(
+    spec: &CheckSpec,
+    threshold: f64,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<Vec<CheckRow>, String> {
     let started = std::time::Instant::now();
     let mut rows = match spec.kind {
-        CheckKind::Stationary => vec![stationary(spec, &spec.problem, threshold, &spec.id, progress)?],
+        CheckKind::Stationary => {
+            vec![stationary(spec, &spec.problem, threshold, &spec.id, progress)?]
+        }
         CheckKind::Breakdown => breakdown(spec, threshold, progress)?,
         CheckKind::Transient => transient(spec, threshold, progress)?,
         CheckKind::WeakOrder => vec![weak_order(spec, progress)?],
@@ -50,43 +56,81 @@ pub(super) fn verdict(z: f64, threshold: f64, expect: Expect) -> (bool, String) 
     }
 }
 
-fn theory_value(s: &Scenario, kind: IntegratorKind, choice: TheoryChoice) -> Result<(f64, String), String> {
+fn theory_value(
+    s: &Scenario,
+    kind: IntegratorKind,
+    choice: TheoryChoice,
+) -> Result<(f64, String), String> {
     let report = s.theory();
     let modes_f = |f: f64| -> Result<f64, String> {
         let modes = match &s.model {
             Model::Dataset(p) => Modes::from_dataset(p),
             Model::Gaussian(p) => Modes::new(p.hessian(), p.noise_covariance()),
-            Model::Regression(..) => return Err("the f-formulas apply to quadratic models only".into()),
+            Model::Regression(..) => {
+                return Err("the f-formulas apply to quadratic models only".into())
+            }
         };
-        let r = if s.momentum > 0.0 { theory::momentum::stationary_loss(&modes, s.eta, s.momentum, f) } else { theory::sgd::stationary_loss(&modes, s.eta, f) };
+        let r = if s.momentum > 0.0 {
+            theory::momentum::stationary_loss(&modes, s.eta, s.momentum, f)
+        } else {
+            theory::sgd::stationary_loss(&modes, s.eta, f)
+        };
         r.map_err(|e| e.to_string())
     };
     match choice {
-        TheoryChoice::Exact => report.stationary_for(kind).map(|v| (v, "exact".to_string())).ok_or_else(|| format!("no exact stationary value for {} on this model", kind.name())),
+        TheoryChoice::Exact => report
+            .stationary_for(kind)
+            .map(|v| (v, "exact".to_string()))
+            .ok_or_else(|| format!("no exact stationary value for {} on this model", kind.name())),
         TheoryChoice::Continuous => Ok((report.continuous_loss, "continuous law".into())),
         TheoryChoice::OneOverS => Ok((modes_f(1.0 / s.batch as f64)?, "f = 1/S formula".into())),
         TheoryChoice::FreshBatchF => {
             let n = s.n().ok_or("fresh_batch_f needs a data-set model")?;
-            let f = theory::noise_factor(s.batch, Some(n), Sampling::WithoutReplacement).map_err(|e| e.to_string())?;
+            let f = theory::noise_factor(s.batch, Some(n), Sampling::WithoutReplacement)
+                .map_err(|e| e.to_string())?;
             Ok((modes_f(f)?, "fresh-batch f-formula".into()))
         }
     }
 }
 
-fn stationary(spec: &CheckSpec, file: &ProblemFile, threshold: f64, id: &str, progress: Option<indicatif::ProgressBar>) -> Result<CheckRow, String> {
+fn stationary(
+    spec: &CheckSpec,
+    file: &ProblemFile,
+    threshold: f64,
+    id: &str,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<CheckRow, String> {
     let s = scenario(file, id)?;
     let mut ens = Ensemble::new(spec.paths, spec.seed);
     if let Some(p) = progress {
         ens = ens.with_progress(p);
     }
-    let est = s.stationary_estimate(spec.integrator, &ens, spec.burn_in, spec.window).map_err(|e| format!("check {id}: {e}"))?;
+    let est = s
+        .stationary_estimate(spec.integrator, &ens, spec.burn_in, spec.window)
+        .map_err(|e| format!("check {id}: {e}"))?;
     let (theory, label) = theory_value(&s, spec.integrator, spec.theory)?;
     let z = est.z(theory);
     let (pass, criterion) = verdict(z, threshold, spec.expect);
-    Ok(CheckRow { id: id.into(), claim: spec.claim.clone(), compared_with: label, theory, measured: est.value, se: est.se, z, criterion, pass, method: est.to_string(), seconds: 0.0 })
+    Ok(CheckRow {
+        id: id.into(),
+        claim: spec.claim.clone(),
+        compared_with: label,
+        theory,
+        measured: est.value,
+        se: est.se,
+        z,
+        criterion,
+        pass,
+        method: est.to_string(),
+        seconds: 0.0,
+    })
 }
 
-fn breakdown(spec: &CheckSpec, threshold: f64, progress: Option<indicatif::ProgressBar>) -> Result<Vec<CheckRow>, String> {
+fn breakdown(
+    spec: &CheckSpec,
+    threshold: f64,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<Vec<CheckRow>, String> {
     spec.betas
         .iter()
         .map(|&beta| {
@@ -97,21 +141,42 @@ fn breakdown(spec: &CheckSpec, threshold: f64, progress: Option<indicatif::Progr
             let mut row = stationary(spec, &f, threshold, &id, progress.clone())?;
             let report = scenario(&f, &id)?.theory();
             let cont = report.continuous_loss;
-            let exact = report.discrete_loss.map(|e| format!("{:.4}", e / cont)).unwrap_or_else(|| "unstable".into());
-            row.claim = format!("{} (eta = {:.4}, S = {}: exact/continuous = {exact}, measured {:.4} ± {:.4})", spec.claim, f.optimizer.eta, f.optimizer.batch, row.measured / cont, row.se / cont);
+            let exact = report
+                .discrete_loss
+                .map(|e| format!("{:.4}", e / cont))
+                .unwrap_or_else(|| "unstable".into());
+            row.claim = format!(
+                "{} (eta = {:.4}, S = {}: exact/continuous = {exact}, measured {:.4} ± {:.4})",
+                spec.claim,
+                f.optimizer.eta,
+                f.optimizer.batch,
+                row.measured / cont,
+                row.se / cont
+            );
             Ok(row)
         })
         .collect()
 }
 
-fn transient(spec: &CheckSpec, threshold: f64, progress: Option<indicatif::ProgressBar>) -> Result<Vec<CheckRow>, String> {
+fn transient(
+    spec: &CheckSpec,
+    threshold: f64,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<Vec<CheckRow>, String> {
     let s = scenario(&spec.problem, &spec.id)?;
     let mut ens = Ensemble::new(spec.paths, spec.seed);
     if let Some(p) = progress {
         ens = ens.with_progress(p);
     }
     let steps = spec.steps.iter().copied().max().unwrap_or(0);
-    let out = s.simulate(spec.integrator, &ens, steps, &crate::observers::Snapshots::new(spec.steps.clone())).map_err(|e| format!("check {}: {e}", spec.id))?;
+    let out = s
+        .simulate(
+            spec.integrator,
+            &ens,
+            steps,
+            &crate::observers::Snapshots::new(spec.steps.clone()),
+        )
+        .map_err(|e| format!("check {}: {e}", spec.id))?;
     if let Some((path, d)) = crate::ensemble::first_divergence(&out) {
         return Err(format!("check {}: path {path} {d}", spec.id));
     }
@@ -121,20 +186,48 @@ fn transient(spec: &CheckSpec, threshold: f64, progress: Option<indicatif::Progr
     at.iter()
         .enumerate()
         .map(|(i, &k)| {
-            let est = Estimate::from_replicas(&out.iter().map(|o| o.observer.values[i]).collect::<Vec<_>>());
-            let (theory, exact) = s.transient_theory(spec.integrator, k).ok_or_else(|| format!("check {}: no transient theory for {}", spec.id, spec.integrator.name()))?;
+            let est = Estimate::from_replicas(
+                &out.iter().map(|o| o.observer.values[i]).collect::<Vec<_>>(),
+            );
+            let (theory, exact) = s.transient_theory(spec.integrator, k).ok_or_else(|| {
+                format!("check {}: no transient theory for {}", spec.id, spec.integrator.name())
+            })?;
             let z = est.z(theory);
             let (pass, criterion) = verdict(z, threshold, spec.expect);
-            Ok(CheckRow { id: format!("{}[k={k}]", spec.id), claim: spec.claim.clone(), compared_with: if exact { "exact transient".into() } else { "continuous transient".into() }, theory, measured: est.value, se: est.se, z, criterion, pass, method: est.to_string(), seconds: 0.0 })
+            Ok(CheckRow {
+                id: format!("{}[k={k}]", spec.id),
+                claim: spec.claim.clone(),
+                compared_with: if exact {
+                    "exact transient".into()
+                } else {
+                    "continuous transient".into()
+                },
+                theory,
+                measured: est.value,
+                se: est.se,
+                z,
+                criterion,
+                pass,
+                method: est.to_string(),
+                seconds: 0.0,
+            })
         })
         .collect()
 }
 
-fn weak_order(spec: &CheckSpec, progress: Option<indicatif::ProgressBar>) -> Result<CheckRow, String> {
+fn weak_order(
+    spec: &CheckSpec,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<CheckRow, String> {
     let s = scenario(&spec.problem, &spec.id)?;
-    let Model::Gaussian(p) = &s.model else { return Err(format!("check {}: weak_order needs a gaussian model", spec.id)) };
-    let need = |v: Option<f64>, name: &str| v.ok_or_else(|| format!("check {}: weak_order needs {name}", spec.id));
-    let (h0, order, tol) = (need(spec.h0, "h0")?, need(spec.order, "order")?, need(spec.tolerance, "tolerance")?);
+    let Model::Gaussian(p) = &s.model else {
+        return Err(format!("check {}: weak_order needs a gaussian model", spec.id));
+    };
+    let need = |v: Option<f64>, name: &str| {
+        v.ok_or_else(|| format!("check {}: weak_order needs {name}", spec.id))
+    };
+    let (h0, order, tol) =
+        (need(spec.h0, "h0")?, need(spec.order, "order")?, need(spec.tolerance, "tolerance")?);
     let levels = spec.levels.unwrap_or(4);
     let t_end = spec.t_end.unwrap_or(1.0);
     let mut ens = Ensemble::new(spec.paths, spec.seed);
@@ -142,21 +235,41 @@ fn weak_order(spec: &CheckSpec, progress: Option<indicatif::ProgressBar>) -> Res
         pb.set_length(pb.length().unwrap_or(0) + (spec.paths * (levels - 1)) as u64);
         ens = ens.with_progress(pb);
     }
-    let run = |i: &dyn Fn(&Ensemble) -> Result<(Vec<f64>, Vec<Vec<f64>>), crate::ensemble::PathDiverged>| i(&ens).map_err(|e| format!("check {}: {e}", spec.id));
+    let run = |i: &dyn Fn(
+        &Ensemble,
+    )
+        -> Result<(Vec<f64>, Vec<Vec<f64>>), crate::ensemble::PathDiverged>| {
+        i(&ens).map_err(|e| format!("check {}: {e}", spec.id))
+    };
     use crate::coupling::coupled_levels;
     use crate::integrators::*;
     let (hs, per_path) = match spec.integrator {
-        IntegratorKind::Sgd => run(&|e| coupled_levels(p, &EulerMaruyama::new(), &s.x0, t_end, h0, levels, e))?,
-        IntegratorKind::StochasticHeun => run(&|e| coupled_levels(p, &StochasticHeun::new(), &s.x0, t_end, h0, levels, e))?,
-        IntegratorKind::LeimkuhlerMatthews => run(&|e| coupled_levels(p, &LeimkuhlerMatthews::new(), &s.x0, t_end, h0, levels, e))?,
-        IntegratorKind::ExactOu => run(&|e| coupled_levels(p, &ExactOu::new(), &s.x0, t_end, h0, levels, e))?,
-        IntegratorKind::HeavyBall => return Err(format!("check {}: weak_order is for SDE integrators (sgd, heun, lm, exact_ou)", spec.id)),
+        IntegratorKind::Sgd => {
+            run(&|e| coupled_levels(p, &EulerMaruyama::new(), &s.x0, t_end, h0, levels, e))?
+        }
+        IntegratorKind::StochasticHeun => {
+            run(&|e| coupled_levels(p, &StochasticHeun::new(), &s.x0, t_end, h0, levels, e))?
+        }
+        IntegratorKind::LeimkuhlerMatthews => {
+            run(&|e| coupled_levels(p, &LeimkuhlerMatthews::new(), &s.x0, t_end, h0, levels, e))?
+        }
+        IntegratorKind::ExactOu => {
+            run(&|e| coupled_levels(p, &ExactOu::new(), &s.x0, t_end, h0, levels, e))?
+        }
+        IntegratorKind::HeavyBall => {
+            return Err(format!(
+                "check {}: weak_order is for SDE integrators (sgd, heun, lm, exact_ou)",
+                spec.id
+            ))
+        }
     };
     let slope = weak_order_slope(&hs, &per_path, 20);
     let delta = slope.slope - order;
     let (pass, criterion) = match spec.expect {
         Expect::Agree => (delta.abs() < tol, format!("|slope - {order}| < {tol}")),
-        Expect::Reject => (delta.abs() >= tol, format!("|slope - {order}| >= {tol} (negative control)")),
+        Expect::Reject => {
+            (delta.abs() >= tol, format!("|slope - {order}| >= {tol} (negative control)"))
+        }
     };
     Ok(CheckRow {
         id: spec.id.clone(),

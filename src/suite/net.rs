@@ -133,7 +133,12 @@ fn every() -> usize {
 
 impl NetCheckSpec {
     fn regime(&self, eta: f64, batch: usize) -> Regime {
-        Regime { eta, batch, sampling: self.sampling.map_or(Sampling::WithReplacement, Sampling::from), momentum: self.momentum }
+        Regime {
+            eta,
+            batch,
+            sampling: self.sampling.map_or(Sampling::WithReplacement, Sampling::from),
+            momentum: self.momentum,
+        }
     }
 }
 
@@ -166,13 +171,18 @@ pub fn build(spec: &NetModelSpec) -> Result<(Dataset, Model), String> {
     let mut sizes = vec![data.dim];
     sizes.extend(&spec.hidden);
     sizes.push(if classes == 2 { 1 } else { classes });
-    let arch = Architecture::new(sizes).map_err(|e| e.to_string())?.with_activation(spec.activation);
+    let arch =
+        Architecture::new(sizes).map_err(|e| e.to_string())?.with_activation(spec.activation);
     Ok((data, Model::new(arch)))
 }
 
 impl NetLab {
     /// The fitted model for a spec (fitted once per suite).
-    pub fn fitted(&mut self, spec: &NetModelSpec, bar: &indicatif::ProgressBar) -> Result<Rc<Fitted>, String> {
+    pub fn fitted(
+        &mut self,
+        spec: &NetModelSpec,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<Rc<Fitted>, String> {
         let key = serde_json::to_string(spec).expect("a model spec serialises");
         if let Some(f) = self.models.get(&key) {
             return Ok(f.clone());
@@ -182,12 +192,43 @@ impl NetLab {
         let mut theta = model.init::<B>(spec.seed, &device);
         if spec.warmup_epochs > 0.0 {
             let batch = 32.min(data.len());
-            let warm = NetworkProblem::<B>::new(model.clone(), &data, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), spec.l2, &device).map_err(|e| e.to_string())?;
-            let train = TrainSpec { eta: 0.05, momentum: 0.9, integrator: crate::config::IntegratorKind::HeavyBall, epochs: spec.warmup_epochs, seed: spec.seed };
-            run_shown(&warm, &mut theta, &train, train.steps(data.len(), batch), &mut Series::new(usize::MAX, 1), bar, "warm-up".into()).map_err(|e| format!("warm-up: {e}"))?;
+            let warm = NetworkProblem::<B>::new(
+                model.clone(),
+                &data,
+                batch,
+                NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                spec.l2,
+                &device,
+            )
+            .map_err(|e| e.to_string())?;
+            let train = TrainSpec {
+                eta: 0.05,
+                momentum: 0.9,
+                integrator: crate::config::IntegratorKind::HeavyBall,
+                epochs: spec.warmup_epochs,
+                seed: spec.seed,
+            };
+            run_shown(
+                &warm,
+                &mut theta,
+                &train,
+                train.steps(data.len(), batch),
+                &mut Series::new(usize::MAX, 1),
+                bar,
+                "warm-up".into(),
+            )
+            .map_err(|e| format!("warm-up: {e}"))?;
         }
         bar.set_message("θ*: Newton polishing, Hessian, per-example gradients");
-        let full = NetworkProblem::<B>::new(model.clone(), &data, data.len(), NoiseMode::FullBatch, spec.l2, &device).map_err(|e| e.to_string())?;
+        let full = NetworkProblem::<B>::new(
+            model.clone(),
+            &data,
+            data.len(),
+            NoiseMode::FullBatch,
+            spec.l2,
+            &device,
+        )
+        .map_err(|e| e.to_string())?;
         let local = LocalQuadratic::at_minimum(&full, &theta)?;
         let fitted = Rc::new(Fitted { data, model, local });
         self.models.insert(key, fitted.clone());
@@ -195,15 +236,38 @@ impl NetLab {
     }
 
     /// The measured excess loss of one regime (run once per suite); `true` when it ran now.
-    fn run(&mut self, check: &NetCheckSpec, fitted: &Fitted, regime: &Regime, bar: &indicatif::ProgressBar) -> Result<(ExcessLoss, bool), String> {
-        let length = RunLength { window: check.window, burn_in: check.burn_in, every: check.every, seed: check.seed };
-        let key = format!("{}|{regime:?}|{length:?}", serde_json::to_string(&check.model).expect("a model spec serialises"));
+    fn run(
+        &mut self,
+        check: &NetCheckSpec,
+        fitted: &Fitted,
+        regime: &Regime,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(ExcessLoss, bool), String> {
+        let length = RunLength {
+            window: check.window,
+            burn_in: check.burn_in,
+            every: check.every,
+            seed: check.seed,
+        };
+        let key = format!(
+            "{}|{regime:?}|{length:?}",
+            serde_json::to_string(&check.model).expect("a model spec serialises")
+        );
         if let Some(r) = self.runs.get(&key) {
             return Ok((*r, false));
         }
-        let problem = NetworkProblem::<B>::new(fitted.model.clone(), &fitted.data, regime.batch, NoiseMode::Minibatch(regime.sampling), check.model.l2, &Default::default()).map_err(|e| e.to_string())?;
+        let problem = NetworkProblem::<B>::new(
+            fitted.model.clone(),
+            &fitted.data,
+            regime.batch,
+            NoiseMode::Minibatch(regime.sampling),
+            check.model.l2,
+            &Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let label = format!("{}: eta {}, S {}", check.id, regime.eta, regime.batch);
-        let r = measure(&problem, &fitted.local, regime, &length, bar, label).map_err(|e| format!("check {}: {e}", check.id))?;
+        let r = measure(&problem, &fitted.local, regime, &length, bar, label)
+            .map_err(|e| format!("check {}: {e}", check.id))?;
         self.runs.insert(key, r);
         Ok((r, true))
     }
@@ -235,17 +299,24 @@ fn reliability(r: &ExcessLoss, pass: bool, criterion: String) -> (bool, String) 
 }
 
 /// Runs one network check.
-pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: &indicatif::ProgressBar) -> Result<Vec<CheckRow>, String> {
+pub fn evaluate_net(
+    spec: &NetCheckSpec,
+    threshold: f64,
+    lab: &mut NetLab,
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<CheckRow>, String> {
     let started = std::time::Instant::now();
     let fitted = lab.fitted(&spec.model, bar).map_err(|e| format!("check {}: {e}", spec.id))?;
     let local = &fitted.local;
     let regime = spec.regime(spec.eta, spec.batch);
-    let predict = |r: &Regime| local.predict(spec.theory, r).map_err(|e| format!("check {}: {e}", spec.id));
+    let predict =
+        |r: &Regime| local.predict(spec.theory, r).map_err(|e| format!("check {}: {e}", spec.id));
     let mut rows = Vec::new();
     let fdr_row = |id: String, r: &ExcessLoss, regime: &Regime| {
         let z = r.fdr.residual.value / r.fdr.residual.se;
         let reshuffled = regime.sampling == Sampling::Reshuffle;
-        let (pass, criterion) = verdict(z, threshold, if reshuffled { Expect::Reject } else { Expect::Agree });
+        let (pass, criterion) =
+            verdict(z, threshold, if reshuffled { Expect::Reject } else { Expect::Agree });
         let claim = if reshuffled {
             "NEGATIVE CONTROL: Yaida's FDR, which assumes fresh noise every step, is rejected under per-epoch reshuffling".to_string()
         } else {
@@ -253,7 +324,10 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
         };
         CheckRow {
             id: format!("{id}/fdr"),
-            claim: format!("{claim} (eta = {}, S = {}, m = {})", regime.eta, regime.batch, regime.momentum),
+            claim: format!(
+                "{claim} (eta = {}, S = {}, m = {})",
+                regime.eta, regime.batch, regime.momentum
+            ),
             compared_with: "0 (exact at stationarity for any loss)".into(),
             theory: 0.0,
             measured: r.fdr.residual.value,
@@ -275,7 +349,13 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
             rows.push(CheckRow {
                 id: spec.id.clone(),
                 claim: spec.claim.clone(),
-                compared_with: format!("{} (eta λ_max = {:.3}, f = {:.4e}, Tr C/Tr H = {:.3})", spec.theory.describe(), spec.eta * local.lambda_max, local.noise_factor(&regime).map_err(|e| e.to_string())?, local.trace_c / local.trace_h),
+                compared_with: format!(
+                    "{} (eta λ_max = {:.3}, f = {:.4e}, Tr C/Tr H = {:.3})",
+                    spec.theory.describe(),
+                    spec.eta * local.lambda_max,
+                    local.noise_factor(&regime).map_err(|e| e.to_string())?,
+                    local.trace_c / local.trace_h
+                ),
                 theory,
                 measured: r.estimate.value,
                 se: r.estimate.se,
@@ -290,7 +370,10 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
             }
         }
         NetCheckKind::Ratio => {
-            let (eta2, batch2) = (spec.eta2.ok_or(format!("check {}: a ratio check needs eta2", spec.id))?, spec.batch2.ok_or(format!("check {}: a ratio check needs batch2", spec.id))?);
+            let (eta2, batch2) = (
+                spec.eta2.ok_or(format!("check {}: a ratio check needs eta2", spec.id))?,
+                spec.batch2.ok_or(format!("check {}: a ratio check needs batch2", spec.id))?,
+            );
             let second = spec.regime(eta2, batch2);
             let theory = predict(&second)? / predict(&regime)?;
             let (a, fresh_a) = lab.run(spec, &fitted, &regime, bar)?;
@@ -305,14 +388,23 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
             rows.push(CheckRow {
                 id: spec.id.clone(),
                 claim: spec.claim.clone(),
-                compared_with: format!("ratio from the {} (eta λ_max = {:.3} and {:.3})", spec.theory.describe(), spec.eta * local.lambda_max, eta2 * local.lambda_max),
+                compared_with: format!(
+                    "ratio from the {} (eta λ_max = {:.3} and {:.3})",
+                    spec.theory.describe(),
+                    spec.eta * local.lambda_max,
+                    eta2 * local.lambda_max
+                ),
                 theory,
                 measured: ratio,
                 se,
                 z,
                 criterion,
                 pass,
-                method: format!("ratio of two independent runs, delta-method se; first: {}; second: {}", describe_run(&a, local), describe_run(&b, local)),
+                method: format!(
+                    "ratio of two independent runs, delta-method se; first: {}; second: {}",
+                    describe_run(&a, local),
+                    describe_run(&b, local)
+                ),
                 seconds: 0.0,
             });
             if fresh_a {
@@ -324,7 +416,10 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
         }
         NetCheckKind::Extrapolation => {
             if spec.etas.len() < 3 {
-                return Err(format!("invalid etas = {:?} in check {}: valid is at least 3 learning rates", spec.etas, spec.id));
+                return Err(format!(
+                    "invalid etas = {:?} in check {}: valid is at least 3 learning rates",
+                    spec.etas, spec.id
+                ));
             }
             // (eta, δ, se of δ) per run.
             let mut points = Vec::new();
@@ -349,7 +444,11 @@ pub fn evaluate_net(spec: &NetCheckSpec, threshold: f64, lab: &mut NetLab, bar: 
             for r in &runs {
                 (pass, criterion) = reliability(r, pass, criterion);
             }
-            let deviations = points.iter().map(|(e, d, s)| format!("eta {e}: {d:+.4} ± {s:.4}")).collect::<Vec<_>>().join(", ");
+            let deviations = points
+                .iter()
+                .map(|(e, d, s)| format!("eta {e}: {d:+.4} ± {s:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             rows.insert(
                 0,
                 CheckRow {

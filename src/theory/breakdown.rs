@@ -21,7 +21,13 @@ pub struct BreakdownPoint {
 
 /// The exact stationary loss for a noise model: Gaussian (`n = None`), with or without
 /// replacement, or reshuffling.
-pub fn exact_loss(modes: &Modes, eta: f64, s: usize, n: Option<usize>, sampling: Sampling) -> Result<f64, crate::error::ProblemError> {
+pub fn exact_loss(
+    modes: &Modes,
+    eta: f64,
+    s: usize,
+    n: Option<usize>,
+    sampling: Sampling,
+) -> Result<f64, crate::error::ProblemError> {
     match (sampling, n) {
         (Sampling::Reshuffle, Some(n)) => reshuffle::stationary_loss(modes, eta, s, n),
         _ => sgd::stationary_loss(modes, eta, noise_factor(s, n, sampling)?),
@@ -29,7 +35,14 @@ pub fn exact_loss(modes: &Modes, eta: f64, s: usize, n: Option<usize>, sampling:
 }
 
 /// The map at the given betas (`S = round(beta S0)`, clipped to `[1, N]`).
-pub fn curve(modes: &Modes, eta0: f64, s0: usize, n: Option<usize>, sampling: Sampling, betas: &[f64]) -> Vec<BreakdownPoint> {
+pub fn curve(
+    modes: &Modes,
+    eta0: f64,
+    s0: usize,
+    n: Option<usize>,
+    sampling: Sampling,
+    betas: &[f64],
+) -> Vec<BreakdownPoint> {
     betas
         .iter()
         .map(|&beta| {
@@ -40,7 +53,15 @@ pub fn curve(modes: &Modes, eta0: f64, s0: usize, n: Option<usize>, sampling: Sa
             }
             let continuous = eta / (4.0 * s as f64) * modes.c.sum();
             let exact = exact_loss(modes, eta, s, n, sampling).ok();
-            BreakdownPoint { beta, eta, s, continuous, exact, ratio: exact.map(|e| e / continuous), eta_lambda_max: eta * modes.lambda_max() }
+            BreakdownPoint {
+                beta,
+                eta,
+                s,
+                continuous,
+                exact,
+                ratio: exact.map(|e| e / continuous),
+                eta_lambda_max: eta * modes.lambda_max(),
+            }
         })
         .collect()
 }

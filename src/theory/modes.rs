@@ -13,11 +13,17 @@ pub struct Modes {
 impl Modes {
     /// From `H` and `C` (O(d) when they share eigenvectors, one GEMM otherwise).
     pub fn new(hessian: &SpdMatrix, noise_covariance: &SpdMatrix) -> Self {
-        Self { lambda: hessian.eigenvalues().clone(), c: hessian.eigenbasis_diagonal(noise_covariance) }
+        Self {
+            lambda: hessian.eigenvalues().clone(),
+            c: hessian.eigenbasis_diagonal(noise_covariance),
+        }
     }
     /// From a finite data set of quadratics: `C_pop = H Cov_n(c) H`.
     pub fn from_dataset(problem: &FiniteSumQuadratic) -> Self {
-        Self { lambda: problem.hessian().eigenvalues().clone(), c: problem.per_example_variance_eigenbasis() }
+        Self {
+            lambda: problem.hessian().eigenvalues().clone(),
+            c: problem.per_example_variance_eigenbasis(),
+        }
     }
     pub fn lambda_max(&self) -> f64 {
         self.lambda.max()

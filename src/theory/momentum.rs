@@ -11,7 +11,12 @@ use nalgebra::{DMatrix, Matrix2, Vector2};
 /// The closed form above.
 pub fn stationary_loss(modes: &Modes, eta: f64, m: f64, f: f64) -> Result<f64, ProblemError> {
     check_momentum_stable(eta, m, modes.lambda_max())?;
-    let per_mode: f64 = modes.lambda.iter().zip(modes.c.iter()).map(|(&l, &c)| c / (1.0 - eta * l / (2.0 * (1.0 + m)))).sum();
+    let per_mode: f64 = modes
+        .lambda
+        .iter()
+        .zip(modes.c.iter())
+        .map(|(&l, &c)| c / (1.0 - eta * l / (2.0 * (1.0 + m))))
+        .sum();
     Ok(eta * f / (4.0 * (1.0 - m)) * per_mode)
 }
 
@@ -33,20 +38,32 @@ fn mode_transition(l: f64, eta: f64, m: f64) -> Matrix2<f64> {
 }
 
 /// The same quantity from each mode's 2x2 discrete Lyapunov equation (an independent check).
-pub fn stationary_loss_lyapunov(modes: &Modes, eta: f64, m: f64, f: f64) -> Result<f64, ProblemError> {
+pub fn stationary_loss_lyapunov(
+    modes: &Modes,
+    eta: f64,
+    m: f64,
+    f: f64,
+) -> Result<f64, ProblemError> {
     check_momentum_stable(eta, m, modes.lambda_max())?;
     let mut total = 0.0;
     for (&l, &c) in modes.lambda.iter().zip(modes.c.iter()) {
         let a = DMatrix::from_column_slice(2, 2, mode_transition(l, eta, m).as_slice());
         let q = DMatrix::from_element(2, 2, eta * eta * f * c);
-        let sigma = lyapunov::discrete(&a, &q).ok_or_else(|| ProblemError::new("eta", eta, "a stable heavy-ball step"))?;
+        let sigma = lyapunov::discrete(&a, &q)
+            .ok_or_else(|| ProblemError::new("eta", eta, "a stable heavy-ball step"))?;
         total += 0.5 * l * sigma[(0, 0)];
     }
     Ok(total)
 }
 
 /// The stationary covariance of x from the full 2d x 2d Lyapunov equation (dense; small d).
-pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, eta: f64, m: f64, f: f64) -> Result<DMatrix<f64>, ProblemError> {
+pub fn stationary_covariance(
+    hessian: &SpdMatrix,
+    noise_covariance: &SpdMatrix,
+    eta: f64,
+    m: f64,
+    f: f64,
+) -> Result<DMatrix<f64>, ProblemError> {
     check_momentum_stable(eta, m, hessian.max_eigenvalue())?;
     let d = hessian.dim();
     let h = hessian.dense();
@@ -61,7 +78,8 @@ pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, 
     for (r, c) in [(0, 0), (0, d), (d, 0), (d, d)] {
         q.view_mut((r, c), (d, d)).copy_from(&v);
     }
-    let sigma = lyapunov::discrete(&a, &q).ok_or_else(|| ProblemError::new("eta", eta, "a stable heavy-ball step"))?;
+    let sigma = lyapunov::discrete(&a, &q)
+        .ok_or_else(|| ProblemError::new("eta", eta, "a stable heavy-ball step"))?;
     Ok(sigma.view((0, 0), (d, d)).into_owned())
 }
 

@@ -27,7 +27,12 @@ pub fn transient_loss(modes: &Modes, x0_eigen: &[f64], eta: f64, f: f64, t: f64)
 }
 
 /// The stationary covariance in original coordinates: `Sigma'_ij = eta f C'_ij / (lambda_i + lambda_j)`.
-pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, eta: f64, f: f64) -> DMatrix<f64> {
+pub fn stationary_covariance(
+    hessian: &SpdMatrix,
+    noise_covariance: &SpdMatrix,
+    eta: f64,
+    f: f64,
+) -> DMatrix<f64> {
     let l = hessian.eigenvalues();
     let c = hessian.rotate_into_eigenbasis(&noise_covariance.dense());
     let s = DMatrix::from_fn(l.len(), l.len(), |i, j| eta * f * c[(i, j)] / (l[i] + l[j]));

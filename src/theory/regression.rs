@@ -64,7 +64,9 @@ impl RegressionMoments {
     pub fn operator(&self, eta: f64) -> DMatrix<f64> {
         let eye = DMatrix::<f64>::identity(self.d, self.d);
         let hh = self.h.kronecker(&self.h);
-        DMatrix::identity(self.d * self.d, self.d * self.d) - (eye.kronecker(&self.h) + self.h.kronecker(&eye)) * eta + (&self.fourth * self.alpha + hh * self.beta) * (eta * eta)
+        DMatrix::identity(self.d * self.d, self.d * self.d)
+            - (eye.kronecker(&self.h) + self.h.kronecker(&eye)) * eta
+            + (&self.fourth * self.alpha + hh * self.beta) * (eta * eta)
     }
 
     /// Spectral radius of `T`: mean-square stable iff < 1.
@@ -105,7 +107,9 @@ impl RegressionMoments {
         let dd = self.d * self.d;
         let lhs = DMatrix::identity(dd, dd) - self.operator(eta);
         let rhs = DVector::from_column_slice(self.g.as_slice()) * (eta * eta * self.alpha);
-        let m = lhs.lu().solve(&rhs).ok_or_else(|| ProblemError::new("eta", eta, "a mean-square stable eta (singular moment system)"))?;
+        let m = lhs.lu().solve(&rhs).ok_or_else(|| {
+            ProblemError::new("eta", eta, "a mean-square stable eta (singular moment system)")
+        })?;
         Ok(DMatrix::from_column_slice(self.d, self.d, m.as_slice()))
     }
 
@@ -123,7 +127,11 @@ impl RegressionMoments {
         let mut m = &mu * mu.transpose();
         let mut out = vec![0.5 * (&self.h * &m).trace()];
         for _ in 0..k {
-            let kmu: DMatrix<f64> = self.k_parts.iter().zip(mu.iter()).fold(DMatrix::zeros(d, d), |acc, (kj, &mj)| acc + kj * mj);
+            let kmu: DMatrix<f64> = self
+                .k_parts
+                .iter()
+                .zip(mu.iter())
+                .fold(DMatrix::zeros(d, d), |acc, (kj, &mj)| acc + kj * mj);
             let src = (&self.g + &kmu + kmu.transpose()) * (eta * eta * self.alpha);
             let next = &t * DVector::from_column_slice(m.as_slice());
             m = DMatrix::from_column_slice(d, d, next.as_slice()) + src;

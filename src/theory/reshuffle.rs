@@ -15,7 +15,9 @@ use crate::problems::Sampling;
 pub fn stationary_loss(modes: &Modes, eta: f64, s: usize, n: usize) -> Result<f64, ProblemError> {
     check_sgd_stable(eta, modes.lambda_max())?;
     let v_factor = noise_factor(s, Some(n), Sampling::WithoutReplacement)?;
-    ensure(n % s == 0, || ProblemError::new("S", s, format!("a divisor of N = {n} (every epoch is N/S full batches)")))?;
+    ensure(n % s == 0, || {
+        ProblemError::new("S", s, format!("a divisor of N = {n} (every epoch is N/S full batches)"))
+    })?;
     let k = n / s;
     if k == 1 {
         return Ok(0.0); // the batch is the whole data set: no noise
@@ -25,9 +27,13 @@ pub fn stationary_loss(modes: &Modes, eta: f64, s: usize, n: usize) -> Result<f6
     for (&l, &c) in modes.lambda.iter().zip(modes.c.iter()) {
         let v = v_factor * c;
         let a = 1.0 - eta * l;
-        let noise_sum = |j: usize| v * ((1.0 - rho) * geometric_sum(a * a, j) + rho * geometric_sum(a, j).powi(2));
+        let noise_sum = |j: usize| {
+            v * ((1.0 - rho) * geometric_sum(a * a, j) + rho * geometric_sum(a, j).powi(2))
+        };
         let s0 = eta * eta * noise_sum(k) / (1.0 - (a * a).powi(k as i32));
-        let avg: f64 = (0..k).map(|j| (a * a).powi(j as i32) * s0 + eta * eta * noise_sum(j)).sum::<f64>() / k as f64;
+        let avg: f64 =
+            (0..k).map(|j| (a * a).powi(j as i32) * s0 + eta * eta * noise_sum(j)).sum::<f64>()
+                / k as f64;
         total += 0.5 * l * avg;
     }
     Ok(total)

@@ -15,7 +15,13 @@ pub fn mode_factor(lambda: f64, eta: f64) -> f64 {
 /// `E l = eta f/4 sum_i c_i / (1 - eta lambda_i / 2)`; an error naming the limit if unstable.
 pub fn stationary_loss(modes: &Modes, eta: f64, f: f64) -> Result<f64, ProblemError> {
     check_sgd_stable(eta, modes.lambda_max())?;
-    Ok(eta * f / 4.0 * modes.lambda.iter().zip(modes.c.iter()).map(|(&l, &c)| c * mode_factor(l, eta)).sum::<f64>())
+    Ok(eta * f / 4.0
+        * modes
+            .lambda
+            .iter()
+            .zip(modes.c.iter())
+            .map(|(&l, &c)| c * mode_factor(l, eta))
+            .sum::<f64>())
 }
 
 /// All per-mode factors `1 / (1 - eta lambda_i / 2)`.
@@ -39,11 +45,18 @@ pub fn transient_loss(modes: &Modes, x0_eigen: &[f64], eta: f64, f: f64, k: usiz
 }
 
 /// The stationary covariance in original coordinates, from the eigenbasis closed form.
-pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, eta: f64, f: f64) -> Result<DMatrix<f64>, ProblemError> {
+pub fn stationary_covariance(
+    hessian: &SpdMatrix,
+    noise_covariance: &SpdMatrix,
+    eta: f64,
+    f: f64,
+) -> Result<DMatrix<f64>, ProblemError> {
     check_sgd_stable(eta, hessian.max_eigenvalue())?;
     let l = hessian.eigenvalues();
     let c = hessian.rotate_into_eigenbasis(&noise_covariance.dense());
-    let s = DMatrix::from_fn(l.len(), l.len(), |i, j| eta * f * c[(i, j)] / (l[i] + l[j] - eta * l[i] * l[j]));
+    let s = DMatrix::from_fn(l.len(), l.len(), |i, j| {
+        eta * f * c[(i, j)] / (l[i] + l[j] - eta * l[i] * l[j])
+    });
     Ok(match hessian.basis() {
         None => s,
         Some(u) => u * s * u.transpose(),
@@ -54,7 +67,12 @@ pub fn stationary_covariance(hessian: &SpdMatrix, noise_covariance: &SpdMatrix, 
 /// `sum_i C'_ii / (1 - eta lambda_i / 2) = Tr((I - eta H / 2)^{-1} C)`, so
 /// `E l = eta f/4 Tr((I - eta H/2)^{-1} C)`. The Cholesky factorisation of `I - eta H / 2` exists
 /// iff `eta lambda_max < 2`, so it doubles as the stability check. O(d^3 / 3).
-pub fn stationary_loss_dense(hessian: &DMatrix<f64>, noise_covariance: &DMatrix<f64>, eta: f64, f: f64) -> Result<f64, ProblemError> {
+pub fn stationary_loss_dense(
+    hessian: &DMatrix<f64>,
+    noise_covariance: &DMatrix<f64>,
+    eta: f64,
+    f: f64,
+) -> Result<f64, ProblemError> {
     crate::error::positive("eta", eta)?;
     let d = hessian.nrows();
     let a = DMatrix::identity(d, d) - hessian * (eta / 2.0);

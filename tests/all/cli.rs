@@ -30,7 +30,11 @@ batch = 4
 /// Runs and returns (exit code, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// A bad input: exit 2 and exactly one line on stderr naming the field.
@@ -47,14 +51,18 @@ fn validate_quick_passes_and_writes_json_and_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("v.json");
     let out = dir.path().join("out");
-    let (code, stdout, err) = run(&["validate", "--json", json.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (code, stdout, err) =
+        run(&["validate", "--json", json.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}\n{err}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     assert!(stdout.contains("NEGATIVE CONTROL"));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["failed"], 0);
     assert!(v["checks"].as_array().unwrap().len() >= 15);
-    for f in ["validation.csv", "validation.json", "validation.png", "validation.svg", "manifest.json"] {
+    for f in
+        ["validation.csv", "validation.json", "validation.png", "validation.svg", "manifest.json"]
+    {
         assert!(out.join(f).exists(), "{f}");
     }
 }
@@ -63,7 +71,10 @@ fn validate_quick_passes_and_writes_json_and_outputs() {
 fn a_failing_check_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     // The continuous law claimed to hold at eta*lambda_max = 1.8: a false claim.
-    let suite = write(dir.path(), "s.toml", r#"
+    let suite = write(
+        dir.path(),
+        "s.toml",
+        r#"
 name = "wrong"
 description = "a false claim"
 [[check]]
@@ -74,7 +85,8 @@ theory = "continuous"
 [check.problem]
 hessian = { eigenvalues = [1.0, 2.0] }
 optimizer = { eta = 0.9, batch = 1 }
-"#);
+"#,
+    );
     let (code, stdout, err) = run(&["validate", "--suite", suite.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}{err}");
     assert!(stdout.contains("FAIL false_claim"), "{stdout}");
@@ -90,7 +102,8 @@ fn theory_prints_the_exact_values() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // C = H: continuous = eta/(4S) Tr(H) = 0.2/16 * 3.5.
     assert!((v["continuous_loss"].as_f64().unwrap() - 0.2 / 16.0 * 3.5).abs() < 1e-15);
-    let exact: f64 = [0.5f64, 1.0, 2.0].iter().map(|l| 0.2 / 16.0 * l / (1.0 - 0.2 * l / 2.0)).sum();
+    let exact: f64 =
+        [0.5f64, 1.0, 2.0].iter().map(|l| 0.2 / 16.0 * l / (1.0 - 0.2 * l / 2.0)).sum();
     assert!((v["discrete_loss"].as_f64().unwrap() - exact).abs() < 1e-14);
     assert_eq!(v["stable"], true);
     assert!((v["stability_limit"].as_f64().unwrap() - 1.0).abs() < 1e-15);
@@ -105,32 +118,84 @@ fn sim_compares_with_theory_and_writes_outputs() {
     let p = write(dir.path(), "p.toml", GOOD);
     let out = dir.path().join("o");
     let json = dir.path().join("r.json");
-    let (code, stdout, err) = run(&["sim", "--problem", p.to_str().unwrap(), "--paths", "64", "--steps", "6000", "--seed", "3", "--transient", "1,10,100", "--out", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let (code, stdout, err) = run(&[
+        "sim",
+        "--problem",
+        p.to_str().unwrap(),
+        "--paths",
+        "64",
+        "--steps",
+        "6000",
+        "--seed",
+        "3",
+        "--transient",
+        "1,10,100",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("stationary loss") && stdout.contains("transient mean loss"), "{stdout}");
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        stdout.contains("stationary loss") && stdout.contains("transient mean loss"),
+        "{stdout}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let z = r["stationary"]["z_exact"].as_f64().unwrap();
     assert!(z.abs() < 5.0, "z = {z}");
     for row in r["transient"].as_array().unwrap() {
         assert!(row["z"].as_f64().unwrap().abs() < 5.0, "{row}");
     }
-    for f in ["results.json", "transient.csv", "stationary.csv", "transient.png", "transient.svg", "manifest.json"] {
+    for f in [
+        "results.json",
+        "transient.csv",
+        "stationary.csv",
+        "transient.png",
+        "transient.svg",
+        "manifest.json",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["seed"], 3);
     assert_eq!(m["crate_version"], env!("CARGO_PKG_VERSION"));
     assert!(m["threads"].as_u64().unwrap() >= 1 && m["elapsed_seconds"].as_f64().unwrap() >= 0.0);
     // Same seed, same numbers.
     let json2 = dir.path().join("r2.json");
-    run(&["sim", "--problem", p.to_str().unwrap(), "--paths", "64", "--steps", "6000", "--seed", "3", "--transient", "1,10,100", "--json", json2.to_str().unwrap()]);
-    let r2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    run(&[
+        "sim",
+        "--problem",
+        p.to_str().unwrap(),
+        "--paths",
+        "64",
+        "--steps",
+        "6000",
+        "--seed",
+        "3",
+        "--transient",
+        "1,10,100",
+        "--json",
+        json2.to_str().unwrap(),
+    ]);
+    let r2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
     assert_eq!(r["stationary"]["measured"], r2["stationary"]["measured"]);
 }
 
 #[test]
 fn the_shipped_example_problems_all_load() {
-    for f in ["gaussian_rotated", "dataset_without_replacement", "dataset_reshuffle", "regression", "momentum", "breakdown", "law", "weak_order"] {
+    for f in [
+        "gaussian_rotated",
+        "dataset_without_replacement",
+        "dataset_reshuffle",
+        "regression",
+        "momentum",
+        "breakdown",
+        "law",
+        "weak_order",
+    ] {
         let p = format!("{}/sims/{f}.toml", env!("CARGO_MANIFEST_DIR"));
         let (code, out, err) = run(&["theory", "--problem", &p]);
         assert_eq!(code, 0, "{f}: {err}");
@@ -143,15 +208,54 @@ fn the_shipped_example_problems_all_load() {
 fn breakdown_law_and_weak_order_write_their_figures() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (code, out, err) = run(&["breakdown", "--paths", "16", "--window", "2000", "--out", d.join("b").to_str().unwrap()]);
+    let (code, out, err) = run(&[
+        "breakdown",
+        "--paths",
+        "16",
+        "--window",
+        "2000",
+        "--out",
+        d.join("b").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("reshuffle") && out.contains("stability limit"), "{out}");
-    let (code, _, err) = run(&["law", "--paths", "16", "--window", "2000", "--etas", "0.01,0.1", "--batches", "1,8", "--out", d.join("l").to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "law",
+        "--paths",
+        "16",
+        "--window",
+        "2000",
+        "--etas",
+        "0.01,0.1",
+        "--batches",
+        "1,8",
+        "--out",
+        d.join("l").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(&["weak-order", "--paths", "2000", "--levels", "3", "--out", d.join("w").to_str().unwrap()]);
+    let (code, out, err) = run(&[
+        "weak-order",
+        "--paths",
+        "2000",
+        "--levels",
+        "3",
+        "--out",
+        d.join("w").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("stochastic_heun"), "{out}");
-    for f in ["b/breakdown.png", "b/breakdown.svg", "b/breakdown.csv", "b/manifest.json", "l/law.png", "l/law.svg", "l/law.csv", "w/weak_order.png", "w/weak_order.svg", "w/weak_order.json"] {
+    for f in [
+        "b/breakdown.png",
+        "b/breakdown.svg",
+        "b/breakdown.csv",
+        "b/manifest.json",
+        "l/law.png",
+        "l/law.svg",
+        "l/law.csv",
+        "w/weak_order.png",
+        "w/weak_order.svg",
+        "w/weak_order.json",
+    ] {
         assert!(d.join(f).exists(), "{f}");
     }
     let csv = std::fs::read_to_string(d.join("b/breakdown.csv")).unwrap();
@@ -194,17 +298,46 @@ fn bad_inputs_exit_2_with_one_line_naming_the_field() {
         let p = write(d, name, text);
         bad(&["theory", "--problem", p.to_str().unwrap()], names);
     };
-    theory("unknown.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nbatchsize = 2\n", "unknown field `batchsize`");
+    theory(
+        "unknown.toml",
+        "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nbatchsize = 2\n",
+        "unknown field `batchsize`",
+    );
     theory("malformed.toml", "[hessian\neigenvalues = [1.0]\n", "malformed.toml: line 1");
-    theory("nonspd.toml", "[hessian]\nmatrix = [[1.0, 2.0], [2.0, 1.0]]\n[optimizer]\neta = 0.1\n", "hessian.matrix");
-    theory("nonsym.toml", "[hessian]\nmatrix = [[1.0, 0.5], [0.0, 1.0]]\n[optimizer]\neta = 0.1\n", "symmetric");
-    theory("negeig.toml", "[hessian]\neigenvalues = [1.0, -2.0]\n[optimizer]\neta = 0.1\n", "hessian.eigenvalues[1]");
-    theory("eta.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = -0.1\n", "optimizer.eta");
-    theory("m.toml", "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nmomentum = 1.0\n", "optimizer.momentum");
+    theory(
+        "nonspd.toml",
+        "[hessian]\nmatrix = [[1.0, 2.0], [2.0, 1.0]]\n[optimizer]\neta = 0.1\n",
+        "hessian.matrix",
+    );
+    theory(
+        "nonsym.toml",
+        "[hessian]\nmatrix = [[1.0, 0.5], [0.0, 1.0]]\n[optimizer]\neta = 0.1\n",
+        "symmetric",
+    );
+    theory(
+        "negeig.toml",
+        "[hessian]\neigenvalues = [1.0, -2.0]\n[optimizer]\neta = 0.1\n",
+        "hessian.eigenvalues[1]",
+    );
+    theory(
+        "eta.toml",
+        "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = -0.1\n",
+        "optimizer.eta",
+    );
+    theory(
+        "m.toml",
+        "[hessian]\neigenvalues = [1.0]\n[optimizer]\neta = 0.1\nmomentum = 1.0\n",
+        "optimizer.momentum",
+    );
     theory("s_gt_n.toml", "[hessian]\neigenvalues = [1.0]\n[noise]\nmodel = \"dataset\"\ngenerate = { n = 4 }\n[optimizer]\neta = 0.1\nbatch = 5\n", "optimizer.batch = 5: valid range is 1 <= S <= N = 4");
     theory("nan.toml", "[hessian]\neigenvalues = [1.0, 2.0]\n[noise]\nmodel = \"dataset\"\ncenters = [[0.0, 1.0], [nan, 0.0], [1.0, 1.0]]\n[optimizer]\neta = 0.1\n", "noise.centers[1]");
-    theory("missing.toml", "[noise]\nmodel = \"regression\"\nfile = \"no_such_file.csv\"\n[optimizer]\neta = 0.1\n", "no_such_file.csv");
-    let p = write(d, "unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n");
+    theory(
+        "missing.toml",
+        "[noise]\nmodel = \"regression\"\nfile = \"no_such_file.csv\"\n[optimizer]\neta = 0.1\n",
+        "no_such_file.csv",
+    );
+    let p =
+        write(d, "unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n");
     bad(&["sim", "--problem", p.to_str().unwrap()], "eta*lambda_max < 2");
     bad(&["theory", "--problem", d.join("absent.toml").to_str().unwrap()], "absent.toml");
     bad(&["validate", "--suite", "nonexistent-suite"], "--suite");
@@ -215,45 +348,102 @@ fn bad_inputs_exit_2_with_one_line_naming_the_field() {
 #[test]
 fn a_diverging_run_stops_says_where_and_keeps_what_it_measured() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "u.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.55\n");
+    let p = write(
+        dir.path(),
+        "u.toml",
+        "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.55\n",
+    );
     let json = dir.path().join("r.json");
-    let (code, stdout, err) = run(&["sim", "--problem", p.to_str().unwrap(), "--allow-unstable", "--paths", "4", "--steps", "100000", "--transient", "1,2,5", "--json", json.to_str().unwrap()]);
+    let (code, stdout, err) = run(&[
+        "sim",
+        "--problem",
+        p.to_str().unwrap(),
+        "--allow-unstable",
+        "--paths",
+        "4",
+        "--steps",
+        "100000",
+        "--transient",
+        "1,2,5",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3, "{stdout}{err}");
-    assert!(err.contains("diverged at step") && err.contains("eta*lambda_max = 2.2000; limit 2"), "{err}");
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(r["transient"].as_array().unwrap().len(), 3, "the transient before divergence is kept");
+    assert!(
+        err.contains("diverged at step") && err.contains("eta*lambda_max = 2.2000; limit 2"),
+        "{err}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        r["transient"].as_array().unwrap().len(),
+        3,
+        "the transient before divergence is kept"
+    );
     assert!(r["diverged"].as_str().unwrap().contains("diverged at step"));
 }
 
 /// Mutations of a valid problem file: values replaced by hostile ones, lines dropped or duplicated.
 fn garbage() -> impl Strategy<Value = String> {
-    let hostile = prop_oneof![Just("-1"), Just("0"), Just("nan"), Just("inf"), Just("1e300"), Just("\"abc\""), Just("[]"), Just("true"), Just("2.5"), Just("{ seed = -3 }"), Just("[[1.0]]")];
-    let lines: Vec<&str> = vec!["x0 = [1.0, 0.0]", "[hessian]", "eigenvalues = [0.5, 2.0]", "rotation = { seed = 3 }", "[noise]", "model = \"dataset\"", "sampling = \"reshuffle\"", "generate = { n = 8, seed = 1 }", "[optimizer]", "eta = 0.2", "batch = 4", "momentum = 0.5", "[simulation]", "paths = 4"];
-    (prop::collection::vec((0..lines.len(), 0usize..4, hostile), 0..6), prop::collection::vec(any::<u8>(), 0..40), any::<bool>()).prop_map(move |(edits, bytes, raw)| {
-        if raw {
-            return String::from_utf8_lossy(&bytes).into_owned();
-        }
-        let mut ls: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-        for (i, op, v) in edits {
-            let i = i % ls.len();
-            match op {
-                0 => {
-                    if let Some((k, _)) = ls[i].clone().split_once(" = ") {
-                        ls[i] = format!("{k} = {v}");
-                    }
-                }
-                1 => {
-                    ls.remove(i);
-                    if ls.is_empty() {
-                        ls.push(String::new());
-                    }
-                }
-                2 => ls.insert(i, ls[i].clone()),
-                _ => ls[i] = format!("{} {v}", ls[i]),
+    let hostile = prop_oneof![
+        Just("-1"),
+        Just("0"),
+        Just("nan"),
+        Just("inf"),
+        Just("1e300"),
+        Just("\"abc\""),
+        Just("[]"),
+        Just("true"),
+        Just("2.5"),
+        Just("{ seed = -3 }"),
+        Just("[[1.0]]")
+    ];
+    let lines: Vec<&str> = vec![
+        "x0 = [1.0, 0.0]",
+        "[hessian]",
+        "eigenvalues = [0.5, 2.0]",
+        "rotation = { seed = 3 }",
+        "[noise]",
+        "model = \"dataset\"",
+        "sampling = \"reshuffle\"",
+        "generate = { n = 8, seed = 1 }",
+        "[optimizer]",
+        "eta = 0.2",
+        "batch = 4",
+        "momentum = 0.5",
+        "[simulation]",
+        "paths = 4",
+    ];
+    (
+        prop::collection::vec((0..lines.len(), 0usize..4, hostile), 0..6),
+        prop::collection::vec(any::<u8>(), 0..40),
+        any::<bool>(),
+    )
+        .prop_map(move |(edits, bytes, raw)| {
+            if raw {
+                return String::from_utf8_lossy(&bytes).into_owned();
             }
-        }
-        ls.join("\n")
-    })
+            let mut ls: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            for (i, op, v) in edits {
+                let i = i % ls.len();
+                match op {
+                    0 => {
+                        if let Some((k, _)) = ls[i].clone().split_once(" = ") {
+                            ls[i] = format!("{k} = {v}");
+                        }
+                    }
+                    1 => {
+                        ls.remove(i);
+                        if ls.is_empty() {
+                            ls.push(String::new());
+                        }
+                    }
+                    2 => ls.insert(i, ls[i].clone()),
+                    _ => ls[i] = format!("{} {v}", ls[i]),
+                }
+            }
+            ls.join("\n")
+        })
 }
 
 proptest! {
@@ -279,40 +469,285 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     let d = dir.path();
     let o = |name: &str| d.join(name).to_str().unwrap().to_string();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (["net", "invariance", "--n", "200", "--test-n", "100", "--epochs", "2", "--layers", "784,8,10", "--out", &o("inv")].map(String::from).to_vec(), "inv/invariance.json"),
-        (["net", "gaussian-vs-sgd", "--n", "100", "--test-n", "50", "--epochs", "1", "--seeds", "2", "--layers", "784,8,10", "--out", &o("gvs")].map(String::from).to_vec(), "gvs/gaussian_vs_sgd.json"),
-        (["net", "ou-law", "--n", "100", "--test-n", "50", "--epochs", "2", "--etas", "0.01", "--batches", "10", "--probes", "3", "--polish-steps", "10", "--layers", "784,4,10", "--out", &o("ou")].map(String::from).to_vec(), "ou/ou_law.json"),
-        (["net", "width", "--n", "100", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "20", "--probes", "2", "--probe-n", "50", "--layers", "784,8,8,8,10", "--out", &o("w")].map(String::from).to_vec(), "w/width.json"),
-        (["net", "width", "--batch-norm", "--n", "100", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "20", "--probes", "2", "--probe-n", "50", "--layers", "784,8,8,8,10", "--out", &o("wbn")].map(String::from).to_vec(), "wbn/width.json"),
-        (["net", "bench", "--n", "256", "--layers", "784,16,10", "--hvp-n", "50", "--probes", "2", "--out", &o("b")].map(String::from).to_vec(), "b/bench.json"),
-        (["net", "breakdown", "--n", "200", "--test-n", "50", "--epochs", "1", "--betas", "1,4", "--ns", "100,200", "--lanczos-steps", "4", "--probes", "1", "--probe-n", "50", "--layers", "784,4,10", "--out", &o("bd")].map(String::from).to_vec(), "bd/breakdown_net.json"),
-        (["net", "batch-size", "--n", "200", "--test-n", "50", "--epochs", "1", "--etas", "0.05", "--batches", "10,20,40", "--ns", "100", "--momenta", "0.5", "--seeds", "1", "--layers", "784,4,10", "--out", &o("bs")].map(String::from).to_vec(), "bs/batch_size.json"),
-        (["net", "evidence", "--dataset", "embedded", "--n", "100", "--test-n", "50", "--lambdas", "0.1,10", "--out", &o("ev")].map(String::from).to_vec(), "ev/evidence.json"),
-        (["net", "invariance", "--dataset", "teacher", "--n", "200", "--test-n", "100", "--epochs", "1", "--layers", "784,8,10", "--out", &o("teacher")].map(String::from).to_vec(), "teacher/invariance.json"),
+        (
+            [
+                "net",
+                "invariance",
+                "--n",
+                "200",
+                "--test-n",
+                "100",
+                "--epochs",
+                "2",
+                "--layers",
+                "784,8,10",
+                "--out",
+                &o("inv"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "inv/invariance.json",
+        ),
+        (
+            [
+                "net",
+                "gaussian-vs-sgd",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--seeds",
+                "2",
+                "--layers",
+                "784,8,10",
+                "--out",
+                &o("gvs"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "gvs/gaussian_vs_sgd.json",
+        ),
+        (
+            [
+                "net",
+                "ou-law",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "2",
+                "--etas",
+                "0.01",
+                "--batches",
+                "10",
+                "--probes",
+                "3",
+                "--polish-steps",
+                "10",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("ou"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "ou/ou_law.json",
+        ),
+        (
+            [
+                "net",
+                "width",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--etas",
+                "0.05",
+                "--batches",
+                "20",
+                "--probes",
+                "2",
+                "--probe-n",
+                "50",
+                "--layers",
+                "784,8,8,8,10",
+                "--out",
+                &o("w"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "w/width.json",
+        ),
+        (
+            [
+                "net",
+                "width",
+                "--batch-norm",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--etas",
+                "0.05",
+                "--batches",
+                "20",
+                "--probes",
+                "2",
+                "--probe-n",
+                "50",
+                "--layers",
+                "784,8,8,8,10",
+                "--out",
+                &o("wbn"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "wbn/width.json",
+        ),
+        (
+            [
+                "net",
+                "bench",
+                "--n",
+                "256",
+                "--layers",
+                "784,16,10",
+                "--hvp-n",
+                "50",
+                "--probes",
+                "2",
+                "--out",
+                &o("b"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "b/bench.json",
+        ),
+        (
+            [
+                "net",
+                "breakdown",
+                "--n",
+                "200",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--betas",
+                "1,4",
+                "--ns",
+                "100,200",
+                "--lanczos-steps",
+                "4",
+                "--probes",
+                "1",
+                "--probe-n",
+                "50",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("bd"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "bd/breakdown_net.json",
+        ),
+        (
+            [
+                "net",
+                "batch-size",
+                "--n",
+                "200",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--etas",
+                "0.05",
+                "--batches",
+                "10,20,40",
+                "--ns",
+                "100",
+                "--momenta",
+                "0.5",
+                "--seeds",
+                "1",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("bs"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "bs/batch_size.json",
+        ),
+        (
+            [
+                "net",
+                "evidence",
+                "--dataset",
+                "embedded",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--lambdas",
+                "0.1,10",
+                "--out",
+                &o("ev"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "ev/evidence.json",
+        ),
+        (
+            [
+                "net",
+                "invariance",
+                "--dataset",
+                "teacher",
+                "--n",
+                "200",
+                "--test-n",
+                "100",
+                "--epochs",
+                "1",
+                "--layers",
+                "784,8,10",
+                "--out",
+                &o("teacher"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "teacher/invariance.json",
+        ),
     ];
     for (args, file) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, stdout, err) = run(&args);
         assert_eq!(code, 0, "{args:?}: {stdout}{err}");
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join(file)).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join(file)).unwrap()).unwrap();
         assert!(!v.is_null(), "{file}");
         assert!(d.join(file).with_file_name("manifest.json").exists(), "{file}");
     }
-    let inv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("inv/invariance.json")).unwrap()).unwrap();
+    let inv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("inv/invariance.json")).unwrap())
+            .unwrap();
     assert_eq!(inv.as_array().unwrap().len(), 4);
-    assert!(d.join("inv/invariance.png").exists() && d.join("w/width.svg").exists() && d.join("ou/ou_law.png").exists());
+    assert!(
+        d.join("inv/invariance.png").exists()
+            && d.join("w/width.svg").exists()
+            && d.join("ou/ou_law.png").exists()
+    );
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
-    let ev: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap()).unwrap();
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())
+            .unwrap();
     let pts = ev["points"].as_array().unwrap();
     for pair in pts.chunks(2) {
-        assert!(pair[0]["log_evidence_per_example"].as_f64().unwrap() > pair[1]["log_evidence_per_example"].as_f64().unwrap(), "{pair:?}");
+        assert!(
+            pair[0]["log_evidence_per_example"].as_f64().unwrap()
+                > pair[1]["log_evidence_per_example"].as_f64().unwrap(),
+            "{pair:?}"
+        );
     }
 }
 
 #[test]
 fn network_bad_inputs_exit_2() {
     bad(&["net", "invariance", "--dataset", "cifar"], "--dataset");
-    bad(&["net", "invariance", "--dataset", "fashion-mnist", "--data", "/nonexistent/folder"], "--data");
+    bad(
+        &["net", "invariance", "--dataset", "fashion-mnist", "--data", "/nonexistent/folder"],
+        "--data",
+    );
     bad(&["net", "invariance", "--n", "999999"], "--n = 999999");
     bad(&["net", "invariance", "--device", "tpu"], "--device");
     if sgd_sde::net::backend::cuda_available().is_err() {

@@ -4,7 +4,10 @@
 //! h = 0.1, temperature T = 0.1 (noise scale sqrt(T/h) = 1), x0 = (1, -1), z1 = (0.5, -1),
 //! z2 = (-1, 2). The stochastic gradient is g(x; z) = H x + C^{1/2} z.
 
-use sgd_sde::{EulerMaruyama, ExactOu, Frame, GaussianNoise, GaussianProblem, HeavyBall, Integrator, LeimkuhlerMatthews, Rotation, SpdMatrix, StochasticHeun};
+use sgd_sde::{
+    EulerMaruyama, ExactOu, Frame, GaussianNoise, GaussianProblem, HeavyBall, Integrator,
+    LeimkuhlerMatthews, Rotation, SpdMatrix, StochasticHeun,
+};
 
 fn problem() -> GaussianProblem {
     let h = SpdMatrix::from_eigen(&[1.0, 2.0], Rotation::Identity).unwrap();

@@ -4,14 +4,23 @@
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use sgd_sde::net::data::{embedded_fashion_mnist, read_idx, teacher_student, Dataset};
-use sgd_sde::net::probes::{gradient_noise, hessian_stats, hvp, lambda_max, per_example_gradients_loop, Fdr};
+use sgd_sde::net::probes::{
+    gradient_noise, hessian_stats, hvp, lambda_max, per_example_gradients_loop, Fdr,
+};
 use sgd_sde::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use sgd_sde::theory;
 use sgd_sde::*;
 
 type B = CpuF64;
 
-fn problem(sizes: Vec<usize>, n: usize, classes: usize, mode: NoiseMode, batch: usize, l2: f64) -> (NetworkProblem<B>, Params<B>) {
+fn problem(
+    sizes: Vec<usize>,
+    n: usize,
+    classes: usize,
+    mode: NoiseMode,
+    batch: usize,
+    l2: f64,
+) -> (NetworkProblem<B>, Params<B>) {
     let data = teacher_student(n, sizes[0], 6, classes, 5);
     let model = Model::new(Architecture::new(sizes).unwrap());
     let dev = Default::default();
@@ -39,7 +48,9 @@ pub(crate) fn dense_fd_hessian(p: &NetworkProblem<B>, th: &[f64], eps: f64) -> D
     let mut h = DMatrix::zeros(d, d);
     for i in 0..d {
         for j in i..d {
-            let v = (at(i, 1.0, j, 1.0) - at(i, 1.0, j, -1.0) - at(i, -1.0, j, 1.0) + at(i, -1.0, j, -1.0)) / (4.0 * eps * eps);
+            let v = (at(i, 1.0, j, 1.0) - at(i, 1.0, j, -1.0) - at(i, -1.0, j, 1.0)
+                + at(i, -1.0, j, -1.0))
+                / (4.0 * eps * eps);
             h[(i, j)] = v;
             h[(j, i)] = v;
         }
@@ -98,7 +109,11 @@ fn hvp_matches_a_dense_finite_difference_hessian_of_a_tiny_mlp() {
     let (p, theta) = problem(vec![3, 4, 2], 30, 2, NoiseMode::FullBatch, 8, 0.0);
     let dense = dense_fd_hessian(&p, &theta.to_vec(), 1e-4);
     let m = hvp_matrix(&p, &theta);
-    assert!((&m - &dense).amax() < 1e-5 * dense.amax().max(1.0), "max error {}", (&m - &dense).amax());
+    assert!(
+        (&m - &dense).amax() < 1e-5 * dense.amax().max(1.0),
+        "max error {}",
+        (&m - &dense).amax()
+    );
     assert!((&m - m.transpose()).amax() < 1e-7, "H v products must form a symmetric matrix");
 }
 
@@ -110,9 +125,19 @@ fn hutchinson_trace_frobenius_and_power_iteration_against_the_exact_hessian() {
     let stats = hessian_stats(&p, &theta, 1600, 1e-5, 3);
     assert_eq!(stats.relu_flips, 0);
     assert!(stats.trace.agrees_with(h.trace(), 5.0), "Tr(H): {} vs {}", stats.trace, h.trace());
-    assert!(stats.frobenius.agrees_with(h.norm(), 5.0), "|H|_F: {} vs {}", stats.frobenius, h.norm());
+    assert!(
+        stats.frobenius.agrees_with(h.norm(), 5.0),
+        "|H|_F: {} vs {}",
+        stats.frobenius,
+        h.norm()
+    );
     // Negative control: forgetting the L2 term (l2 * d = 0.51) is rejected by the same check.
-    assert!(!stats.trace.agrees_with(h.trace() - 0.01 * h.nrows() as f64, 5.0), "{} vs {}", stats.trace, h.trace() - 0.51);
+    assert!(
+        !stats.trace.agrees_with(h.trace() - 0.01 * h.nrows() as f64, 5.0),
+        "{} vs {}",
+        stats.trace,
+        h.trace() - 0.51
+    );
     let eig = nalgebra::SymmetricEigen::new(h.clone()).eigenvalues;
     let top = eig.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pi = lambda_max(&p, &theta, 1e-5, 500, 1e-6, 1);
@@ -128,7 +153,11 @@ fn per_example_trick_matches_the_loop_and_the_noise_scale() {
     let n = gs.len() as f64;
     let d = gs[0].len();
     let mean: Vec<f64> = (0..d).map(|k| gs.iter().map(|g| g[k]).sum::<f64>() / n).collect();
-    let trace_c: f64 = gs.iter().map(|g| g.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>()).sum::<f64>() / n;
+    let trace_c: f64 = gs
+        .iter()
+        .map(|g| g.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>())
+        .sum::<f64>()
+        / n;
     assert!((fast.trace_c - trace_c).abs() < 1e-10 * trace_c, "{} vs {trace_c}", fast.trace_c);
     let full: Vec<f64> = mean.iter().zip(theta.to_vec()).map(|(g, t)| g + 0.02 * t).collect();
     let g2: f64 = full.iter().map(|v| v * v).sum();
@@ -139,7 +168,11 @@ fn per_example_trick_matches_the_loop_and_the_noise_scale() {
 /// GD (f = 1/S) and minibatches without replacement (f = (N-S)/(S(N-1))).
 #[test]
 fn injected_noise_has_the_theoretical_covariance() {
-    for (mode, name) in [(NoiseMode::GaussianGd, "gaussian"), (NoiseMode::Minibatch(Sampling::WithoutReplacement), "without replacement"), (NoiseMode::Minibatch(Sampling::WithReplacement), "with replacement")] {
+    for (mode, name) in [
+        (NoiseMode::GaussianGd, "gaussian"),
+        (NoiseMode::Minibatch(Sampling::WithoutReplacement), "without replacement"),
+        (NoiseMode::Minibatch(Sampling::WithReplacement), "with replacement"),
+    ] {
         let (p, theta) = problem(vec![4, 5, 3], 30, 3, mode, 6, 0.0);
         let tc = gradient_noise(&p, &theta).unwrap().trace_c;
         let f = match mode {
@@ -161,7 +194,11 @@ fn injected_noise_has_the_theoretical_covariance() {
         let est = Estimate::from_replicas(&sq);
         assert!(est.agrees_with(f * tc, 5.0), "{name}: E|noise|^2 = {est} vs f Tr(C) = {}", f * tc);
         // Negative control: the f of another scheme is rejected (they differ by (N-S)/(N-1) = 0.83).
-        let wrong = if matches!(mode, NoiseMode::Minibatch(Sampling::WithoutReplacement)) { tc / 6.0 } else { tc * 24.0 / (6.0 * 29.0) };
+        let wrong = if matches!(mode, NoiseMode::Minibatch(Sampling::WithoutReplacement)) {
+            tc / 6.0
+        } else {
+            tc * 24.0 / (6.0 * 29.0)
+        };
         assert!(!est.agrees_with(wrong, 5.0), "{name}: the wrong factor was accepted");
     }
 }
@@ -172,7 +209,14 @@ fn yaida_fdr_holds_at_stationarity_and_rejects_the_wrong_relation() {
     let (eta, m) = (0.3, 0.5);
     let problem = GaussianProblem::sgd(h.clone(), h, eta, 2, Frame::Original).unwrap();
     let fdr: Fdr<Vec<f64>, _> = Fdr::new(problem.clone(), 500, 7, eta, m);
-    let out = Ensemble::new(32, 3).simulate(&problem, &HeavyBall::new(m).unwrap(), &vec![0.0; 3], eta, 40_000, &fdr);
+    let out = Ensemble::new(32, 3).simulate(
+        &problem,
+        &HeavyBall::new(m).unwrap(),
+        &vec![0.0; 3],
+        eta,
+        40_000,
+        &fdr,
+    );
     let mut pooled: Fdr<Vec<f64>, _> = Fdr::new(problem.clone(), 500, 7, eta, m);
     let mut wrong: Fdr<Vec<f64>, _> = Fdr::new(problem, 500, 7, eta, -m); // (1-m) instead of (1+m)
     for o in &out {
@@ -195,10 +239,19 @@ fn idx_reader_validates_magic_sizes_and_compression() {
     }
     let labels = [0u8, 0, 8, 1, 0, 0, 0, 3, 1, 2, 9];
     assert_eq!(read_idx(&labels, "ok").unwrap(), (vec![3], vec![1, 2, 9]));
-    let gz = { use std::io::Write; let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()); e.write_all(&labels).unwrap(); e.finish().unwrap() };
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&labels).unwrap();
+        e.finish().unwrap()
+    };
     assert_eq!(read_idx(&gz, "gz").unwrap().1, vec![1, 2, 9]);
     let err = |b: &[u8]| read_idx(b, "f").unwrap_err().to_string();
-    assert!(err(&labels[..10]).contains("truncated data: dimensions [3] need 3 bytes, found 2"), "{}", err(&labels[..10]));
+    assert!(
+        err(&labels[..10]).contains("truncated data: dimensions [3] need 3 bytes, found 2"),
+        "{}",
+        err(&labels[..10])
+    );
     assert!(err(&[1, 0, 8, 1, 0, 0, 0, 0]).contains("bad magic number"));
     assert!(err(&[0, 0, 0x0d, 1, 0, 0, 0, 0]).contains("element type 0x0d"));
     assert!(err(&gz[..gz.len() - 6]).contains("corrupt gzip"));
@@ -206,7 +259,10 @@ fn idx_reader_validates_magic_sizes_and_compression() {
     trailing.push(7);
     assert!(err(&trailing).contains("trailing data"));
     let img = [0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 5, 6];
-    assert!(Dataset::from_idx_bytes(&img, &labels, "x").unwrap_err().to_string().contains("2 images but 3 labels"));
+    assert!(Dataset::from_idx_bytes(&img, &labels, "x")
+        .unwrap_err()
+        .to_string()
+        .contains("2 images but 3 labels"));
 }
 
 #[test]
@@ -216,7 +272,8 @@ fn stratified_subsets_are_balanced_and_reproducible() {
     let b = train.stratified_subset(105, 1).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, train.stratified_subset(105, 2).unwrap());
-    let counts: Vec<usize> = (0..10u8).map(|k| a.labels.iter().filter(|&&l| l == k).count()).collect();
+    let counts: Vec<usize> =
+        (0..10u8).map(|k| a.labels.iter().filter(|&&l| l == k).count()).collect();
     assert!(counts.iter().all(|&c| c == 10 || c == 11), "{counts:?}");
     assert!(train.stratified_subset(5000, 1).is_err());
     let two = train.with_classes(&[0, 1]);
@@ -236,7 +293,11 @@ fn shared_fashion_mnist_loads_when_present() {
     let test = sgd_sde::net::data::load_split(&src, "t10k").unwrap();
     assert_eq!((train.len(), test.len(), train.dim), (60_000, 10_000, 784));
     assert!((0..10u8).all(|k| train.labels.iter().filter(|&&l| l == k).count() == 6000));
-    let missing = sgd_sde::net::data::find_data_dir("fashion-mnist", Some(std::path::Path::new("/nonexistent/dir"))).unwrap_err();
+    let missing = sgd_sde::net::data::find_data_dir(
+        "fashion-mnist",
+        Some(std::path::Path::new("/nonexistent/dir")),
+    )
+    .unwrap_err();
     assert!(missing.contains("--data") && missing.contains("/nonexistent/dir"), "{missing}");
 }
 
@@ -256,9 +317,19 @@ fn device_choice_without_a_gpu_is_a_clear_error_or_a_fallback() {
 #[test]
 fn network_training_is_bit_identical_across_thread_counts() {
     let run = || {
-        let (p, mut theta) = problem(vec![4, 16, 3], 200, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 20, 0.0);
+        let (p, mut theta) =
+            problem(vec![4, 16, 3], 200, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 20, 0.0);
         let mut r = rng::stream(1, 0);
-        solve(&p, &mut HeavyBall::new(0.9).unwrap(), &mut theta, 0.05, 200, &mut r, &mut Snapshots::new(vec![])).unwrap();
+        solve(
+            &p,
+            &mut HeavyBall::new(0.9).unwrap(),
+            &mut theta,
+            0.05,
+            200,
+            &mut r,
+            &mut Snapshots::new(vec![]),
+        )
+        .unwrap();
         theta.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
     };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
@@ -272,11 +343,61 @@ fn the_same_integrators_train_a_network_and_reduce_its_loss() {
     let small = train.stratified_subset(300, 0).unwrap();
     let model = Model::new(Architecture::new(vec![784, 32, 10]).unwrap());
     let dev = Default::default();
-    let p = NetworkProblem::<sgd_sde::net::CpuF32>::new(model.clone(), &small, 30, NoiseMode::Minibatch(Sampling::WithoutReplacement), 0.0, &dev).unwrap();
+    let p = NetworkProblem::<sgd_sde::net::CpuF32>::new(
+        model.clone(),
+        &small,
+        30,
+        NoiseMode::Minibatch(Sampling::WithoutReplacement),
+        0.0,
+        &dev,
+    )
+    .unwrap();
     for (name, result) in [
-        ("sgd", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut EulerMaruyama::new(), &mut t, 0.1, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
-        ("heavy ball", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut HeavyBall::new(0.9).unwrap(), &mut t, 0.01, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
-        ("heun", { let mut t = model.init(1, &dev); let l0 = p.loss(&t); solve(&p, &mut StochasticHeun::new(), &mut t, 0.1, 100, &mut rng::stream(1, 0), &mut Snapshots::new(vec![])).unwrap(); (l0, p.loss(&t)) }),
+        ("sgd", {
+            let mut t = model.init(1, &dev);
+            let l0 = p.loss(&t);
+            solve(
+                &p,
+                &mut EulerMaruyama::new(),
+                &mut t,
+                0.1,
+                100,
+                &mut rng::stream(1, 0),
+                &mut Snapshots::new(vec![]),
+            )
+            .unwrap();
+            (l0, p.loss(&t))
+        }),
+        ("heavy ball", {
+            let mut t = model.init(1, &dev);
+            let l0 = p.loss(&t);
+            solve(
+                &p,
+                &mut HeavyBall::new(0.9).unwrap(),
+                &mut t,
+                0.01,
+                100,
+                &mut rng::stream(1, 0),
+                &mut Snapshots::new(vec![]),
+            )
+            .unwrap();
+            (l0, p.loss(&t))
+        }),
+        ("heun", {
+            let mut t = model.init(1, &dev);
+            let l0 = p.loss(&t);
+            solve(
+                &p,
+                &mut StochasticHeun::new(),
+                &mut t,
+                0.1,
+                100,
+                &mut rng::stream(1, 0),
+                &mut Snapshots::new(vec![]),
+            )
+            .unwrap();
+            (l0, p.loss(&t))
+        }),
     ] {
         assert!(result.1 < 0.6 * result.0, "{name}: loss {} -> {}", result.0, result.1);
     }
@@ -308,7 +429,9 @@ fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
     assert!((sd.nodes.iter().copied().fold(f64::NEG_INFINITY, f64::max) - top).abs() < 1e-6 * top);
 }
 
-fn bn_problem(mode: NoiseMode) -> Result<(NetworkProblem<B>, Params<B>, Dataset), sgd_sde::ProblemError> {
+fn bn_problem(
+    mode: NoiseMode,
+) -> Result<(NetworkProblem<B>, Params<B>, Dataset), sgd_sde::ProblemError> {
     let data = teacher_student(40, 4, 6, 3, 5);
     let model = Model::new(Architecture::new(vec![4, 5, 5, 3]).unwrap().with_batch_norm(true));
     let dev = Default::default();
@@ -326,7 +449,10 @@ fn batch_norm_normalises_and_its_gradient_matches_finite_differences() {
     for z in &f.pre_activations[..2] {
         let mean = vec_of(&z.clone().mean_dim(0).reshape([5]));
         let var = vec_of(&z.clone().powi_scalar(2).mean_dim(0).reshape([5]));
-        assert!(mean.iter().all(|m| m.abs() < 1e-12) && var.iter().all(|v| (v - 1.0).abs() < 1e-3), "{mean:?} {var:?}");
+        assert!(
+            mean.iter().all(|m| m.abs() < 1e-12) && var.iter().all(|v| (v - 1.0).abs() < 1e-3),
+            "{mean:?} {var:?}"
+        );
     }
     // The full-batch gradient (statistics of the whole training set) against the loss's differences.
     let mut th = theta.to_vec();
@@ -350,10 +476,18 @@ fn batch_norm_evaluation_uses_training_statistics_not_the_test_batch() {
     let (loss_all, _) = whole.evaluate(&p.model, &theta.tensor);
     // Evaluating examples in two halves gives the same mean loss: predictions do not depend on
     // which other test examples share the batch.
-    let halves: f64 = [test.select(&(0..5).collect::<Vec<_>>(), "a"), test.select(&(5..10).collect::<Vec<_>>(), "b")]
-        .iter()
-        .map(|h| sgd_sde::net::train::EvalSet::<B>::new(&p.model, h, &data, &Default::default()).evaluate(&p.model, &theta.tensor).0 / 2.0)
-        .sum();
+    let halves: f64 = [
+        test.select(&(0..5).collect::<Vec<_>>(), "a"),
+        test.select(&(5..10).collect::<Vec<_>>(), "b"),
+    ]
+    .iter()
+    .map(|h| {
+        sgd_sde::net::train::EvalSet::<B>::new(&p.model, h, &data, &Default::default())
+            .evaluate(&p.model, &theta.tensor)
+            .0
+            / 2.0
+    })
+    .sum();
     assert!((loss_all - halves).abs() < 1e-12, "{loss_all} vs {halves}");
 }
 
@@ -365,7 +499,16 @@ fn batch_norm_refuses_per_example_quantities_and_still_trains() {
     assert!(gradient_noise(&p, &theta).unwrap_err().contains("batch norm"));
     let mut t = theta.clone();
     let l0 = p.loss(&t);
-    solve(&p, &mut EulerMaruyama::new(), &mut t, 0.2, 200, &mut rng::stream(3, 0), &mut Snapshots::new(vec![])).unwrap();
+    solve(
+        &p,
+        &mut EulerMaruyama::new(),
+        &mut t,
+        0.2,
+        200,
+        &mut rng::stream(3, 0),
+        &mut Snapshots::new(vec![]),
+    )
+    .unwrap();
     assert!(p.loss(&t) < 0.7 * l0, "{} -> {}", l0, p.loss(&t));
 }
 
@@ -376,7 +519,11 @@ fn multiclass_logistic_regression_hvp_matches_the_dense_finite_difference_hessia
     let (p, theta) = problem(arch.sizes.clone(), 40, 4, NoiseMode::FullBatch, 8, 0.01);
     let dense = dense_fd_hessian(&p, &theta.to_vec(), 1e-4);
     let m = hvp_matrix(&p, &theta);
-    assert!((&m - &dense).amax() < 1e-5 * dense.amax().max(1.0), "max error {}", (&m - &dense).amax());
+    assert!(
+        (&m - &dense).amax() < 1e-5 * dense.amax().max(1.0),
+        "max error {}",
+        (&m - &dense).amax()
+    );
     // Softmax cross-entropy is convex: the Hessian is positive semi-definite (plus l2 I).
     let eig = nalgebra::SymmetricEigen::new((&m + m.transpose()) * 0.5).eigenvalues;
     assert!(eig.min() > 0.0099, "{eig}");

@@ -11,7 +11,9 @@ use nalgebra::DMatrix;
 use proptest::prelude::*;
 use sgd_sde::net::data::embedded_fashion_mnist;
 use sgd_sde::net::excess_loss::{measure, RunLength};
-use sgd_sde::net::local_quadratic::{dense_hessian, Formula, HessianSource, LocalQuadratic, Regime};
+use sgd_sde::net::local_quadratic::{
+    dense_hessian, Formula, HessianSource, LocalQuadratic, Regime,
+};
 use sgd_sde::net::probes::{per_example_gradients, per_example_gradients_loop};
 use sgd_sde::net::{Activation, Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use sgd_sde::problems::Sampling;
@@ -26,7 +28,8 @@ fn images(classes: &[u8], pool: usize, n: usize) -> sgd_sde::net::data::Dataset 
 }
 
 fn full_batch(model: Model, data: &sgd_sde::net::data::Dataset, l2: f64) -> NetworkProblem<B> {
-    NetworkProblem::new(model, data, data.len(), NoiseMode::FullBatch, l2, &Default::default()).unwrap()
+    NetworkProblem::new(model, data, data.len(), NoiseMode::FullBatch, l2, &Default::default())
+        .unwrap()
 }
 
 #[test]
@@ -47,7 +50,8 @@ fn logistic_hessian_in_closed_form_matches_second_differences_of_the_loss() {
 #[test]
 fn per_example_gradients_match_one_backward_pass_per_example() {
     let data = images(&[0, 3, 6], 7, 30);
-    let model = Model::new(Architecture::new(vec![16, 5, 3]).unwrap().with_activation(Activation::Tanh));
+    let model =
+        Model::new(Architecture::new(vec![16, 5, 3]).unwrap().with_activation(Activation::Tanh));
     let p = full_batch(model, &data, 0.0);
     let theta = p.model.init::<B>(4, &Default::default());
     let fast = per_example_gradients(&p, &theta, 1 << 30).unwrap();
@@ -61,7 +65,8 @@ fn per_example_gradients_match_one_backward_pass_per_example() {
 #[test]
 fn the_quadratic_model_at_a_tanh_minimum_is_a_polished_minimum_with_consistent_traces() {
     let data = images(&[0, 3, 6], 7, 90);
-    let model = Model::new(Architecture::new(vec![16, 4, 3]).unwrap().with_activation(Activation::Tanh));
+    let model =
+        Model::new(Architecture::new(vec![16, 4, 3]).unwrap().with_activation(Activation::Tanh));
     let p = full_batch(model, &data, 0.05);
     let theta = p.model.init::<B>(5, &Default::default());
     let q = LocalQuadratic::at_minimum(&p, &theta).unwrap();
@@ -84,9 +89,12 @@ fn the_quadratic_model_at_a_tanh_minimum_is_a_polished_minimum_with_consistent_t
 
 #[test]
 fn a_straight_line_fit_recovers_its_intercept_and_slope() {
-    let pts: Vec<(f64, f64, f64)> = [0.5, 1.0, 2.0, 4.0].iter().map(|&x| (x, 0.3 - 0.2 * x, 0.1)).collect();
+    let pts: Vec<(f64, f64, f64)> =
+        [0.5, 1.0, 2.0, 4.0].iter().map(|&x| (x, 0.3 - 0.2 * x, 0.1)).collect();
     let fit = weighted_line(&pts);
-    assert!((fit.intercept - 0.3).abs() < 1e-12 && (fit.slope + 0.2).abs() < 1e-12 && fit.chi2 < 1e-20);
+    assert!(
+        (fit.intercept - 0.3).abs() < 1e-12 && (fit.slope + 0.2).abs() < 1e-12 && fit.chi2 < 1e-20
+    );
     // The intercept's error from the weights: Var(a) = Σw x² / det.
     let (s, sx, sxx) = (400.0, 750.0, 2125.0);
     assert!((fit.intercept_se - (sxx / (s * sxx - sx * sx) as f64).sqrt()).abs() < 1e-12);
@@ -95,9 +103,20 @@ fn a_straight_line_fit_recovers_its_intercept_and_slope() {
 /// Binary logistic regression with L2 on 200 real images (T-shirt vs shirt, 7 x 7 pooled): the
 /// quadratic model is fitted once, then SGD runs from θ* in each proptest case.
 fn binary_lr() -> &'static (sgd_sde::net::data::Dataset, Model, LocalQuadratic) {
-    static FITTED: std::sync::OnceLock<(sgd_sde::net::data::Dataset, Model, LocalQuadratic)> = std::sync::OnceLock::new();
+    static FITTED: std::sync::OnceLock<(sgd_sde::net::data::Dataset, Model, LocalQuadratic)> =
+        std::sync::OnceLock::new();
     FITTED.get_or_init(|| {
-        let spec = NetModelSpec { dataset: "embedded".into(), classes: vec![0, 6], n: Some(200), pool: 4, hidden: vec![], activation: Activation::Relu, l2: 1e-2, seed: 0, warmup_epochs: 0.0 };
+        let spec = NetModelSpec {
+            dataset: "embedded".into(),
+            classes: vec![0, 6],
+            n: Some(200),
+            pool: 4,
+            hidden: vec![],
+            activation: Activation::Relu,
+            l2: 1e-2,
+            seed: 0,
+            warmup_epochs: 0.0,
+        };
         let (data, model) = build(&spec).unwrap();
         let p = full_batch(model.clone(), &data, spec.l2);
         let q = LocalQuadratic::at_minimum(&p, &model.init::<B>(0, &Default::default())).unwrap();
@@ -107,7 +126,15 @@ fn binary_lr() -> &'static (sgd_sde::net::data::Dataset, Model, LocalQuadratic) 
 
 fn measured(regime: &Regime, seed: u64) -> sgd_sde::net::excess_loss::ExcessLoss {
     let (data, model, q) = binary_lr();
-    let p = NetworkProblem::<B>::new(model.clone(), data, regime.batch, NoiseMode::Minibatch(regime.sampling), 1e-2, &Default::default()).unwrap();
+    let p = NetworkProblem::<B>::new(
+        model.clone(),
+        data,
+        regime.batch,
+        NoiseMode::Minibatch(regime.sampling),
+        1e-2,
+        &Default::default(),
+    )
+    .unwrap();
     let length = RunLength { window: 12_000, burn_in: None, every: 4, seed };
     measure(&p, q, regime, &length, &indicatif::ProgressBar::hidden(), String::new()).unwrap()
 }
@@ -141,28 +168,56 @@ proptest! {
 fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
     let q = &binary_lr().2;
     // C = H where Tr(C) differs from Tr(H).
-    let small = Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::WithReplacement, momentum: 0.0 };
+    let small = Regime {
+        eta: 0.2 / q.lambda_max,
+        batch: 10,
+        sampling: Sampling::WithReplacement,
+        momentum: 0.0,
+    };
     let r = measured(&small, 7);
     assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &small).unwrap(), Z_MAX));
     let ch = q.predict(Formula::CEqualsH, &small).unwrap();
-    assert!(!r.estimate.agrees_with(ch, Z_MAX), "C = H not rejected: {} vs {ch:.4e} (Tr C/Tr H = {:.2})", r.estimate, q.trace_c / q.trace_h);
+    assert!(
+        !r.estimate.agrees_with(ch, Z_MAX),
+        "C = H not rejected: {} vs {ch:.4e} (Tr C/Tr H = {:.2})",
+        r.estimate,
+        q.trace_c / q.trace_h
+    );
     // The continuous law at eta lambda_max = 1.5 (a large batch keeps the temperature low).
-    let large = Regime { eta: 1.5 / q.lambda_max, batch: 40, sampling: Sampling::WithReplacement, momentum: 0.0 };
+    let large = Regime {
+        eta: 1.5 / q.lambda_max,
+        batch: 40,
+        sampling: Sampling::WithReplacement,
+        momentum: 0.0,
+    };
     let r = measured(&large, 8);
-    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &large).unwrap(), Z_MAX), "{}", r.estimate);
+    assert!(
+        r.estimate.agrees_with(q.predict(Formula::Exact, &large).unwrap(), Z_MAX),
+        "{}",
+        r.estimate
+    );
     assert!(!r.estimate.agrees_with(q.predict(Formula::Continuous, &large).unwrap(), Z_MAX));
     // The f-formula on a reshuffled run, and the FDR there.
-    let reshuffled = Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::Reshuffle, momentum: 0.0 };
+    let reshuffled =
+        Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::Reshuffle, momentum: 0.0 };
     let r = measured(&reshuffled, 9);
     assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &reshuffled).unwrap(), Z_MAX));
     assert!(!r.estimate.agrees_with(q.predict(Formula::FFormula, &reshuffled).unwrap(), Z_MAX));
-    assert!(r.fdr.residual.value.abs() >= Z_MAX * r.fdr.residual.se, "FDR not rejected under reshuffling: {}", r.fdr.residual);
+    assert!(
+        r.fdr.residual.value.abs() >= Z_MAX * r.fdr.residual.se,
+        "FDR not rejected under reshuffling: {}",
+        r.fdr.residual
+    );
 }
 
 #[test]
 #[ignore = "about 2 minutes: cargo test --release -- --ignored net_suite"]
 fn net_suite_passes_with_its_negative_controls_rejected() {
-    let out = assert_cmd::Command::cargo_bin("sgd-sde").unwrap().args(["validate", "--suite", "net", "--quiet"]).output().unwrap();
+    let out = assert_cmd::Command::cargo_bin("sgd-sde")
+        .unwrap()
+        .args(["validate", "--suite", "net", "--quiet"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("NEGATIVE CONTROL"));

@@ -18,12 +18,23 @@ fn rotation() -> impl Strategy<Value = Rotation> {
 }
 
 fn assert_matches_theory(est: Estimate, exact: f64, continuous: f64, what: &str) {
-    assert!(est.agrees_with(exact, Z_MAX), "{what}: simulated {est} vs exact {exact:.6e}: z = {:.2}", est.z(exact));
+    assert!(
+        est.agrees_with(exact, Z_MAX),
+        "{what}: simulated {est} vs exact {exact:.6e}: z = {:.2}",
+        est.z(exact)
+    );
     if (exact - continuous).abs() > 10.0 * est.se {
-        assert!(!est.agrees_with(continuous, Z_MAX), "{what}: continuous law {continuous:.6e} should be rejected, z = {:.2}", est.z(continuous));
+        assert!(
+            !est.agrees_with(continuous, Z_MAX),
+            "{what}: continuous law {continuous:.6e} should be rejected, z = {:.2}",
+            est.z(continuous)
+        );
         let predicted = exact / continuous;
         let measured = est.value / continuous;
-        assert!((measured - predicted).abs() < Z_MAX * est.se / continuous, "{what}: ratio {measured} vs predicted {predicted}");
+        assert!(
+            (measured - predicted).abs() < Z_MAX * est.se / continuous,
+            "{what}: ratio {measured} vs predicted {predicted}"
+        );
     }
 }
 
@@ -150,7 +161,14 @@ fn z_scores_are_calibrated() {
     let h = SpdMatrix::from_eigen(&[0.5, 1.5, 3.0], Rotation::Seeded(3)).unwrap();
     let problem = GaussianProblem::sgd(h.clone(), h.clone(), 0.3, 2, Frame::Eigen).unwrap();
     let exact = theory::sgd::stationary_loss(&Modes::new(&h, &h), 0.3, 0.5).unwrap();
-    let zs: Vec<f64> = (0..200u64).map(|seed| Ensemble::new(16, seed).stationary_loss(&problem, &EulerMaruyama::new(), &vec![0.0; 3], 0.3, 200, 2000).unwrap().z(exact)).collect();
+    let zs: Vec<f64> = (0..200u64)
+        .map(|seed| {
+            Ensemble::new(16, seed)
+                .stationary_loss(&problem, &EulerMaruyama::new(), &vec![0.0; 3], 0.3, 200, 2000)
+                .unwrap()
+                .z(exact)
+        })
+        .collect();
     let covered = zs.iter().filter(|z| z.abs() < 1.96).count() as f64 / 200.0;
     let mean_sq = zs.iter().map(|z| z * z).sum::<f64>() / 200.0;
     // Binomial sd of the coverage is 0.015; chi^2_200/200 has sd 0.1 (a little more with 16 paths' t-tails).
@@ -163,12 +181,19 @@ fn z_scores_are_calibrated() {
 fn gemm_blocks_of_paths_match_the_exact_discrete_theory() {
     let eig: Vec<f64> = (0..12).map(|i| 0.3 + 0.25 * i as f64).collect();
     let h = SpdMatrix::from_eigen(&eig, Rotation::Seeded(21)).unwrap();
-    let c = SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(22)).unwrap();
+    let c =
+        SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(22))
+            .unwrap();
     let eta = 1.6 / h.max_eigenvalue();
-    let block = sgd_sde::problems::PathBlock { problem: GaussianProblem::sgd(h.clone(), c.clone(), eta, 3, Frame::Original).unwrap(), width: 8 };
+    let block = sgd_sde::problems::PathBlock {
+        problem: GaussianProblem::sgd(h.clone(), c.clone(), eta, 3, Frame::Original).unwrap(),
+        width: 8,
+    };
     let x0 = nalgebra::DMatrix::zeros(12, 8);
     let burn = burn_in(1.0 - eta * h.min_eigenvalue());
-    let est = Ensemble::new(32, 5).stationary_loss(&block, &EulerMaruyama::new(), &x0, eta, burn, 10_000).unwrap();
+    let est = Ensemble::new(32, 5)
+        .stationary_loss(&block, &EulerMaruyama::new(), &x0, eta, burn, 10_000)
+        .unwrap();
     let exact = theory::sgd::stationary_loss(&Modes::new(&h, &c), eta, 1.0 / 3.0).unwrap();
     assert!(est.agrees_with(exact, Z_MAX), "{est} vs {exact}: z = {}", est.z(exact));
 }
@@ -183,7 +208,16 @@ fn batch_means_on_one_long_path_with_the_autocorrelation_time() {
     let problem = GaussianProblem::sgd(h.clone(), h.clone(), eta, 1, Frame::Eigen).unwrap();
     let mut obs = Series::new(1000, 1);
     let mut r = sgd_sde::rng::stream(7, 0);
-    sgd_sde::solve(&problem, &mut EulerMaruyama::new(), &mut vec![0.0], eta, 1_001_000, &mut r, &mut obs).unwrap();
+    sgd_sde::solve(
+        &problem,
+        &mut EulerMaruyama::new(),
+        &mut vec![0.0],
+        eta,
+        1_001_000,
+        &mut r,
+        &mut obs,
+    )
+    .unwrap();
     let a2 = (1.0 - eta).powi(2);
     let tau_exact = (1.0 + a2) / (1.0 - a2);
     let tau = sgd_sde::stats::integrated_autocorrelation_time(&obs.values);

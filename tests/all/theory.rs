@@ -4,7 +4,9 @@
 use crate::common::gaussian_points;
 use nalgebra::DMatrix;
 use sgd_sde::problems::Sampling;
-use sgd_sde::theory::{self, lyapunov, momentum, ou, regression::RegressionMoments, reshuffle, sgd, Modes};
+use sgd_sde::theory::{
+    self, lyapunov, momentum, ou, regression::RegressionMoments, reshuffle, sgd, Modes,
+};
 use sgd_sde::{FiniteSumQuadratic, LinearRegression, Rotation, SpdMatrix};
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -14,7 +16,10 @@ fn rel(a: f64, b: f64) -> f64 {
 fn pair(d: usize) -> (SpdMatrix, SpdMatrix) {
     let eig: Vec<f64> = (0..d).map(|i| 0.3 + 0.7 * i as f64).collect();
     let ceig: Vec<f64> = (0..d).map(|i| 2.0 / (1.0 + i as f64)).collect();
-    (SpdMatrix::from_eigen(&eig, Rotation::Seeded(10)).unwrap(), SpdMatrix::from_eigen(&ceig, Rotation::Seeded(11)).unwrap())
+    (
+        SpdMatrix::from_eigen(&eig, Rotation::Seeded(10)).unwrap(),
+        SpdMatrix::from_eigen(&ceig, Rotation::Seeded(11)).unwrap(),
+    )
 }
 
 #[test]
@@ -23,13 +28,19 @@ fn continuous_closed_form_solves_the_lyapunov_equation_and_gives_eta_tr_c_over_4
     let (eta, f) = (0.2, 1.0 / 8.0);
     let sigma = ou::stationary_covariance(&h, &c, eta, f);
     let direct = lyapunov::continuous(&h.dense(), &(c.dense() * (eta * f))).unwrap();
-    assert!((&sigma - &direct).amax() < 1e-12, "closed form vs Kronecker Lyapunov: {}", (&sigma - &direct).amax());
+    assert!(
+        (&sigma - &direct).amax() < 1e-12,
+        "closed form vs Kronecker Lyapunov: {}",
+        (&sigma - &direct).amax()
+    );
     let loss = 0.5 * (h.dense() * &direct).trace();
     // C does not commute with H, yet E l = eta f / 4 Tr(C) exactly.
     assert!(rel(loss, eta * f / 4.0 * c.trace()) < 1e-12);
     assert!(rel(ou::stationary_loss(&Modes::new(&h, &c), eta, f), loss) < 1e-12);
     // And eta/(4S) Tr(H) when C = H.
-    assert!(rel(ou::stationary_loss(&Modes::new(&h, &h), eta, f), eta * f / 4.0 * h.trace()) < 1e-14);
+    assert!(
+        rel(ou::stationary_loss(&Modes::new(&h, &h), eta, f), eta * f / 4.0 * h.trace()) < 1e-14
+    );
 }
 
 #[test]
@@ -84,7 +95,12 @@ fn continuous_transient_is_the_small_eta_limit_of_the_discrete_one() {
         assert!((8.0..12.0).contains(&(w[0] / w[1])), "{errs:?}");
     }
     assert!(errs[2] < 1e-3 * cont, "{errs:?} vs {cont}");
-    assert!(rel(ou::transient_loss(&modes, &x0e, temp, 1.0, 0.0), 0.5 * x0e.iter().zip(modes.lambda.iter()).map(|(x, l)| l * x * x).sum::<f64>()) < 1e-14);
+    assert!(
+        rel(
+            ou::transient_loss(&modes, &x0e, temp, 1.0, 0.0),
+            0.5 * x0e.iter().zip(modes.lambda.iter()).map(|(x, l)| l * x * x).sum::<f64>()
+        ) < 1e-14
+    );
 }
 
 #[test]
@@ -98,11 +114,19 @@ fn momentum_closed_form_equals_both_lyapunov_solutions() {
         let per_mode = momentum::stationary_loss_lyapunov(&modes, eta, m, f).unwrap();
         let dense = momentum::stationary_covariance(&h, &c, eta, m, f).unwrap();
         let dense_loss = 0.5 * (h.dense() * dense).trace();
-        assert!(rel(closed, per_mode) < 1e-10 && rel(closed, dense_loss) < 1e-10, "eta {eta} m {m}: {closed} {per_mode} {dense_loss}");
+        assert!(
+            rel(closed, per_mode) < 1e-10 && rel(closed, dense_loss) < 1e-10,
+            "eta {eta} m {m}: {closed} {per_mode} {dense_loss}"
+        );
         assert!(rel(momentum::transient_loss(&modes, &[0.0; 5], eta, m, f, 20_000), closed) < 1e-9);
     }
     // m = 0 is plain SGD.
-    assert!(rel(momentum::stationary_loss(&modes, 0.4, 0.0, 0.1).unwrap(), sgd::stationary_loss(&modes, 0.4, 0.1).unwrap()) < 1e-14);
+    assert!(
+        rel(
+            momentum::stationary_loss(&modes, 0.4, 0.0, 0.1).unwrap(),
+            sgd::stationary_loss(&modes, 0.4, 0.1).unwrap()
+        ) < 1e-14
+    );
     // Stable up to eta lambda_max < 2(1+m), which is beyond SGD's limit of 2.
     let eta = 2.5 / h.max_eigenvalue();
     assert!(sgd::stationary_loss(&modes, eta, 0.1).is_err());
@@ -114,7 +138,10 @@ fn momentum_closed_form_equals_both_lyapunov_solutions() {
 fn finite_n_factor() {
     assert_eq!(theory::noise_factor(4, None, Sampling::WithoutReplacement).unwrap(), 0.25);
     assert_eq!(theory::noise_factor(4, Some(10), Sampling::WithReplacement).unwrap(), 0.25);
-    assert!(rel(theory::noise_factor(4, Some(10), Sampling::WithoutReplacement).unwrap(), 6.0 / 36.0) < 1e-15);
+    assert!(
+        rel(theory::noise_factor(4, Some(10), Sampling::WithoutReplacement).unwrap(), 6.0 / 36.0)
+            < 1e-15
+    );
     assert_eq!(theory::noise_factor(10, Some(10), Sampling::WithoutReplacement).unwrap(), 0.0);
     assert!(theory::noise_factor(11, Some(10), Sampling::WithoutReplacement).is_err());
     assert!(theory::noise_factor(2, Some(10), Sampling::Reshuffle).is_err());
@@ -123,13 +150,21 @@ fn finite_n_factor() {
 #[test]
 fn reshuffle_limits() {
     let h = SpdMatrix::from_eigen(&[0.5, 2.0], Rotation::Identity).unwrap();
-    let p = FiniteSumQuadratic::new(h, &gaussian_points(12, 2, 1.0, 3), 3, Sampling::Reshuffle).unwrap();
+    let p = FiniteSumQuadratic::new(h, &gaussian_points(12, 2, 1.0, 3), 3, Sampling::Reshuffle)
+        .unwrap();
     let modes = Modes::from_dataset(&p);
     // One batch per epoch: the full gradient, no noise.
     assert_eq!(reshuffle::stationary_loss(&modes, 0.1, 12, 12).unwrap(), 0.0);
     // Two batches per epoch at tiny eta: the noise nearly cancels within the epoch, so the loss is far
     // below the fresh-batch value (a factor >> 3), and the ratio grows as eta shrinks.
-    let fresh = |eta: f64| sgd::stationary_loss(&modes, eta, theory::noise_factor(6, Some(12), Sampling::WithoutReplacement).unwrap()).unwrap();
+    let fresh = |eta: f64| {
+        sgd::stationary_loss(
+            &modes,
+            eta,
+            theory::noise_factor(6, Some(12), Sampling::WithoutReplacement).unwrap(),
+        )
+        .unwrap()
+    };
     let r1 = fresh(0.01) / reshuffle::stationary_loss(&modes, 0.01, 6, 12).unwrap();
     let r2 = fresh(0.001) / reshuffle::stationary_loss(&modes, 0.001, 6, 12).unwrap();
     assert!(r1 > 3.0 && r2 > 5.0 * r1, "{r1} {r2}");
@@ -151,14 +186,19 @@ fn regression_stationary_moment_is_the_fixed_point_and_the_limit_of_the_transien
         let eta = 0.5 * limit;
         let m = mom.stationary_second_moment(eta).unwrap();
         let t = mom.operator(eta);
-        let tm = DMatrix::from_column_slice(3, 3, (&t * nalgebra::DVector::from_column_slice(m.as_slice())).as_slice());
+        let tm = DMatrix::from_column_slice(
+            3,
+            3,
+            (&t * nalgebra::DVector::from_column_slice(m.as_slice())).as_slice(),
+        );
         let next = mom.transient_loss(eta, &[0.0; 3], 0); // loss at e = 0 is 0
         assert_eq!(next, vec![0.0]);
         let traj = mom.transient_loss(eta, &[1.0, -1.0, 0.5], 4000);
         assert!(rel(*traj.last().unwrap(), mom.stationary_loss(eta).unwrap()) < 1e-9);
         // Fixed point: M - T(M) = eta^2 alpha G, with G = mean r_n^2 x_n x_n^T built here from the data.
         let (n, s) = (30.0, 2.0);
-        let alpha = if sampling == Sampling::WithReplacement { 1.0 / s } else { (n - s) / (s * (n - 1.0)) };
+        let alpha =
+            if sampling == Sampling::WithReplacement { 1.0 / s } else { (n - s) / (s * (n - 1.0)) };
         let g = (0..30).fold(DMatrix::zeros(3, 3), |acc, i| {
             let x = nalgebra::DVector::from_column_slice(p.feature(i));
             acc + &x * x.transpose() * p.residual(i).powi(2) / n
@@ -176,11 +216,19 @@ fn breakdown_ratio_follows_the_mode_factors_and_the_finite_n_factor() {
     let gauss = theory::breakdown::curve(&modes, 1.0, 8, None, Sampling::WithReplacement, &betas);
     assert!(rel(gauss[0].ratio.unwrap(), 1.0) < 0.02, "continuous law holds at small beta");
     for p in &gauss[..4] {
-        let expect = modes.lambda.iter().map(|&l| l * sgd::mode_factor(l, p.eta)).sum::<f64>() / modes.lambda.sum();
+        let expect = modes.lambda.iter().map(|&l| l * sgd::mode_factor(l, p.eta)).sum::<f64>()
+            / modes.lambda.sum();
         assert!(rel(p.ratio.unwrap(), expect) < 1e-12);
     }
     assert!(gauss[4].exact.is_none(), "eta lambda_max = 2.4 is past the limit");
-    let wor = theory::breakdown::curve(&modes, 0.01, 8, Some(100), Sampling::WithoutReplacement, &[1.0, 6.0, 12.5]);
+    let wor = theory::breakdown::curve(
+        &modes,
+        0.01,
+        8,
+        Some(100),
+        Sampling::WithoutReplacement,
+        &[1.0, 6.0, 12.5],
+    );
     assert!(rel(wor[0].ratio.unwrap() / gauss[0].ratio.unwrap(), 92.0 / 99.0) < 0.01);
     assert_eq!(wor[2].s, 100);
     assert_eq!(wor[2].ratio.unwrap(), 0.0, "S = N: no noise at all");
@@ -190,7 +238,9 @@ fn breakdown_ratio_follows_the_mode_factors_and_the_finite_n_factor() {
 fn stationary_loss_at_d_1000() {
     let eig: Vec<f64> = (0..1000).map(|i| 0.01 + i as f64 / 100.0).collect();
     let h = SpdMatrix::from_eigen(&eig, Rotation::Seeded(1)).unwrap();
-    let c = SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(2)).unwrap();
+    let c =
+        SpdMatrix::from_eigen(&eig.iter().rev().copied().collect::<Vec<_>>(), Rotation::Seeded(2))
+            .unwrap();
     let modes = Modes::new(&h, &c);
     let eta = 0.1;
     let loss = sgd::stationary_loss(&modes, eta, 0.01).unwrap();
@@ -211,8 +261,11 @@ fn dense_and_eigen_inputs_agree() {
     assert!(rel(sgd::stationary_loss_dense(&h.dense(), &c.dense(), 0.3, 0.1).unwrap(), a) < 1e-10);
     let eta_bad = 2.01 / h.max_eigenvalue();
     assert!(sgd::stationary_loss_dense(&h.dense(), &c.dense(), eta_bad, 0.1).is_err());
-    assert!(sgd::stationary_loss_dense(&h.dense(), &c.dense(), 1.99 / h.max_eigenvalue(), 0.1).is_ok());
-    let hh = SpdMatrix::from_eigen(&[1.0, 2.0, 3.0], Rotation::Householder(vec![1.0, 2.0, -1.0])).unwrap();
+    assert!(
+        sgd::stationary_loss_dense(&h.dense(), &c.dense(), 1.99 / h.max_eigenvalue(), 0.1).is_ok()
+    );
+    let hh = SpdMatrix::from_eigen(&[1.0, 2.0, 3.0], Rotation::Householder(vec![1.0, 2.0, -1.0]))
+        .unwrap();
     assert!((hh.dense() - hh.dense().transpose()).amax() < 1e-14);
     assert!(rel(hh.dense().trace(), 6.0) < 1e-14);
 }

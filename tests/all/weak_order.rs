@@ -7,15 +7,39 @@
 use sgd_sde::stats::{weak_order_slope, Slope};
 use sgd_sde::*;
 
-fn coupled<I: Integrator<Vec<f64>, GaussianProblem> + Sync>(integ: &I, h0: f64, levels: usize, paths: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
+fn coupled<I: Integrator<Vec<f64>, GaussianProblem> + Sync>(
+    integ: &I,
+    h0: f64,
+    levels: usize,
+    paths: usize,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
     let h = SpdMatrix::from_eigen(&[1.0, 3.0], Rotation::Seeded(4)).unwrap();
     let p = GaussianProblem::new(h.clone(), h, 0.5, Frame::Original).unwrap();
-    sgd_sde::coupling::coupled_levels(&p, integ, &[1.0, -1.0], 1.0, h0, levels, &Ensemble::new(paths, 11)).unwrap()
+    sgd_sde::coupling::coupled_levels(
+        &p,
+        integ,
+        &[1.0, -1.0],
+        1.0,
+        h0,
+        levels,
+        &Ensemble::new(paths, 11),
+    )
+    .unwrap()
 }
 
 fn check(s: Slope, order: f64, other: f64) {
-    assert!((s.slope - order).abs() < 0.15, "slope {:.3} ± {:.3}, expected about {order}", s.slope, s.se);
-    assert!((s.slope - other).abs() > 5.0 * s.se, "slope {:.3} ± {:.3} cannot tell {order} from {other}", s.slope, s.se);
+    assert!(
+        (s.slope - order).abs() < 0.15,
+        "slope {:.3} ± {:.3}, expected about {order}",
+        s.slope,
+        s.se
+    );
+    assert!(
+        (s.slope - other).abs() > 5.0 * s.se,
+        "slope {:.3} ± {:.3} cannot tell {order} from {other}",
+        s.slope,
+        s.se
+    );
 }
 
 #[test]

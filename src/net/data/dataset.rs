@@ -43,19 +43,37 @@ impl Dataset {
         if let Some(l) = labs.iter().find(|&&l| l > 9) {
             return Err(bad(format!("label {l}: valid labels are 0 to 9")));
         }
-        Ok(Self { name: name.to_string(), features: pixels.iter().map(|&p| p as f32 / 255.0).collect(), labels: labs, dim: idims[1] * idims[2] })
+        Ok(Self {
+            name: name.to_string(),
+            features: pixels.iter().map(|&p| p as f32 / 255.0).collect(),
+            labels: labs,
+            dim: idims[1] * idims[2],
+        })
     }
 
     /// The examples at `idx`, in that order.
     pub fn select(&self, idx: &[usize], name: &str) -> Self {
-        Self { name: name.to_string(), features: idx.iter().flat_map(|&i| self.row(i).iter().copied()).collect(), labels: idx.iter().map(|&i| self.labels[i]).collect(), dim: self.dim }
+        Self {
+            name: name.to_string(),
+            features: idx.iter().flat_map(|&i| self.row(i).iter().copied()).collect(),
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            dim: self.dim,
+        }
     }
 
     /// `n` examples stratified by class (as equal a share per class as the data allows), drawn
     /// from a named stream and kept in their original order.
-    pub fn stratified_subset(&self, n: usize, seed: u64) -> Result<Self, crate::error::ProblemError> {
+    pub fn stratified_subset(
+        &self,
+        n: usize,
+        seed: u64,
+    ) -> Result<Self, crate::error::ProblemError> {
         if n > self.len() {
-            return Err(crate::error::ProblemError::new("n", n, format!("at most the {} examples of {}", self.len(), self.name)));
+            return Err(crate::error::ProblemError::new(
+                "n",
+                n,
+                format!("at most the {} examples of {}", self.len(), self.name),
+            ));
         }
         let k = self.classes();
         let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
@@ -83,7 +101,8 @@ impl Dataset {
 
     /// Only the examples of `classes`, relabelled 0, 1, ... in that order (e.g. MNIST 0/1).
     pub fn with_classes(&self, classes: &[u8]) -> Self {
-        let idx: Vec<usize> = (0..self.len()).filter(|&i| classes.contains(&self.labels[i])).collect();
+        let idx: Vec<usize> =
+            (0..self.len()).filter(|&i| classes.contains(&self.labels[i])).collect();
         let mut d = self.select(&idx, &format!("{}{classes:?}", self.name));
         for l in d.labels.iter_mut() {
             *l = classes.iter().position(|c| c == l).expect("filtered above") as u8;
@@ -96,7 +115,11 @@ impl Dataset {
     pub fn pooled(&self, k: usize) -> Result<Self, crate::error::ProblemError> {
         let side = (self.dim as f64).sqrt().round() as usize;
         if k == 0 || side * side != self.dim || side % k != 0 {
-            return Err(crate::error::ProblemError::new("pool", k, format!("a divisor of the image side {side} (images of {} features)", self.dim)));
+            return Err(crate::error::ProblemError::new(
+                "pool",
+                k,
+                format!("a divisor of the image side {side} (images of {} features)", self.dim),
+            ));
         }
         if k == 1 {
             return Ok(self.clone());
@@ -108,12 +131,20 @@ impl Dataset {
             let row = self.row(i);
             for by in 0..out {
                 for bx in 0..out {
-                    let sum: f32 = (0..k).flat_map(|dy| (0..k).map(move |dx| (by * k + dy) * side + bx * k + dx)).map(|j| row[j]).sum();
+                    let sum: f32 = (0..k)
+                        .flat_map(|dy| (0..k).map(move |dx| (by * k + dy) * side + bx * k + dx))
+                        .map(|j| row[j])
+                        .sum();
                     features.push(sum * scale);
                 }
             }
         }
-        Ok(Self { name: format!("{}[pooled {k}x{k}]", self.name), features, labels: self.labels.clone(), dim: out * out })
+        Ok(Self {
+            name: format!("{}[pooled {k}x{k}]", self.name),
+            features,
+            labels: self.labels.clone(),
+            dim: out * out,
+        })
     }
 
     /// The same examples with labels replaced by uniform random ones (the random-label control).

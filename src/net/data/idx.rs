@@ -26,20 +26,28 @@ pub fn read_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>), Idx
     let raw;
     let b: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| err(format!("corrupt gzip stream ({e})")))?;
+        GzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| err(format!("corrupt gzip stream ({e})")))?;
         raw = out;
         &raw
     } else {
         bytes
     };
     if b.len() < 4 {
-        return Err(err(format!("truncated: {} bytes, shorter than the 4-byte magic number", b.len())));
+        return Err(err(format!(
+            "truncated: {} bytes, shorter than the 4-byte magic number",
+            b.len()
+        )));
     }
     if b[0] != 0 || b[1] != 0 {
         return Err(err(format!("bad magic number 0x{:02x}{:02x}{:02x}{:02x}: valid IDX files start with two zero bytes", b[0], b[1], b[2], b[3])));
     }
     if b[2] != 0x08 {
-        return Err(err(format!("element type 0x{:02x} is not supported: valid is 0x08 (unsigned bytes)", b[2])));
+        return Err(err(format!(
+            "element type 0x{:02x} is not supported: valid is 0x08 (unsigned bytes)",
+            b[2]
+        )));
     }
     let nd = b[3] as usize;
     if nd == 0 || nd > 4 {
@@ -49,11 +57,21 @@ pub fn read_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>), Idx
     if b.len() < header {
         return Err(err(format!("truncated header: {} bytes, need {header}", b.len())));
     }
-    let dims: Vec<usize> = (0..nd).map(|i| u32::from_be_bytes([b[4 + 4 * i], b[5 + 4 * i], b[6 + 4 * i], b[7 + 4 * i]]) as usize).collect();
-    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| err(format!("dimensions {dims:?} overflow")))?;
+    let dims: Vec<usize> = (0..nd)
+        .map(|i| {
+            u32::from_be_bytes([b[4 + 4 * i], b[5 + 4 * i], b[6 + 4 * i], b[7 + 4 * i]]) as usize
+        })
+        .collect();
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| err(format!("dimensions {dims:?} overflow")))?;
     let found = b.len() - header;
     if found != expected {
-        return Err(err(format!("{} data: dimensions {dims:?} need {expected} bytes, found {found}", if found < expected { "truncated" } else { "trailing" })));
+        return Err(err(format!(
+            "{} data: dimensions {dims:?} need {expected} bytes, found {found}",
+            if found < expected { "truncated" } else { "trailing" }
+        )));
     }
     Ok((dims, b[header..].to_vec()))
 }

@@ -40,7 +40,11 @@ pub fn find_data_dir(name: &str, explicit: Option<&Path>) -> Result<DataSource, 
             tried.push(dir.display().to_string());
         }
     }
-    let hint = if name == "fashion-mnist" { "; on Debian: apt-get install dataset-fashion-mnist" } else { "" };
+    let hint = if name == "fashion-mnist" {
+        "; on Debian: apt-get install dataset-fashion-mnist"
+    } else {
+        ""
+    };
     Err(format!("invalid --data: no {name} IDX files (train-images-idx3-ubyte[.gz]) in {}; valid is a folder holding them, given by --data or {DATA_ENV}{hint}", tried.join(", ")))
 }
 
@@ -50,12 +54,14 @@ pub fn load_split(src: &DataSource, split: &str) -> Result<Dataset, String> {
         for f in [format!("{stem}.gz"), stem.to_string()] {
             let p = src.dir.join(&f);
             if p.is_file() {
-                return std::fs::read(&p).map_err(|e| format!("invalid data file {}: {e}", p.display()));
+                return std::fs::read(&p)
+                    .map_err(|e| format!("invalid data file {}: {e}", p.display()));
             }
         }
         Err(format!("invalid --data = {}: {stem}[.gz] is missing; valid is a folder with the four IDX files", src.dir.display()))
     };
     let images = read(&format!("{split}-images-idx3-ubyte"))?;
     let labels = read(&format!("{split}-labels-idx1-ubyte"))?;
-    Dataset::from_idx_bytes(&images, &labels, &format!("{}/{split}", src.name)).map_err(|e| e.to_string())
+    Dataset::from_idx_bytes(&images, &labels, &format!("{}/{split}", src.name))
+        .map_err(|e| e.to_string())
 }

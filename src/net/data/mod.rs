@@ -13,9 +13,20 @@ pub use teacher::teacher_student;
 
 /// The embedded Fashion-MNIST subset (see `embedded/README.md`): 2,000 train and 1,000 test images.
 pub fn embedded_fashion_mnist() -> (Dataset, Dataset) {
-    let load = |img: &[u8], lab: &[u8], name: &str| Dataset::from_idx_bytes(img, lab, name).expect("the embedded data set is valid (checked by tests)");
+    let load = |img: &[u8], lab: &[u8], name: &str| {
+        Dataset::from_idx_bytes(img, lab, name)
+            .expect("the embedded data set is valid (checked by tests)")
+    };
     (
-        load(include_bytes!("embedded/train-images-idx3-ubyte.gz"), include_bytes!("embedded/train-labels-idx1-ubyte.gz"), "fashion-mnist-subset/train"),
-        load(include_bytes!("embedded/t10k-images-idx3-ubyte.gz"), include_bytes!("embedded/t10k-labels-idx1-ubyte.gz"), "fashion-mnist-subset/test"),
+        load(
+            include_bytes!("embedded/train-images-idx3-ubyte.gz"),
+            include_bytes!("embedded/train-labels-idx1-ubyte.gz"),
+            "fashion-mnist-subset/train",
+        ),
+        load(
+            include_bytes!("embedded/t10k-images-idx3-ubyte.gz"),
+            include_bytes!("embedded/t10k-labels-idx1-ubyte.gz"),
+            "fashion-mnist-subset/test",
+        ),
     )
 }

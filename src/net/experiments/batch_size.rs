@@ -54,7 +54,8 @@ fn b_opt(acc: &[(usize, f64)]) -> (f64, String) {
     if j + 1 == acc.len() {
         return (acc[j].0 as f64, "at least".into());
     }
-    let (x0, x1, x2) = ((acc[j - 1].0 as f64).log2(), (acc[j].0 as f64).log2(), (acc[j + 1].0 as f64).log2());
+    let (x0, x1, x2) =
+        ((acc[j - 1].0 as f64).log2(), (acc[j].0 as f64).log2(), (acc[j + 1].0 as f64).log2());
     let (y0, y1, y2) = (acc[j - 1].1, acc[j].1, acc[j + 1].1);
     let denom = (x0 - x1) * (x0 - x2) * (x1 - x2);
     let a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom;
@@ -63,7 +64,11 @@ fn b_opt(acc: &[(usize, f64)]) -> (f64, String) {
     (2f64.powf(vertex), "interior".into())
 }
 
-pub fn batch_size<B: AutodiffBackend>(ctx: &NetContext, o: &BatchSizeOptions, device: &B::Device) -> Result<BatchSizeReport, String> {
+pub fn batch_size<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &BatchSizeOptions,
+    device: &B::Device,
+) -> Result<BatchSizeReport, String> {
     let started = std::time::Instant::now();
     let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
     let mid = o.etas[o.etas.len() / 2];
@@ -73,16 +78,39 @@ pub fn batch_size<B: AutodiffBackend>(ctx: &NetContext, o: &BatchSizeOptions, de
     grid.extend(o.momenta.iter().filter(|&&m| m != 0.0).map(|&m| (mid * (1.0 - m), n0, m)));
     let mut settings = Vec::new();
     for (eta, n, m) in grid {
-        let train = if n < ctx.train.len() { ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())? } else { ctx.train.clone() };
+        let train = if n < ctx.train.len() {
+            ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())?
+        } else {
+            ctx.train.clone()
+        };
         let mut acc = Vec::new();
         for &b in o.batches.iter().filter(|&&b| b <= n) {
             let mut total = 0.0;
             for s in 0..o.seeds as u64 {
-                let run_ctx = NetContext { train: train.clone(), seed: ctx.seed + 100 * s, ..ctx.clone() };
+                let run_ctx =
+                    NetContext { train: train.clone(), seed: ctx.seed + 100 * s, ..ctx.clone() };
                 let curve: Vec<EpochRecord> = if m == 0.0 {
-                    train_curve::<B>(&run_ctx, &model, eta, b, NoiseMode::Minibatch(Sampling::WithoutReplacement), run_ctx.seed + 5, o.epochs, device)?
+                    train_curve::<B>(
+                        &run_ctx,
+                        &model,
+                        eta,
+                        b,
+                        NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                        run_ctx.seed + 5,
+                        o.epochs,
+                        device,
+                    )?
                 } else {
-                    super::invariance::train_curve_momentum::<B>(&run_ctx, &model, eta, m, b, run_ctx.seed + 5, o.epochs, device)?
+                    super::invariance::train_curve_momentum::<B>(
+                        &run_ctx,
+                        &model,
+                        eta,
+                        m,
+                        b,
+                        run_ctx.seed + 5,
+                        o.epochs,
+                        device,
+                    )?
                 };
                 total += curve.last().map_or(0.0, |r| r.test_accuracy);
             }
@@ -93,11 +121,25 @@ pub fn batch_size<B: AutodiffBackend>(ctx: &NetContext, o: &BatchSizeOptions, de
         // grid keeps eta/(1-m) = mid fixed, so the prediction eps N/(1-m) uses eps = eta.
         let predicted = eta * n as f64 / (1.0 - m);
         if !ctx.quiet {
-            ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({kind})", acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>()));
+            ctx.bar.suspend(|| {
+                eprintln!(
+                    "eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({kind})",
+                    acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>()
+                )
+            });
         }
-        settings.push(Setting { eta, n, momentum: m, accuracy: acc, b_opt: bo, kind, predicted_scale: predicted });
+        settings.push(Setting {
+            eta,
+            n,
+            momentum: m,
+            accuracy: acc,
+            b_opt: bo,
+            kind,
+            predicted_scale: predicted,
+        });
     }
-    let interior: Vec<Setting> = settings.iter().filter(|s| s.kind == "interior").cloned().collect();
+    let interior: Vec<Setting> =
+        settings.iter().filter(|s| s.kind == "interior").cloned().collect();
     let (slope, slope_se) = if interior.len() >= 3 {
         let xs: Vec<f64> = interior.iter().map(|s| s.predicted_scale.ln()).collect();
         let ys: Vec<f64> = interior.iter().map(|s| s.b_opt.ln()).collect();
@@ -112,24 +154,66 @@ pub fn batch_size<B: AutodiffBackend>(ctx: &NetContext, o: &BatchSizeOptions, de
     };
     let r = BatchSizeReport { settings, slope, slope_se };
     let io = |e: std::io::Error| e.to_string();
-    let rows: Vec<Vec<String>> = r.settings.iter().flat_map(|s| s.accuracy.iter().map(move |(b, a)| vec![s.eta.to_string(), s.n.to_string(), s.momentum.to_string(), b.to_string(), a.to_string(), s.b_opt.to_string(), s.kind.clone()])).collect();
-    write_csv(&ctx.out.join("batch_size.csv"), &["eta", "N", "momentum", "B", "test_accuracy", "B_opt", "B_opt_kind"], &rows).map_err(io)?;
+    let rows: Vec<Vec<String>> = r
+        .settings
+        .iter()
+        .flat_map(|s| {
+            s.accuracy.iter().map(move |(b, a)| {
+                vec![
+                    s.eta.to_string(),
+                    s.n.to_string(),
+                    s.momentum.to_string(),
+                    b.to_string(),
+                    a.to_string(),
+                    s.b_opt.to_string(),
+                    s.kind.clone(),
+                ]
+            })
+        })
+        .collect();
+    write_csv(
+        &ctx.out.join("batch_size.csv"),
+        &["eta", "N", "momentum", "B", "test_accuracy", "B_opt", "B_opt_kind"],
+        &rows,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("batch_size.json"), &r).map_err(io)?;
     let curves = plot::Figure {
         title: "Test accuracy against batch size".into(),
         x_label: "batch size B".into(),
         y_label: "test accuracy".into(),
         log_x: true,
-        series: r.settings.iter().enumerate().map(|(i, s)| plot::Series::line(format!("eta {:.3}, N {}, m {}", s.eta, s.n, s.momentum), s.accuracy.iter().map(|(b, a)| (*b as f64, *a)).collect(), i)).collect(),
+        series: r
+            .settings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                plot::Series::line(
+                    format!("eta {:.3}, N {}, m {}", s.eta, s.n, s.momentum),
+                    s.accuracy.iter().map(|(b, a)| (*b as f64, *a)).collect(),
+                    i,
+                )
+            })
+            .collect(),
         ..Default::default()
     };
     let scaling = plot::Figure {
-        title: format!("B_opt against eps N/(1-m) (slope {})", r.slope.map(|s| format!("{s:.2} ± {:.2}", r.slope_se.unwrap_or(f64::NAN))).unwrap_or("n/a".into())),
+        title: format!(
+            "B_opt against eps N/(1-m) (slope {})",
+            r.slope
+                .map(|s| format!("{s:.2} ± {:.2}", r.slope_se.unwrap_or(f64::NAN)))
+                .unwrap_or("n/a".into())
+        ),
         x_label: "eps N / (1 - m)".into(),
         y_label: "B_opt".into(),
         log_x: true,
         log_y: true,
-        series: vec![plot::Series::points("interior optima", interior.iter().map(|s| (s.predicted_scale, s.b_opt)).collect(), None, 0)],
+        series: vec![plot::Series::points(
+            "interior optima",
+            interior.iter().map(|s| (s.predicted_scale, s.b_opt)).collect(),
+            None,
+            0,
+        )],
         ..Default::default()
     };
     plot::save(&[curves, scaling], &ctx.out.join("batch_size")).map_err(|e| e.to_string())?;

@@ -40,21 +40,73 @@ pub struct BenchReport {
     pub trace_seconds: f64,
 }
 
-pub fn bench_epoch<B: AutodiffBackend>(ctx: &NetContext, o: &BenchOptions, device: &B::Device) -> Result<BenchReport, String> {
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?.with_batch_norm(o.batch_norm));
+pub fn bench_epoch<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &BenchOptions,
+    device: &B::Device,
+) -> Result<BenchReport, String> {
+    let model = Model::new(
+        Architecture::new(o.layers.clone())
+            .map_err(|e| e.to_string())?
+            .with_batch_norm(o.batch_norm),
+    );
     let n = ctx.train.len();
-    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, o.batch, NoiseMode::Minibatch(if n % o.batch == 0 { Sampling::Reshuffle } else { Sampling::WithoutReplacement }), 0.0, device).map_err(|e| e.to_string())?;
+    let p = NetworkProblem::<B>::new(
+        model.clone(),
+        &ctx.train,
+        o.batch,
+        NoiseMode::Minibatch(if n % o.batch == 0 {
+            Sampling::Reshuffle
+        } else {
+            Sampling::WithoutReplacement
+        }),
+        0.0,
+        device,
+    )
+    .map_err(|e| e.to_string())?;
     let mut theta = model.init::<B>(ctx.seed, device);
-    let spec = TrainSpec { eta: 0.01, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed };
+    let spec = TrainSpec {
+        eta: 0.01,
+        momentum: 0.0,
+        integrator: IntegratorKind::Sgd,
+        epochs: o.epochs,
+        seed: ctx.seed,
+    };
     let steps = spec.steps(n, o.batch);
     // Warm up (allocation, kernel compilation on GPUs) before timing.
-    crate::net::train::run_shown(&p, &mut theta, &spec, 5, &mut Series::new(usize::MAX, 1), &ctx.bar, "warm-up".into()).map_err(|e| e.to_string())?;
+    crate::net::train::run_shown(
+        &p,
+        &mut theta,
+        &spec,
+        5,
+        &mut Series::new(usize::MAX, 1),
+        &ctx.bar,
+        "warm-up".into(),
+    )
+    .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    crate::net::train::run_shown(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1), &ctx.bar, "timed epoch".into()).map_err(|e| e.to_string())?;
+    crate::net::train::run_shown(
+        &p,
+        &mut theta,
+        &spec,
+        steps,
+        &mut Series::new(usize::MAX, 1),
+        &ctx.bar,
+        "timed epoch".into(),
+    )
+    .map_err(|e| e.to_string())?;
     let _ = theta.to_vec(); // wait for the device
     let seconds = t.elapsed().as_secs_f64();
     let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed).map_err(|e| e.to_string())?;
-    let probe = NetworkProblem::<CpuF64>::new(model.clone(), &sub, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
+    let probe = NetworkProblem::<CpuF64>::new(
+        model.clone(),
+        &sub,
+        1,
+        NoiseMode::FullBatch,
+        0.0,
+        &Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
     let t = Instant::now();
     let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);

@@ -51,31 +51,71 @@ fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
     super::invariance::rms(a, b, |r| r.train_loss)
 }
 
-pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptions, device: &B::Device) -> Result<Vec<BreakdownNetRow>, String> {
+pub fn breakdown_net<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &BreakdownNetOptions,
+    device: &B::Device,
+) -> Result<Vec<BreakdownNetRow>, String> {
     let started = std::time::Instant::now();
     let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
     let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
     let mut rows = Vec::new();
     let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
     for &n in &o.ns {
-        let train = if n < ctx.train.len() { ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())? } else { ctx.train.clone() };
+        let train = if n < ctx.train.len() {
+            ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())?
+        } else {
+            ctx.train.clone()
+        };
         let n = train.len();
         let c = NetContext { train: train.clone(), ..ctx.clone() };
-        let base = train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 1, o.epochs, device)?;
-        let other = train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 2, o.epochs, device)?;
+        let base =
+            train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 1, o.epochs, device)?;
+        let other =
+            train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 2, o.epochs, device)?;
         let floor = rms(&base, &other);
         // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
         let theta = {
-            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device).map_err(|e| e.to_string())?;
+            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)
+                .map_err(|e| e.to_string())?;
             let mut th = model.init::<B>(ctx.seed, device);
-            let spec = crate::net::train::TrainSpec { eta: o.eta0, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 1 };
-            crate::net::train::run_shown(&p, &mut th, &spec, spec.steps(n, o.batch0), &mut crate::observers::Series::new(usize::MAX, 1), &ctx.bar, format!("N {n}: the beta = 1 solution")).map_err(|e| e.to_string())?;
+            let spec = crate::net::train::TrainSpec {
+                eta: o.eta0,
+                momentum: 0.0,
+                integrator: crate::config::IntegratorKind::Sgd,
+                epochs: o.epochs,
+                seed: ctx.seed + 1,
+            };
+            crate::net::train::run_shown(
+                &p,
+                &mut th,
+                &spec,
+                spec.steps(n, o.batch0),
+                &mut crate::observers::Series::new(usize::MAX, 1),
+                &ctx.bar,
+                format!("N {n}: the beta = 1 solution"),
+            )
+            .map_err(|e| e.to_string())?;
             Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
         };
-        let sub = if o.probe_n < n { train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())? } else { train.clone() };
-        let probe = NetworkProblem::<CpuF64>::new(model.clone(), &sub, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
+        let sub = if o.probe_n < n {
+            train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())?
+        } else {
+            train.clone()
+        };
+        let probe = NetworkProblem::<CpuF64>::new(
+            model.clone(),
+            &sub,
+            1,
+            NoiseMode::FullBatch,
+            0.0,
+            &Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
-        let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed).lambda.max(sd.nodes.iter().copied().fold(0.0, f64::max));
+        let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed)
+            .lambda
+            .max(sd.nodes.iter().copied().fold(0.0, f64::max));
         let tr = sd.trace_of(|x| x);
         if !ctx.quiet {
             ctx.bar.suspend(|| eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm)));
@@ -85,9 +125,15 @@ pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptio
             if batch > n {
                 continue;
             }
-            let curve = if beta == 1.0 { base.clone() } else { train_curve::<B>(&c, &model, eta, batch, mode, ctx.seed + 1, o.epochs, device).unwrap_or_default() };
+            let curve = if beta == 1.0 {
+                base.clone()
+            } else {
+                train_curve::<B>(&c, &model, eta, batch, mode, ctx.seed + 1, o.epochs, device)
+                    .unwrap_or_default()
+            };
             let finite_n = (n - batch) as f64 / (n - 1) as f64;
-            let quadratic = (eta * lm < 2.0).then(|| sd.trace_of(|x| x / (1.0 - eta * x / 2.0)) / tr * finite_n);
+            let quadratic = (eta * lm < 2.0)
+                .then(|| sd.trace_of(|x| x / (1.0 - eta * x / 2.0)) / tr * finite_n);
             let last = curve.last().copied();
             let distance = if curve.is_empty() { f64::NAN } else { rms(&curve, &base) };
             rows.push(BreakdownNetRow {
@@ -108,25 +154,99 @@ pub fn breakdown_net<B: AutodiffBackend>(ctx: &NetContext, o: &BreakdownNetOptio
     }
     let io = |e: std::io::Error| e.to_string();
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let csv: Vec<Vec<String>> = rows.iter().map(|r| vec![r.n.to_string(), r.beta.to_string(), r.eta.to_string(), r.batch.to_string(), r.final_train_loss.to_string(), r.final_test_accuracy.to_string(), r.distance.to_string(), r.noise_floor.to_string(), r.parted.to_string(), opt(r.quadratic_ratio), r.eta_lambda_max.to_string()]).collect();
-    write_csv(&ctx.out.join("breakdown_net.csv"), &["N", "beta", "eta", "S", "final_train_loss", "final_test_accuracy", "distance", "noise_floor", "parted", "quadratic_ratio", "eta_lambda_max"], &csv).map_err(io)?;
+    let csv: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.n.to_string(),
+                r.beta.to_string(),
+                r.eta.to_string(),
+                r.batch.to_string(),
+                r.final_train_loss.to_string(),
+                r.final_test_accuracy.to_string(),
+                r.distance.to_string(),
+                r.noise_floor.to_string(),
+                r.parted.to_string(),
+                opt(r.quadratic_ratio),
+                r.eta_lambda_max.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &ctx.out.join("breakdown_net.csv"),
+        &[
+            "N",
+            "beta",
+            "eta",
+            "S",
+            "final_train_loss",
+            "final_test_accuracy",
+            "distance",
+            "noise_floor",
+            "parted",
+            "quadratic_ratio",
+            "eta_lambda_max",
+        ],
+        &csv,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("breakdown_net.json"), &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() })).map_err(io)?;
-    let by_n = |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| plot::Figure {
-        title: title.into(),
-        x_label: "beta (eta = beta eta0, S = beta S0)".into(),
-        y_label: y.into(),
-        log_x: true,
-        log_y,
-        series: o.ns.iter().enumerate().map(|(i, n)| plot::Series::line(format!("N = {n}"), rows.iter().filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1)).filter_map(|r| f(r).map(|v| (r.beta, v))).collect(), i)).collect(),
-        ..Default::default()
-    };
-    let mut dist = by_n(|r| (r.beta != 1.0).then_some(r.distance), "Distance to the beta = 1 curve", "RMS train-loss distance", true);
+    let by_n =
+        |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| plot::Figure {
+            title: title.into(),
+            x_label: "beta (eta = beta eta0, S = beta S0)".into(),
+            y_label: y.into(),
+            log_x: true,
+            log_y,
+            series: o
+                .ns
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    plot::Series::line(
+                        format!("N = {n}"),
+                        rows.iter()
+                            .filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1))
+                            .filter_map(|r| f(r).map(|v| (r.beta, v)))
+                            .collect(),
+                        i,
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        };
+    let mut dist = by_n(
+        |r| (r.beta != 1.0).then_some(r.distance),
+        "Distance to the beta = 1 curve",
+        "RMS train-loss distance",
+        true,
+    );
     for (i, n) in o.ns.iter().enumerate() {
         if let Some(r) = rows.iter().find(|r| r.n == *n) {
-            dist.series.push(plot::Series::dashed(format!("N = {n}: 3 x noise floor"), vec![(o.betas[0], 3.0 * r.noise_floor), (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor)], i));
+            dist.series.push(plot::Series::dashed(
+                format!("N = {n}: 3 x noise floor"),
+                vec![
+                    (o.betas[0], 3.0 * r.noise_floor),
+                    (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor),
+                ],
+                i,
+            ));
         }
     }
-    plot::save(&[by_n(|r| Some(r.final_test_accuracy), "Final test accuracy", "test accuracy", false), dist, by_n(|r| r.quadratic_ratio, "Quadratic theory, measured spectrum", "E(l) / continuous law", true)], &ctx.out.join("breakdown_net")).map_err(|e| e.to_string())?;
+    plot::save(
+        &[
+            by_n(|r| Some(r.final_test_accuracy), "Final test accuracy", "test accuracy", false),
+            dist,
+            by_n(
+                |r| r.quadratic_ratio,
+                "Quadratic theory, measured spectrum",
+                "E(l) / continuous law",
+                true,
+            ),
+        ],
+        &ctx.out.join("breakdown_net"),
+    )
+    .map_err(|e| e.to_string())?;
     write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "breakdown", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "betas": o.betas, "ns": o.ns, "epochs": o.epochs, "lanczos_steps": o.lanczos_steps, "probes": o.probes, "probe_n": o.probe_n, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
     Ok(rows)
 }

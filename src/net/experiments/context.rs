@@ -1,5 +1,7 @@
 use crate::net::backend::Resolved;
-use crate::net::data::{embedded_fashion_mnist, find_data_dir, load_split, teacher_student, Dataset};
+use crate::net::data::{
+    embedded_fashion_mnist, find_data_dir, load_split, teacher_student, Dataset,
+};
 use std::path::{Path, PathBuf};
 
 /// Which data an experiment trains on.
@@ -17,26 +19,42 @@ impl DataChoice {
     pub fn parse(name: &str, dir: Option<&Path>) -> Result<Self, String> {
         match name {
             "embedded" => Ok(Self::Embedded),
-            "fashion-mnist" | "mnist" => Ok(Self::Idx { name: name.into(), dir: dir.map(Path::to_path_buf) }),
+            "fashion-mnist" | "mnist" => {
+                Ok(Self::Idx { name: name.into(), dir: dir.map(Path::to_path_buf) })
+            }
             "teacher" => Ok(Self::Teacher),
-            other => Err(format!("invalid --dataset = {other}: valid is embedded, fashion-mnist, mnist or teacher")),
+            other => Err(format!(
+                "invalid --dataset = {other}: valid is embedded, fashion-mnist, mnist or teacher"
+            )),
         }
     }
 
     /// Train and test sets, with the training set cut to `n` stratified examples if given.
-    pub fn load(&self, n: Option<usize>, test_n: Option<usize>, seed: u64) -> Result<(Dataset, Dataset), String> {
+    pub fn load(
+        &self,
+        n: Option<usize>,
+        test_n: Option<usize>,
+        seed: u64,
+    ) -> Result<(Dataset, Dataset), String> {
         let (train, test) = match self {
             Self::Embedded => embedded_fashion_mnist(),
             Self::Idx { name, dir } => {
                 let src = find_data_dir(name, dir.as_deref())?;
                 (load_split(&src, "train")?, load_split(&src, "t10k")?)
             }
-            Self::Teacher => (teacher_student(n.unwrap_or(2000), 784, 64, 10, seed), teacher_student(test_n.unwrap_or(1000), 784, 64, 10, seed)),
+            Self::Teacher => (
+                teacher_student(n.unwrap_or(2000), 784, 64, 10, seed),
+                teacher_student(test_n.unwrap_or(1000), 784, 64, 10, seed),
+            ),
         };
         let cut = |d: Dataset, k: Option<usize>, s: u64| -> Result<Dataset, String> {
             match k {
                 Some(k) if k < d.len() => d.stratified_subset(k, s).map_err(|e| e.to_string()),
-                Some(k) if k > d.len() => Err(format!("invalid --n = {k}: valid is at most the {} examples of {}", d.len(), d.name)),
+                Some(k) if k > d.len() => Err(format!(
+                    "invalid --n = {k}: valid is at most the {} examples of {}",
+                    d.len(),
+                    d.name
+                )),
                 _ => Ok(d),
             }
         };

@@ -33,16 +33,29 @@ fn design(d: &Dataset) -> DMatrix<f64> {
 }
 
 fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { let e = z.exp(); e / (1.0 + e) }
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
 }
 
 /// `sum_n softplus(z_n) - y_n z_n` computed stably.
 fn nll(x: &DMatrix<f64>, y: &DVector<f64>, theta: &DVector<f64>) -> f64 {
-    (x * theta).iter().zip(y.iter()).map(|(&z, &t)| z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z).sum()
+    (x * theta)
+        .iter()
+        .zip(y.iter())
+        .map(|(&z, &t)| z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z)
+        .sum()
 }
 
 /// Minimises U by Newton steps with backtracking; returns θ*, the Hessian there, steps, |∇U|.
-fn fit(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> (DVector<f64>, DMatrix<f64>, usize, f64) {
+fn fit(
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    lambda: f64,
+) -> (DVector<f64>, DMatrix<f64>, usize, f64) {
     let d = x.ncols();
     let mut theta = DVector::zeros(d);
     let u = |t: &DVector<f64>| nll(x, y, t) + 0.5 * lambda * t.norm_squared();
@@ -61,7 +74,11 @@ fn fit(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> (DVector<f64>, DMatri
         if gnorm < 1e-9 * (1.0 + theta.norm()) {
             break;
         }
-        let step = hess.clone().cholesky().expect("lambda > 0 makes the Hessian positive definite").solve(&grad);
+        let step = hess
+            .clone()
+            .cholesky()
+            .expect("lambda > 0 makes the Hessian positive definite")
+            .solve(&grad);
         let (u0, mut a) = (u(&theta), 1.0);
         while u(&(&theta - &step * a)) > u0 - 1e-4 * a * grad.dot(&step) && a > 1e-10 {
             a *= 0.5;
@@ -74,15 +91,20 @@ fn fit(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> (DVector<f64>, DMatri
 pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoint>, String> {
     let started = std::time::Instant::now();
     if ctx.train.classes() != 2 {
-        return Err(format!("invalid data for evidence: {} classes; valid is a binary data set (MNIST 0/1)", ctx.train.classes()));
+        return Err(format!(
+            "invalid data for evidence: {} classes; valid is a binary data set (MNIST 0/1)",
+            ctx.train.classes()
+        ));
     }
     let x = design(&ctx.train);
     let xt = design(&ctx.test);
     let n = ctx.train.len() as f64;
     let d = x.ncols() as f64;
-    let informative = DVector::from_iterator(ctx.train.len(), ctx.train.labels.iter().map(|&l| l as f64));
+    let informative =
+        DVector::from_iterator(ctx.train.len(), ctx.train.labels.iter().map(|&l| l as f64));
     let random_set = ctx.train.with_random_labels(ctx.seed);
-    let random = DVector::from_iterator(ctx.train.len(), random_set.labels.iter().map(|&l| l as f64));
+    let random =
+        DVector::from_iterator(ctx.train.len(), random_set.labels.iter().map(|&l| l as f64));
     let mut points = Vec::new();
     for &lambda in &o.lambdas {
         if !(lambda.is_finite() && lambda > 0.0) {
@@ -90,22 +112,92 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
         }
         for (name, y) in [("informative", &informative), ("random", &random)] {
             let (theta, hess, steps, gnorm) = fit(&x, y, lambda);
-            let logdet = 2.0 * hess.cholesky().expect("positive definite").l().diagonal().map(f64::ln).sum();
+            let logdet =
+                2.0 * hess.cholesky().expect("positive definite").l().diagonal().map(f64::ln).sum();
             let u = nll(&x, y, &theta) + 0.5 * lambda * theta.norm_squared();
             let occam = 0.5 * d * lambda.ln() - 0.5 * logdet;
-            let acc = (&xt * &theta).iter().zip(&ctx.test.labels).filter(|(z, &l)| (**z > 0.0) == (l == 1)).count() as f64 / ctx.test.len() as f64;
-            points.push(EvidencePoint { lambda, labels: name, log_evidence_per_example: (-u + occam) / n, occam_per_example: occam / n, train_loss: nll(&x, y, &theta) / n, test_accuracy: acc, newton_steps: steps, gradient_norm: gnorm });
+            let acc = (&xt * &theta)
+                .iter()
+                .zip(&ctx.test.labels)
+                .filter(|(z, &l)| (**z > 0.0) == (l == 1))
+                .count() as f64
+                / ctx.test.len() as f64;
+            points.push(EvidencePoint {
+                lambda,
+                labels: name,
+                log_evidence_per_example: (-u + occam) / n,
+                occam_per_example: occam / n,
+                train_loss: nll(&x, y, &theta) / n,
+                test_accuracy: acc,
+                newton_steps: steps,
+                gradient_norm: gnorm,
+            });
         }
     }
     let null = 0.5f64.ln();
     let io = |e: std::io::Error| e.to_string();
-    let rows: Vec<Vec<String>> = points.iter().map(|p| vec![p.lambda.to_string(), p.labels.to_string(), p.log_evidence_per_example.to_string(), p.occam_per_example.to_string(), p.train_loss.to_string(), p.test_accuracy.to_string()]).collect();
-    write_csv(&ctx.out.join("evidence.csv"), &["lambda", "labels", "log_evidence_per_example", "occam_per_example", "train_loss", "test_accuracy"], &rows).map_err(io)?;
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            vec![
+                p.lambda.to_string(),
+                p.labels.to_string(),
+                p.log_evidence_per_example.to_string(),
+                p.occam_per_example.to_string(),
+                p.train_loss.to_string(),
+                p.test_accuracy.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &ctx.out.join("evidence.csv"),
+        &[
+            "lambda",
+            "labels",
+            "log_evidence_per_example",
+            "occam_per_example",
+            "train_loss",
+            "test_accuracy",
+        ],
+        &rows,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("evidence.json"), &serde_json::json!({ "null_log_evidence_per_example": null, "points": points, "train": ctx.train.name })).map_err(io)?;
-    let series = |labels: &str, f: fn(&EvidencePoint) -> f64, c: usize| plot::Series::line(format!("{labels} labels"), points.iter().filter(|p| p.labels == labels).map(|p| (p.lambda, f(p))).collect(), c);
-    let lam = (o.lambdas.iter().copied().fold(f64::INFINITY, f64::min), o.lambdas.iter().copied().fold(0.0, f64::max));
-    let ev = plot::Figure { title: "Laplace evidence per example".into(), x_label: "regularisation lambda".into(), y_label: "log Z / N".into(), log_x: true, legend_right: true, series: vec![series("informative", |p| p.log_evidence_per_example, 0), series("random", |p| p.log_evidence_per_example, 1), plot::Series::dashed("null model log(1/2)", vec![(lam.0, null), (lam.1, null)], 5)], ..Default::default() };
-    let acc = plot::Figure { title: "Test accuracy".into(), x_label: "regularisation lambda".into(), y_label: "test accuracy".into(), log_x: true, series: vec![series("informative", |p| p.test_accuracy, 0), series("random", |p| p.test_accuracy, 1)], ..Default::default() };
+    let series = |labels: &str, f: fn(&EvidencePoint) -> f64, c: usize| {
+        plot::Series::line(
+            format!("{labels} labels"),
+            points.iter().filter(|p| p.labels == labels).map(|p| (p.lambda, f(p))).collect(),
+            c,
+        )
+    };
+    let lam = (
+        o.lambdas.iter().copied().fold(f64::INFINITY, f64::min),
+        o.lambdas.iter().copied().fold(0.0, f64::max),
+    );
+    let ev = plot::Figure {
+        title: "Laplace evidence per example".into(),
+        x_label: "regularisation lambda".into(),
+        y_label: "log Z / N".into(),
+        log_x: true,
+        legend_right: true,
+        series: vec![
+            series("informative", |p| p.log_evidence_per_example, 0),
+            series("random", |p| p.log_evidence_per_example, 1),
+            plot::Series::dashed("null model log(1/2)", vec![(lam.0, null), (lam.1, null)], 5),
+        ],
+        ..Default::default()
+    };
+    let acc = plot::Figure {
+        title: "Test accuracy".into(),
+        x_label: "regularisation lambda".into(),
+        y_label: "test accuracy".into(),
+        log_x: true,
+        series: vec![
+            series("informative", |p| p.test_accuracy, 0),
+            series("random", |p| p.test_accuracy, 1),
+        ],
+        ..Default::default()
+    };
     plot::save(&[ev, acc], &ctx.out.join("evidence")).map_err(|e| e.to_string())?;
     write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "evidence", "lambdas": o.lambdas, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
     Ok(points)

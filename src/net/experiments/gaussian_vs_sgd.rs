@@ -38,24 +38,55 @@ pub struct GapReport {
     pub gaussian_curves: Vec<Vec<EpochRecord>>,
 }
 
-pub fn gaussian_vs_sgd<B: AutodiffBackend>(ctx: &NetContext, o: &GaussianVsSgdOptions, device: &B::Device) -> Result<GapReport, String> {
+pub fn gaussian_vs_sgd<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &GaussianVsSgdOptions,
+    device: &B::Device,
+) -> Result<GapReport, String> {
     let started = std::time::Instant::now();
     let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
     let mut sgd = Vec::new();
     let mut gauss = Vec::new();
     for s in 0..o.seeds as u64 {
         let run_ctx = NetContext { seed: ctx.seed + 100 * s, ..ctx.clone() };
-        sgd.push(train_curve::<B>(&run_ctx, &model, o.eta, o.batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), run_ctx.seed + 7, o.epochs, device)?);
-        gauss.push(train_curve::<B>(&run_ctx, &model, o.eta, o.batch, NoiseMode::GaussianGd, run_ctx.seed + 7, o.epochs, device)?);
+        sgd.push(train_curve::<B>(
+            &run_ctx,
+            &model,
+            o.eta,
+            o.batch,
+            NoiseMode::Minibatch(Sampling::WithoutReplacement),
+            run_ctx.seed + 7,
+            o.epochs,
+            device,
+        )?);
+        gauss.push(train_curve::<B>(
+            &run_ctx,
+            &model,
+            o.eta,
+            o.batch,
+            NoiseMode::GaussianGd,
+            run_ctx.seed + 7,
+            o.epochs,
+            device,
+        )?);
         if !ctx.quiet {
-            let (a, b) = (sgd.last().and_then(|c| c.last()).copied(), gauss.last().and_then(|c| c.last()).copied());
+            let (a, b) = (
+                sgd.last().and_then(|c| c.last()).copied(),
+                gauss.last().and_then(|c| c.last()).copied(),
+            );
             if let (Some(a), Some(b)) = (a, b) {
                 ctx.bar.suspend(|| eprintln!("seed {s}: SGD train loss {:.4} acc {:.4} | Gaussian GD train loss {:.4} acc {:.4}", a.train_loss, a.test_accuracy, b.train_loss, b.test_accuracy));
             }
         }
     }
-    let fin = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| c.iter().map(|v| f(v.last().expect("at least one epoch"))).collect::<Vec<f64>>();
-    let paired = |f: fn(&EpochRecord) -> f64| Estimate::from_replicas(&fin(&gauss, f).iter().zip(fin(&sgd, f)).map(|(g, s)| g - s).collect::<Vec<_>>());
+    let fin = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| {
+        c.iter().map(|v| f(v.last().expect("at least one epoch"))).collect::<Vec<f64>>()
+    };
+    let paired = |f: fn(&EpochRecord) -> f64| {
+        Estimate::from_replicas(
+            &fin(&gauss, f).iter().zip(fin(&sgd, f)).map(|(g, s)| g - s).collect::<Vec<_>>(),
+        )
+    };
     let r = GapReport {
         eta: o.eta,
         batch: o.batch,
@@ -73,21 +104,52 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(ctx: &NetContext, o: &GaussianVsSgdOp
     let mut rows = Vec::new();
     for (name, curves) in [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)] {
         for (s, c) in curves.iter().enumerate() {
-            rows.extend(c.iter().map(|e| vec![name.to_string(), s.to_string(), e.epoch.to_string(), e.train_loss.to_string(), e.test_accuracy.to_string()]));
+            rows.extend(c.iter().map(|e| {
+                vec![
+                    name.to_string(),
+                    s.to_string(),
+                    e.epoch.to_string(),
+                    e.train_loss.to_string(),
+                    e.test_accuracy.to_string(),
+                ]
+            }));
         }
     }
-    write_csv(&ctx.out.join("gaussian_vs_sgd.csv"), &["method", "seed", "epoch", "train_loss", "test_accuracy"], &rows).map_err(io)?;
+    write_csv(
+        &ctx.out.join("gaussian_vs_sgd.csv"),
+        &["method", "seed", "epoch", "train_loss", "test_accuracy"],
+        &rows,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("gaussian_vs_sgd.json"), &r).map_err(io)?;
-    let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> { (0..c[0].len()).map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64)).collect() };
+    let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+        (0..c[0].len())
+            .map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64))
+            .collect()
+    };
     let panel = |title: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
         title: title.into(),
         x_label: "epoch".into(),
         y_label: title.into(),
         log_y,
-        series: vec![plot::Series::line(format!("minibatch SGD (mean of {})", r.seeds), mean_curve(&r.sgd_curves, f), 0), plot::Series::line("Gaussian-noise GD, C/S", mean_curve(&r.gaussian_curves, f), 1)],
+        series: vec![
+            plot::Series::line(
+                format!("minibatch SGD (mean of {})", r.seeds),
+                mean_curve(&r.sgd_curves, f),
+                0,
+            ),
+            plot::Series::line("Gaussian-noise GD, C/S", mean_curve(&r.gaussian_curves, f), 1),
+        ],
         ..Default::default()
     };
-    plot::save(&[panel("train loss", |e| e.train_loss, true), panel("test accuracy", |e| e.test_accuracy, false)], &ctx.out.join("gaussian_vs_sgd")).map_err(|e| e.to_string())?;
+    plot::save(
+        &[
+            panel("train loss", |e| e.train_loss, true),
+            panel("test accuracy", |e| e.test_accuracy, false),
+        ],
+        &ctx.out.join("gaussian_vs_sgd"),
+    )
+    .map_err(|e| e.to_string())?;
     write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "gaussian-vs-sgd", "layers": o.layers, "eta": o.eta, "batch": o.batch, "epochs": o.epochs, "seeds": o.seeds, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
     Ok(r)
 }

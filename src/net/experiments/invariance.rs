@@ -34,22 +34,77 @@ pub struct Run {
 }
 
 /// Trains from the context's initialisation with SGD and returns the per-epoch learning curve.
-pub fn train_curve<B: AutodiffBackend>(ctx: &NetContext, model: &Model, eta: f64, batch: usize, mode: NoiseMode, seed: u64, epochs: f64, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
-    train_curve_with::<B>(ctx, model, TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed }, batch, mode, device)
+pub fn train_curve<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    eta: f64,
+    batch: usize,
+    mode: NoiseMode,
+    seed: u64,
+    epochs: f64,
+    device: &B::Device,
+) -> Result<Vec<EpochRecord>, String> {
+    train_curve_with::<B>(
+        ctx,
+        model,
+        TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed },
+        batch,
+        mode,
+        device,
+    )
 }
 
 /// The same with heavy-ball momentum (minibatches without replacement).
-pub fn train_curve_momentum<B: AutodiffBackend>(ctx: &NetContext, model: &Model, eta: f64, momentum: f64, batch: usize, seed: u64, epochs: f64, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
-    train_curve_with::<B>(ctx, model, TrainSpec { eta, momentum, integrator: IntegratorKind::HeavyBall, epochs, seed }, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), device)
+pub fn train_curve_momentum<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    eta: f64,
+    momentum: f64,
+    batch: usize,
+    seed: u64,
+    epochs: f64,
+    device: &B::Device,
+) -> Result<Vec<EpochRecord>, String> {
+    train_curve_with::<B>(
+        ctx,
+        model,
+        TrainSpec { eta, momentum, integrator: IntegratorKind::HeavyBall, epochs, seed },
+        batch,
+        NoiseMode::Minibatch(Sampling::WithoutReplacement),
+        device,
+    )
 }
 
-fn train_curve_with<B: AutodiffBackend>(ctx: &NetContext, model: &Model, spec: TrainSpec, batch: usize, mode: NoiseMode, device: &B::Device) -> Result<Vec<EpochRecord>, String> {
+fn train_curve_with<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    spec: TrainSpec,
+    batch: usize,
+    mode: NoiseMode,
+    device: &B::Device,
+) -> Result<Vec<EpochRecord>, String> {
     let (eta, n) = (spec.eta, ctx.train.len());
-    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device).map_err(|e| e.to_string())?;
+    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)
+        .map_err(|e| e.to_string())?;
     let steps_per_epoch = n as f64 / batch as f64;
-    let mut curve = LearningCurve { model: model.clone(), test: EvalSet::new(model, &ctx.test, &ctx.train, device), every: (steps_per_epoch.round() as usize).max(1), steps_per_epoch, records: Vec::new() };
+    let mut curve = LearningCurve {
+        model: model.clone(),
+        test: EvalSet::new(model, &ctx.test, &ctx.train, device),
+        every: (steps_per_epoch.round() as usize).max(1),
+        steps_per_epoch,
+        records: Vec::new(),
+    };
     let mut theta = model.init::<B>(ctx.seed, device);
-    crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+    crate::net::train::run_shown(
+        &p,
+        &mut theta,
+        &spec,
+        spec.steps(n, batch),
+        &mut curve,
+        &ctx.bar,
+        format!("eta {eta}, S {batch}"),
+    )
+    .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
     Ok(curve.records)
 }
 
@@ -59,41 +114,115 @@ pub(super) fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f
     ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
 }
 
-pub fn invariance<B: AutodiffBackend>(ctx: &NetContext, o: &InvarianceOptions, device: &B::Device) -> Result<Vec<Run>, String> {
+pub fn invariance<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &InvarianceOptions,
+    device: &B::Device,
+) -> Result<Vec<Run>, String> {
     let started = std::time::Instant::now();
     let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
     let k = o.factor as f64;
     let configs = [
         ("base".to_string(), o.eta0, o.batch0, ctx.seed + 1),
         (format!("eta/S fixed (x{})", o.factor), k * o.eta0, o.factor * o.batch0, ctx.seed + 1),
-        (format!("eta/sqrt(S) fixed (x{})", o.factor), k.sqrt() * o.eta0, o.factor * o.batch0, ctx.seed + 1),
+        (
+            format!("eta/sqrt(S) fixed (x{})", o.factor),
+            k.sqrt() * o.eta0,
+            o.factor * o.batch0,
+            ctx.seed + 1,
+        ),
         ("base, other seed (noise floor)".to_string(), o.eta0, o.batch0, ctx.seed + 2),
     ];
     let mut runs: Vec<Run> = Vec::new();
     for (label, eta, batch, seed) in configs {
-        let curve = train_curve::<B>(ctx, &model, eta, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), seed, o.epochs, device)?;
+        let curve = train_curve::<B>(
+            ctx,
+            &model,
+            eta,
+            batch,
+            NoiseMode::Minibatch(Sampling::WithoutReplacement),
+            seed,
+            o.epochs,
+            device,
+        )?;
         let (dl, da) = match runs.first() {
-            Some(base) => (rms(&curve, &base.curve, |r| r.train_loss), rms(&curve, &base.curve, |r| r.test_accuracy)),
+            Some(base) => (
+                rms(&curve, &base.curve, |r| r.train_loss),
+                rms(&curve, &base.curve, |r| r.test_accuracy),
+            ),
             None => (0.0, 0.0),
         };
         if !ctx.quiet {
             ctx.bar.suspend(|| eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}"));
         }
-        runs.push(Run { label, eta, batch, seed, curve, distance_train_loss: dl, distance_test_accuracy: da });
+        runs.push(Run {
+            label,
+            eta,
+            batch,
+            seed,
+            curve,
+            distance_train_loss: dl,
+            distance_test_accuracy: da,
+        });
     }
-    let rows: Vec<Vec<String>> = runs.iter().flat_map(|r| r.curve.iter().map(move |c| vec![r.label.clone(), r.eta.to_string(), r.batch.to_string(), c.epoch.to_string(), c.train_loss.to_string(), c.test_loss.to_string(), c.test_accuracy.to_string()])).collect();
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .flat_map(|r| {
+            r.curve.iter().map(move |c| {
+                vec![
+                    r.label.clone(),
+                    r.eta.to_string(),
+                    r.batch.to_string(),
+                    c.epoch.to_string(),
+                    c.train_loss.to_string(),
+                    c.test_loss.to_string(),
+                    c.test_accuracy.to_string(),
+                ]
+            })
+        })
+        .collect();
     let io = |e: std::io::Error| e.to_string();
-    write_csv(&ctx.out.join("invariance.csv"), &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"], &rows).map_err(io)?;
+    write_csv(
+        &ctx.out.join("invariance.csv"),
+        &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"],
+        &rows,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("invariance.json"), &runs).map_err(io)?;
     let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
         title: title.into(),
         x_label: "epoch".into(),
         y_label: y.into(),
         log_y,
-        series: runs.iter().enumerate().map(|(i, r)| if i == 3 { plot::Series::dashed(r.label.clone(), r.curve.iter().map(|c| (c.epoch, f(c))).collect(), i) } else { plot::Series::line(format!("{} (eta {:.3}, S {})", r.label, r.eta, r.batch), r.curve.iter().map(|c| (c.epoch, f(c))).collect(), i) }).collect(),
+        series: runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if i == 3 {
+                    plot::Series::dashed(
+                        r.label.clone(),
+                        r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
+                        i,
+                    )
+                } else {
+                    plot::Series::line(
+                        format!("{} (eta {:.3}, S {})", r.label, r.eta, r.batch),
+                        r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
+                        i,
+                    )
+                }
+            })
+            .collect(),
         ..Default::default()
     };
-    plot::save(&[panel("Training loss", "train loss", |c| c.train_loss, true), panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false)], &ctx.out.join("invariance")).map_err(|e| e.to_string())?;
+    plot::save(
+        &[
+            panel("Training loss", "train loss", |c| c.train_loss, true),
+            panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false),
+        ],
+        &ctx.out.join("invariance"),
+    )
+    .map_err(|e| e.to_string())?;
     write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "invariance", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "factor": o.factor, "epochs": o.epochs, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
     Ok(runs)
 }

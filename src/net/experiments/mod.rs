@@ -13,8 +13,8 @@ mod ou_law;
 mod width;
 
 pub use batch_size::{batch_size, BatchSizeOptions, BatchSizeReport};
-pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetRow};
 pub use bench::{bench_epoch, BenchOptions};
+pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetRow};
 pub use context::{DataChoice, NetContext};
 pub use evidence::{evidence, EvidenceOptions, EvidencePoint};
 pub use gaussian_vs_sgd::{gaussian_vs_sgd, GaussianVsSgdOptions};

@@ -80,21 +80,66 @@ fn to_f64(theta: &[f64]) -> Params<CpuF64> {
     Params::from_vec(theta, &Default::default())
 }
 
-pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B::Device) -> Result<OuLawReport, String> {
+pub fn ou_law<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &OuLawOptions,
+    device: &B::Device,
+) -> Result<OuLawReport, String> {
     let started = std::time::Instant::now();
     let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
     let n = ctx.train.len();
-    let mk = |batch: usize, mode: NoiseMode| NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device).map_err(|e| e.to_string());
-    let probe64 = NetworkProblem::<CpuF64>::new(model.clone(), &ctx.train, 1, NoiseMode::FullBatch, o.l2, &Default::default()).map_err(|e| e.to_string())?;
+    let mk = |batch: usize, mode: NoiseMode| {
+        NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
+            .map_err(|e| e.to_string())
+    };
+    let probe64 = NetworkProblem::<CpuF64>::new(
+        model.clone(),
+        &ctx.train,
+        1,
+        NoiseMode::FullBatch,
+        o.l2,
+        &Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
 
     // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
     let mut theta = model.init::<B>(ctx.seed, device);
     let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
-    let spec = TrainSpec { eta: 0.05, momentum: 0.9, integrator: IntegratorKind::HeavyBall, epochs: 60.0, seed: ctx.seed };
-    run_shown(&warm, &mut theta, &spec, spec.steps(n, 64.min(n)), &mut Series::new(usize::MAX, 1), &ctx.bar, "warm-up SGD".into()).map_err(|e| format!("warm-up: {e}"))?;
+    let spec = TrainSpec {
+        eta: 0.05,
+        momentum: 0.9,
+        integrator: IntegratorKind::HeavyBall,
+        epochs: 60.0,
+        seed: ctx.seed,
+    };
+    run_shown(
+        &warm,
+        &mut theta,
+        &spec,
+        spec.steps(n, 64.min(n)),
+        &mut Series::new(usize::MAX, 1),
+        &ctx.bar,
+        "warm-up SGD".into(),
+    )
+    .map_err(|e| format!("warm-up: {e}"))?;
     let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
-    let gd = TrainSpec { eta: 1.0 / lm.lambda.max(1e-6), momentum: 0.97, integrator: IntegratorKind::HeavyBall, epochs: 0.0, seed: ctx.seed };
-    run_shown(&mk(n, NoiseMode::FullBatch)?, &mut theta, &gd, o.polish_steps, &mut Series::new(usize::MAX, 1), &ctx.bar, "polishing (heavy-ball GD)".into()).map_err(|e| format!("polishing: {e}"))?;
+    let gd = TrainSpec {
+        eta: 1.0 / lm.lambda.max(1e-6),
+        momentum: 0.97,
+        integrator: IntegratorKind::HeavyBall,
+        epochs: 0.0,
+        seed: ctx.seed,
+    };
+    run_shown(
+        &mk(n, NoiseMode::FullBatch)?,
+        &mut theta,
+        &gd,
+        o.polish_steps,
+        &mut Series::new(usize::MAX, 1),
+        &ctx.bar,
+        "polishing (heavy-ball GD)".into(),
+    )
+    .map_err(|e| format!("polishing: {e}"))?;
     let star = theta.to_vec();
     let star64 = to_f64(&star);
     let l_star = probe64.mean_loss(&star64.tensor);
@@ -113,7 +158,11 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
     let local = if model.arch.n_params() <= crate::net::local_quadratic::MAX_DENSE_PARAMS {
         crate::net::local_quadratic::LocalQuadratic::at_minimum(&probe64, &star64)
     } else {
-        Err(format!("{} parameters: more than the {} of a dense Hessian", model.arch.n_params(), crate::net::local_quadratic::MAX_DENSE_PARAMS))
+        Err(format!(
+            "{} parameters: more than the {} of a dense Hessian",
+            model.arch.n_params(),
+            crate::net::local_quadratic::MAX_DENSE_PARAMS
+        ))
     };
 
     // 3. SGD from θ* at each (eta, S).
@@ -125,28 +174,82 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
             let steps = (o.epochs * steps_per_epoch).round() as usize;
             let half = steps / 2;
             let every = ((steps_per_epoch / 4.0).round() as usize).max(1);
-            let mut obs = (Series::new(half, every), Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0));
+            let mut obs = (
+                Series::new(half, every),
+                Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0),
+            );
             let mut th = Params::<B>::from_vec(&star, device);
-            let spec = TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits() };
-            run_shown(&p, &mut th, &spec, steps, &mut obs, &ctx.bar, format!("SGD eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            let spec = TrainSpec {
+                eta,
+                momentum: 0.0,
+                integrator: IntegratorKind::Sgd,
+                epochs: o.epochs,
+                seed: ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits(),
+            };
+            run_shown(
+                &p,
+                &mut th,
+                &spec,
+                steps,
+                &mut obs,
+                &ctx.bar,
+                format!("SGD eta {eta}, S {batch}"),
+            )
+            .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
             // The noise-free reference: full-batch GD, same eta, same steps, same start.
             let mut reference = Series::new(half, every);
             let mut th_gd = Params::<B>::from_vec(&star, device);
-            let gd_ok = run_shown(&mk(n, NoiseMode::FullBatch)?, &mut th_gd, &spec, steps, &mut reference, &ctx.bar, format!("GD reference eta {eta}")).is_ok() && reference.values.len() == obs.0.values.len();
-            let diff: Vec<f64> = if gd_ok { obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect() } else { vec![f64::NAN; obs.0.values.len()] };
+            let gd_ok = run_shown(
+                &mk(n, NoiseMode::FullBatch)?,
+                &mut th_gd,
+                &spec,
+                steps,
+                &mut reference,
+                &ctx.bar,
+                format!("GD reference eta {eta}"),
+            )
+            .is_ok()
+                && reference.values.len() == obs.0.values.len();
+            let diff: Vec<f64> = if gd_ok {
+                obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect()
+            } else {
+                vec![f64::NAN; obs.0.values.len()]
+            };
             let est = batch_means(&diff, 10);
             let tau = match est.method {
                 crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
                 _ => f64::NAN,
             };
-            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement).map_err(|e| e.to_string())?;
+            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)
+                .map_err(|e| e.to_string())?;
             let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
             let excess = est.value;
             let fdr = obs.1.result();
-            let (exact_lower, exact_upper) = (pc, if eta * lm.lambda < 2.0 { pc / (1.0 - eta * lm.lambda / 2.0) } else { f64::INFINITY });
-            let z_exact_bounds = if excess < exact_lower { (excess - exact_lower) / est.se } else if excess > exact_upper { (excess - exact_upper) / est.se } else { 0.0 };
-            let regime = crate::net::local_quadratic::Regime { eta, batch, sampling: Sampling::WithoutReplacement, momentum: 0.0 };
-            let exact = local.as_ref().ok().and_then(|q| q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok());
+            let (exact_lower, exact_upper) = (
+                pc,
+                if eta * lm.lambda < 2.0 {
+                    pc / (1.0 - eta * lm.lambda / 2.0)
+                } else {
+                    f64::INFINITY
+                },
+            );
+            let z_exact_bounds = if excess < exact_lower {
+                (excess - exact_lower) / est.se
+            } else if excess > exact_upper {
+                (excess - exact_upper) / est.se
+            } else {
+                0.0
+            };
+            let regime = crate::net::local_quadratic::Regime {
+                eta,
+                batch,
+                sampling: Sampling::WithoutReplacement,
+                momentum: 0.0,
+            };
+            let exact = local
+                .as_ref()
+                .ok()
+                .and_then(|q| q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok());
             points.push(OuLawPoint {
                 eta,
                 batch,
@@ -169,7 +272,21 @@ pub fn ou_law<B: AutodiffBackend>(ctx: &NetContext, o: &OuLawOptions, device: &B
             });
         }
     }
-    let report = OuLawReport { n, params: model.arch.n_params(), l_star, grad_norm_at_star: grad_norm, lambda_max: lm.lambda, lambda_max_residual: lm.residual, trace_h: hs.trace.value, trace_h_se: hs.trace.se, trace_c: noise.trace_c, c_over_h: noise.trace_c / hs.trace.value, relu_flips: hs.relu_flips, exact_unavailable: local.err(), points };
+    let report = OuLawReport {
+        n,
+        params: model.arch.n_params(),
+        l_star,
+        grad_norm_at_star: grad_norm,
+        lambda_max: lm.lambda,
+        lambda_max_residual: lm.residual,
+        trace_h: hs.trace.value,
+        trace_h_se: hs.trace.se,
+        trace_c: noise.trace_c,
+        c_over_h: noise.trace_c / hs.trace.value,
+        relu_flips: hs.relu_flips,
+        exact_unavailable: local.err(),
+        points,
+    };
     write(ctx, o, &report, started.elapsed().as_secs_f64()).map_err(|e| e.to_string())?;
     Ok(report)
 }
@@ -179,21 +296,65 @@ fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> s
         .points
         .iter()
         .map(|p| {
-            [p.eta, p.batch as f64, p.f, p.excess_loss, p.excess_se, p.predicted_from_h, p.predicted_from_c, p.ratio_to_h, p.ratio_to_c, p.fdr_residual, p.fdr_se, p.exact_lower, p.exact_upper, p.z_exact_bounds, p.exact.unwrap_or(f64::NAN), p.z_exact.unwrap_or(f64::NAN)]
-                .iter()
-                .map(|v| v.to_string())
-                .collect()
+            [
+                p.eta,
+                p.batch as f64,
+                p.f,
+                p.excess_loss,
+                p.excess_se,
+                p.predicted_from_h,
+                p.predicted_from_c,
+                p.ratio_to_h,
+                p.ratio_to_c,
+                p.fdr_residual,
+                p.fdr_se,
+                p.exact_lower,
+                p.exact_upper,
+                p.z_exact_bounds,
+                p.exact.unwrap_or(f64::NAN),
+                p.z_exact.unwrap_or(f64::NAN),
+            ]
+            .iter()
+            .map(|v| v.to_string())
+            .collect()
         })
         .collect();
     write_csv(
         &ctx.out.join("ou_law.csv"),
-        &["eta", "S", "f", "excess_loss", "se", "eta_f_trH_over_4", "eta_f_trC_over_4", "ratio_H", "ratio_C", "fdr_residual", "fdr_se", "exact_lower", "exact_upper", "z_exact_bounds", "exact", "z_exact"],
+        &[
+            "eta",
+            "S",
+            "f",
+            "excess_loss",
+            "se",
+            "eta_f_trH_over_4",
+            "eta_f_trC_over_4",
+            "ratio_H",
+            "ratio_C",
+            "fdr_residual",
+            "fdr_se",
+            "exact_lower",
+            "exact_upper",
+            "z_exact_bounds",
+            "exact",
+            "z_exact",
+        ],
         &rows,
     )?;
     write_json(&ctx.out.join("ou_law.json"), r)?;
-    let pts = |pred: fn(&OuLawPoint) -> f64| r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>();
-    let all: Vec<f64> = r.points.iter().flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss]).filter(|v| *v > 0.0).collect();
-    let (lo, hi) = (all.iter().copied().fold(f64::INFINITY, f64::min), all.iter().copied().fold(0.0, f64::max));
+    let pts = |pred: fn(&OuLawPoint) -> f64| {
+        r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>()
+    };
+    let all: Vec<f64> = r
+        .points
+        .iter()
+        .flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss])
+        .filter(|v| *v > 0.0)
+        .collect();
+    let (lo, hi) = (
+        all.iter().copied().fold(f64::INFINITY, f64::min),
+        all.iter().copied().fold(0.0, f64::max),
+    );
     let fig = plot::Figure {
         title: format!("OU law on a network ({} params, N = {})", r.params, r.n),
         x_label: "predicted eta f/4 Tr(.)".into(),
@@ -202,11 +363,28 @@ fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> s
         log_y: true,
         series: vec![
             plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5),
-            plot::Series::points("against Tr(H)", pts(|p| p.predicted_from_h), Some(r.points.iter().map(|p| p.excess_se).collect()), 0),
-            plot::Series::points("against Tr(C)", pts(|p| p.predicted_from_c), Some(r.points.iter().map(|p| p.excess_se).collect()), 1),
+            plot::Series::points(
+                "against Tr(H)",
+                pts(|p| p.predicted_from_h),
+                Some(r.points.iter().map(|p| p.excess_se).collect()),
+                0,
+            ),
+            plot::Series::points(
+                "against Tr(C)",
+                pts(|p| p.predicted_from_c),
+                Some(r.points.iter().map(|p| p.excess_se).collect()),
+                1,
+            ),
         ],
         ..Default::default()
     };
     plot::save(&[fig], &ctx.out.join("ou_law")).map_err(std::io::Error::other)?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "ou-law", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "l2": o.l2, "probes": o.probes, "polish_steps": o.polish_steps, "train": ctx.train.name, "device": format!("{:?}", ctx.device) }), elapsed))
+    write_json(
+        &ctx.out.join("manifest.json"),
+        &Manifest::new(
+            Some(ctx.seed),
+            serde_json::json!({ "experiment": "ou-law", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "l2": o.l2, "probes": o.probes, "polish_steps": o.polish_steps, "train": ctx.train.name, "device": format!("{:?}", ctx.device) }),
+            elapsed,
+        ),
+    )
 }

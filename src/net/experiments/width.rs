@@ -40,20 +40,69 @@ pub struct WidthPoint {
     pub relu_flips: usize,
 }
 
-pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B::Device) -> Result<Vec<WidthPoint>, String> {
+pub fn width<B: AutodiffBackend>(
+    ctx: &NetContext,
+    o: &WidthOptions,
+    device: &B::Device,
+) -> Result<Vec<WidthPoint>, String> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?.with_batch_norm(o.batch_norm));
-    let probe_data = if o.probe_n < ctx.train.len() { ctx.train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())? } else { ctx.train.clone() };
-    let probe = NetworkProblem::<CpuF64>::new(model.clone(), &probe_data, 1, NoiseMode::FullBatch, 0.0, &Default::default()).map_err(|e| e.to_string())?;
+    let model = Model::new(
+        Architecture::new(o.layers.clone())
+            .map_err(|e| e.to_string())?
+            .with_batch_norm(o.batch_norm),
+    );
+    let probe_data = if o.probe_n < ctx.train.len() {
+        ctx.train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())?
+    } else {
+        ctx.train.clone()
+    };
+    let probe = NetworkProblem::<CpuF64>::new(
+        model.clone(),
+        &probe_data,
+        1,
+        NoiseMode::FullBatch,
+        0.0,
+        &Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let mut points = Vec::new();
     for &batch in &o.batches {
         for &eta in &o.etas {
             let n = ctx.train.len();
-            let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, NoiseMode::Minibatch(Sampling::WithoutReplacement), 0.0, device).map_err(|e| e.to_string())?;
+            let p = NetworkProblem::<B>::new(
+                model.clone(),
+                &ctx.train,
+                batch,
+                NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                0.0,
+                device,
+            )
+            .map_err(|e| e.to_string())?;
             let mut theta = model.init::<B>(ctx.seed, device);
-            let spec = crate::net::train::TrainSpec { eta, momentum: 0.0, integrator: crate::config::IntegratorKind::Sgd, epochs: o.epochs, seed: ctx.seed + 3 };
-            let mut curve = crate::net::train::LearningCurve { model: model.clone(), test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device), every: spec.steps(n, batch).max(1), steps_per_epoch: n as f64 / batch as f64, records: Vec::new() };
-            crate::net::train::run_shown(&p, &mut theta, &spec, spec.steps(n, batch), &mut curve, &ctx.bar, format!("eta {eta}, S {batch}")).map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            let spec = crate::net::train::TrainSpec {
+                eta,
+                momentum: 0.0,
+                integrator: crate::config::IntegratorKind::Sgd,
+                epochs: o.epochs,
+                seed: ctx.seed + 3,
+            };
+            let mut curve = crate::net::train::LearningCurve {
+                model: model.clone(),
+                test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
+                every: spec.steps(n, batch).max(1),
+                steps_per_epoch: n as f64 / batch as f64,
+                records: Vec::new(),
+            };
+            crate::net::train::run_shown(
+                &p,
+                &mut theta,
+                &spec,
+                spec.steps(n, batch),
+                &mut curve,
+                &ctx.bar,
+                format!("eta {eta}, S {batch}"),
+            )
+            .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
             let last = *curve.records.last().ok_or("no evaluation recorded")?;
             let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
             let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
@@ -61,13 +110,63 @@ pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B:
             if !ctx.quiet {
                 ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
             }
-            points.push(WidthPoint { eta, batch, eta_over_s: eta / batch as f64, lambda_max: lm.lambda, lambda_max_residual: lm.residual, frobenius: hs.frobenius.value, frobenius_se: hs.frobenius.se, trace: hs.trace.value, trace_se: hs.trace.se, test_accuracy: last.test_accuracy, train_loss: last.train_loss, relu_flips: hs.relu_flips + lm.relu_flips });
+            points.push(WidthPoint {
+                eta,
+                batch,
+                eta_over_s: eta / batch as f64,
+                lambda_max: lm.lambda,
+                lambda_max_residual: lm.residual,
+                frobenius: hs.frobenius.value,
+                frobenius_se: hs.frobenius.se,
+                trace: hs.trace.value,
+                trace_se: hs.trace.se,
+                test_accuracy: last.test_accuracy,
+                train_loss: last.train_loss,
+                relu_flips: hs.relu_flips + lm.relu_flips,
+            });
         }
     }
     let _ = train_curve::<B>; // the same training helper drives the other experiments
     let io = |e: std::io::Error| e.to_string();
-    let rows: Vec<Vec<String>> = points.iter().map(|p| [p.eta, p.batch as f64, p.eta_over_s, p.lambda_max, p.lambda_max_residual, p.frobenius, p.frobenius_se, p.trace, p.trace_se, p.test_accuracy, p.train_loss].iter().map(|v| v.to_string()).collect()).collect();
-    write_csv(&ctx.out.join("width.csv"), &["eta", "S", "eta_over_S", "lambda_max", "lambda_max_residual", "frobenius", "frobenius_se", "trace", "trace_se", "test_accuracy", "train_loss"], &rows).map_err(io)?;
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            [
+                p.eta,
+                p.batch as f64,
+                p.eta_over_s,
+                p.lambda_max,
+                p.lambda_max_residual,
+                p.frobenius,
+                p.frobenius_se,
+                p.trace,
+                p.trace_se,
+                p.test_accuracy,
+                p.train_loss,
+            ]
+            .iter()
+            .map(|v| v.to_string())
+            .collect()
+        })
+        .collect();
+    write_csv(
+        &ctx.out.join("width.csv"),
+        &[
+            "eta",
+            "S",
+            "eta_over_S",
+            "lambda_max",
+            "lambda_max_residual",
+            "frobenius",
+            "frobenius_se",
+            "trace",
+            "trace_se",
+            "test_accuracy",
+            "train_loss",
+        ],
+        &rows,
+    )
+    .map_err(io)?;
     write_json(&ctx.out.join("width.json"), &points).map_err(io)?;
     let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
     batches.dedup();
@@ -77,13 +176,30 @@ pub fn width<B: AutodiffBackend>(ctx: &NetContext, o: &WidthOptions, device: &B:
         x_label: "eta / S".into(),
         y_label: title.into(),
         log_x: true,
-        series: batches.iter().enumerate().map(|(i, s)| {
-            let pts: Vec<&WidthPoint> = points.iter().filter(|p| p.batch == *s).collect();
-            plot::Series::points(format!("S = {s}"), pts.iter().map(|p| (p.eta_over_s, f(p).0)).collect(), Some(pts.iter().map(|p| f(p).1).collect()), i)
-        }).collect(),
+        series: batches
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let pts: Vec<&WidthPoint> = points.iter().filter(|p| p.batch == *s).collect();
+                plot::Series::points(
+                    format!("S = {s}"),
+                    pts.iter().map(|p| (p.eta_over_s, f(p).0)).collect(),
+                    Some(pts.iter().map(|p| f(p).1).collect()),
+                    i,
+                )
+            })
+            .collect(),
         ..Default::default()
     };
-    plot::save(&[panel("lambda_max", |p| (p.lambda_max, p.lambda_max_residual)), panel("Frobenius norm of H", |p| (p.frobenius, p.frobenius_se)), panel("test accuracy", |p| (p.test_accuracy, 0.0))], &ctx.out.join("width")).map_err(|e| e.to_string())?;
+    plot::save(
+        &[
+            panel("lambda_max", |p| (p.lambda_max, p.lambda_max_residual)),
+            panel("Frobenius norm of H", |p| (p.frobenius, p.frobenius_se)),
+            panel("test accuracy", |p| (p.test_accuracy, 0.0)),
+        ],
+        &ctx.out.join("width"),
+    )
+    .map_err(|e| e.to_string())?;
     write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "width", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "probes": o.probes, "probe_n": o.probe_n, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
     Ok(points)
 }

@@ -25,7 +25,9 @@ impl MeanGradient<Vec<f64>> for crate::problems::GaussianProblem {
     }
 }
 
-impl<B: burn::tensor::backend::AutodiffBackend> MeanGradient<crate::net::Params<B>> for crate::net::NetworkProblem<B> {
+impl<B: burn::tensor::backend::AutodiffBackend> MeanGradient<crate::net::Params<B>>
+    for crate::net::NetworkProblem<B>
+{
     fn mean_gradient(&self, x: &crate::net::Params<B>) -> crate::net::Params<B> {
         crate::net::Params::new(self.full_gradient(&x.tensor))
     }
@@ -57,7 +59,17 @@ pub struct FdrResult {
 
 impl<S, P> Fdr<S, P> {
     pub fn new(problem: P, from: usize, every: usize, eta: f64, momentum: f64) -> Self {
-        Self { problem, from, every: every.max(2), eta, momentum, previous: None, center: None, theta_dot_grad: Vec::new(), step_squared: Vec::new() }
+        Self {
+            problem,
+            from,
+            every: every.max(2),
+            eta,
+            momentum,
+            previous: None,
+            center: None,
+            theta_dot_grad: Vec::new(),
+            step_squared: Vec::new(),
+        }
     }
 
     /// The relation for `θ - center`.
@@ -78,7 +90,12 @@ impl<S, P> Fdr<S, P> {
         // correlated) samples.
         let lin: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - r * y).collect();
         let e = crate::stats::batch_means(&lin, 20.min(n.max(2)));
-        FdrResult { theta_dot_grad: ma, rhs: mb, residual: Estimate { value: r - 1.0, se: e.se / mb.abs(), method: e.method }, samples: n }
+        FdrResult {
+            theta_dot_grad: ma,
+            rhs: mb,
+            residual: Estimate { value: r - 1.0, se: e.se / mb.abs(), method: e.method },
+            samples: n,
+        }
     }
 }
 

@@ -14,7 +14,10 @@ pub struct Hvp<B: AutodiffBackend> {
 }
 
 /// The sign pattern of every hidden ReLU unit over the data (empty for smooth activations).
-fn relu_signs<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>) -> Vec<Tensor<B, 2>> {
+fn relu_signs<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Tensor<B, 1>,
+) -> Vec<Tensor<B, 2>> {
     if p.model.arch.activation != crate::net::Activation::Relu {
         return Vec::new();
     }
@@ -26,7 +29,12 @@ fn relu_signs<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>) -
 /// `H v ≈ (g(θ + eps u) - g(θ - eps u)) / (2 eps) * |v|` with `u = v/|v|`, full-batch gradients.
 /// If any hidden ReLU unit changes sign between the two points the difference is not a Hessian
 /// product; the step is then divided by 10 (up to 3 times) and the flips of the last try reported.
-pub fn hvp<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>, v: &Tensor<B, 1>, eps: f64) -> Hvp<B> {
+pub fn hvp<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Tensor<B, 1>,
+    v: &Tensor<B, 1>,
+    eps: f64,
+) -> Hvp<B> {
     let norm = (v.clone() * v.clone()).sum().into_scalar().elem::<f64>().sqrt();
     let u = v.clone().div_scalar(norm);
     let mut e = eps;
@@ -34,7 +42,11 @@ pub fn hvp<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Tensor<B, 1>, v: &
     for _ in 0..4 {
         let tp = theta.clone() + u.clone().mul_scalar(e);
         let tm = theta.clone() - u.clone().mul_scalar(e);
-        let flips: usize = relu_signs(p, &tp).into_iter().zip(relu_signs(p, &tm)).map(|(a, b)| (a - b).abs().sum().into_scalar().elem::<f64>() as usize).sum();
+        let flips: usize = relu_signs(p, &tp)
+            .into_iter()
+            .zip(relu_signs(p, &tm))
+            .map(|(a, b)| (a - b).abs().sum().into_scalar().elem::<f64>() as usize)
+            .sum();
         let hv = (p.full_gradient(&tp) - p.full_gradient(&tm)).mul_scalar(norm / (2.0 * e));
         last = Some(Hvp { hv, eps: e, relu_flips: flips });
         if flips == 0 {
@@ -63,7 +75,13 @@ pub struct HessianStats {
     pub relu_flips: usize,
 }
 
-pub fn hessian_stats<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, probes: usize, eps: f64, seed: u64) -> HessianStats {
+pub fn hessian_stats<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    probes: usize,
+    eps: f64,
+    seed: u64,
+) -> HessianStats {
     let d = theta.len();
     let device = theta.tensor.device();
     let mut traces = Vec::with_capacity(probes);
@@ -78,7 +96,16 @@ pub fn hessian_stats<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B
     }
     let f2 = Estimate::from_replicas(&squares);
     let f = f2.value.max(0.0).sqrt();
-    HessianStats { trace: Estimate::from_replicas(&traces), frobenius: Estimate { value: f, se: f2.se / (2.0 * f.max(f64::MIN_POSITIVE)), method: f2.method }, probes, relu_flips: flips }
+    HessianStats {
+        trace: Estimate::from_replicas(&traces),
+        frobenius: Estimate {
+            value: f,
+            se: f2.se / (2.0 * f.max(f64::MIN_POSITIVE)),
+            method: f2.method,
+        },
+        probes,
+        relu_flips: flips,
+    }
 }
 
 /// The largest eigenvalue by power iteration. For a symmetric H, some eigenvalue lies within
@@ -91,11 +118,19 @@ pub struct PowerIteration {
     pub relu_flips: usize,
 }
 
-pub fn lambda_max<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, eps: f64, max_iter: usize, rel_tol: f64, seed: u64) -> PowerIteration {
+pub fn lambda_max<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    eps: f64,
+    max_iter: usize,
+    rel_tol: f64,
+    seed: u64,
+) -> PowerIteration {
     let d = theta.len();
     let device = theta.tensor.device();
     let mut v = rademacher::<B>(d, seed, u64::MAX, &device).div_scalar((d as f64).sqrt());
-    let mut out = PowerIteration { lambda: 0.0, residual: f64::INFINITY, iterations: 0, relu_flips: 0 };
+    let mut out =
+        PowerIteration { lambda: 0.0, residual: f64::INFINITY, iterations: 0, relu_flips: 0 };
     for it in 1..=max_iter {
         let h = hvp(p, &theta.tensor, &v, eps);
         let lambda = (v.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>();

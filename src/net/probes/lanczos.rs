@@ -34,14 +34,22 @@ fn dot<B: AutodiffBackend>(a: &Tensor<B, 1>, b: &Tensor<B, 1>) -> f64 {
 }
 
 /// `steps` Lanczos steps from each of `probes` Rademacher vectors.
-pub fn spectral_density<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, steps: usize, probes: usize, eps: f64, seed: u64) -> SpectralDensity {
+pub fn spectral_density<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    steps: usize,
+    probes: usize,
+    eps: f64,
+    seed: u64,
+) -> SpectralDensity {
     let d = theta.len();
     let device = theta.tensor.device();
     let (mut nodes, mut weights, mut flips) = (Vec::new(), Vec::new(), 0);
     for probe in 0..probes {
         let mut r = rng::stream(seed, 0x5_1A_0000 + probe as u64);
         let v0: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
-        let mut q = Tensor::<B, 1>::from_data(TensorData::new(v0, [d]), &device).div_scalar((d as f64).sqrt());
+        let mut q = Tensor::<B, 1>::from_data(TensorData::new(v0, [d]), &device)
+            .div_scalar((d as f64).sqrt());
         let mut basis: Vec<Tensor<B, 1>> = Vec::new();
         let (mut alpha, mut beta) = (Vec::new(), Vec::new());
         for k in 0..steps.min(d) {
@@ -66,7 +74,17 @@ pub fn spectral_density<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Param
             q = w.div_scalar(bnorm);
         }
         let m = alpha.len();
-        let t = DMatrix::from_fn(m, m, |i, j| if i == j { alpha[i] } else if i + 1 == j { beta[i] } else if j + 1 == i { beta[j] } else { 0.0 });
+        let t = DMatrix::from_fn(m, m, |i, j| {
+            if i == j {
+                alpha[i]
+            } else if i + 1 == j {
+                beta[i]
+            } else if j + 1 == i {
+                beta[j]
+            } else {
+                0.0
+            }
+        });
         let eig = nalgebra::SymmetricEigen::new(t);
         for j in 0..m {
             nodes.push(eig.eigenvalues[j]);

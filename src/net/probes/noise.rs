@@ -21,7 +21,10 @@ pub struct GradientNoise {
     pub b_simple: f64,
 }
 
-pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> Result<GradientNoise, String> {
+pub fn gradient_noise<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+) -> Result<GradientNoise, String> {
     if p.model.arch.batch_norm {
         return Err("the gradient-noise probe needs per-example gradients, which batch norm does not define (examples interact through the batch statistics)".into());
     }
@@ -35,7 +38,10 @@ pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<
         let x = p.x.clone().narrow(0, start, len);
         let t = p.targets.clone().narrow(0, start, len);
         let device = x.device();
-        let leaves: Vec<Tensor<B, 2>> = p.model.arch.sizes[1..].iter().map(|&w| Tensor::zeros([len, w], &device).require_grad()).collect();
+        let leaves: Vec<Tensor<B, 2>> = p.model.arch.sizes[1..]
+            .iter()
+            .map(|&w| Tensor::zeros([len, w], &device).require_grad())
+            .collect();
         let f = p.model.forward(&th, x, Some(&leaves));
         let loss = p.model.per_example_loss(f.logits, t).sum();
         let grads = loss.backward();
@@ -65,7 +71,12 @@ pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<
     let full = mean_grad + theta.tensor.clone().mul_scalar(p.l2);
     let gradient_norm2 = (full.clone() * full).sum().into_scalar().elem::<f64>();
     let trace_c = mean_example_norm2 - data_norm2;
-    Ok(GradientNoise { trace_c, mean_example_norm2, gradient_norm2, b_simple: trace_c / gradient_norm2 })
+    Ok(GradientNoise {
+        trace_c,
+        mean_example_norm2,
+        gradient_norm2,
+        b_simple: trace_c / gradient_norm2,
+    })
 }
 
 /// Every example's gradient of its own loss (the data term; no L2), as the rows of an N x d
@@ -73,7 +84,11 @@ pub fn gradient_noise<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<
 /// `delta_{l,n}`, and the weight block of example n is the outer product `a_{l-1,n} (x) delta_{l,n}`
 /// in θ's row-major layout (bias: `delta_{l,n}`). Refused with batch norm, and when the matrix
 /// would exceed `max_bytes`.
-pub fn per_example_gradients<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>, max_bytes: usize) -> Result<nalgebra::DMatrix<f64>, String> {
+pub fn per_example_gradients<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    max_bytes: usize,
+) -> Result<nalgebra::DMatrix<f64>, String> {
     if p.model.arch.batch_norm {
         return Err("per-example gradients are not defined with batch norm (examples interact through the batch statistics)".into());
     }
@@ -82,7 +97,9 @@ pub fn per_example_gradients<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &
     if bytes > max_bytes {
         return Err(format!("the per-example gradients of {} examples x {d} parameters need {:.1} GB (limit {:.1} GB)", p.n, bytes as f64 / 1e9, max_bytes as f64 / 1e9));
     }
-    let host = |t: Tensor<B::InnerBackend, 2>| t.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64");
+    let host = |t: Tensor<B::InnerBackend, 2>| {
+        t.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64")
+    };
     let mut g = nalgebra::DMatrix::<f64>::zeros(p.n, d);
     let chunk = 4096;
     let mut start = 0;
@@ -92,15 +109,24 @@ pub fn per_example_gradients<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &
         let x = p.x.clone().narrow(0, start, len);
         let t = p.targets.clone().narrow(0, start, len);
         let device = x.device();
-        let leaves: Vec<Tensor<B, 2>> = p.model.arch.sizes[1..].iter().map(|&w| Tensor::zeros([len, w], &device).require_grad()).collect();
+        let leaves: Vec<Tensor<B, 2>> = p.model.arch.sizes[1..]
+            .iter()
+            .map(|&w| Tensor::zeros([len, w], &device).require_grad())
+            .collect();
         let f = p.model.forward(&th, x, Some(&leaves));
         let grads = p.model.per_example_loss(f.logits, t).sum().backward();
-        for (((leaf, a), (w_off, b_off, _)), w) in leaves.iter().zip(&f.inputs).zip(p.model.arch.offsets()).zip(p.model.arch.sizes.windows(2)) {
+        for (((leaf, a), (w_off, b_off, _)), w) in leaves
+            .iter()
+            .zip(&f.inputs)
+            .zip(p.model.arch.offsets())
+            .zip(p.model.arch.sizes.windows(2))
+        {
             let delta = host(leaf.grad(&grads).expect("leaf requires grad"));
             let a = host(a.clone().inner());
             let (fan_in, fan_out) = (w[0], w[1]);
             for r in 0..len {
-                let (ar, dr) = (&a[r * fan_in..(r + 1) * fan_in], &delta[r * fan_out..(r + 1) * fan_out]);
+                let (ar, dr) =
+                    (&a[r * fan_in..(r + 1) * fan_in], &delta[r * fan_out..(r + 1) * fan_out]);
                 for (i, &ai) in ar.iter().enumerate() {
                     for (j, &dj) in dr.iter().enumerate() {
                         g[(start + r, w_off + i * fan_out + j)] = ai * dj;
@@ -117,11 +143,18 @@ pub fn per_example_gradients<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &
 }
 
 /// Every example's gradient by its own backward pass (slow; for checking the trick above).
-pub fn per_example_gradients_loop<B: AutodiffBackend>(p: &NetworkProblem<B>, theta: &Params<B>) -> Vec<Vec<f64>> {
+pub fn per_example_gradients_loop<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+) -> Vec<Vec<f64>> {
     let l2 = NetworkProblem { l2: 0.0, ..p.clone() };
     (0..p.n)
         .map(|i| {
-            let g = l2.weighted_gradient(&theta.tensor, Some(&[i]), Tensor::ones([1], &theta.tensor.device()));
+            let g = l2.weighted_gradient(
+                &theta.tensor,
+                Some(&[i]),
+                Tensor::ones([1], &theta.tensor.device()),
+            );
             g.to_data().convert::<f64>().to_vec::<f64>().expect("float gradient")
         })
         .collect()
