@@ -3,7 +3,7 @@
 //! [`GaussianProblem::with_brownian_substeps`]), through the ordinary solve loop.
 
 use crate::ensemble::{Ensemble, PathDiverged};
-use crate::integrators::Integrator;
+use crate::integrators::{Integrator, IntegratorTask};
 use crate::observers::Snapshots;
 use crate::problems::GaussianProblem;
 
@@ -16,7 +16,7 @@ pub fn coupled_levels<I>(
     h0: f64,
     levels: usize,
     ensemble: &Ensemble,
-) -> Result<(Vec<f64>, Vec<Vec<f64>>), PathDiverged>
+) -> Result<Levels, PathDiverged>
 where
     I: Integrator<Vec<f64>, GaussianProblem> + Sync,
 {
@@ -40,4 +40,37 @@ where
     }
     let per_path = (0..ensemble.paths).map(|i| per_level.iter().map(|v| v[i]).collect()).collect();
     Ok((hs, per_path))
+}
+
+/// [`coupled_levels`] as an integrator task: run it with whatever rule
+/// [`crate::integrators::IntegratorKind::dispatch`] builds. Returns the rule's name with the levels.
+pub struct CoupledLevels<'a> {
+    pub x0: &'a [f64],
+    pub t_end: f64,
+    pub h0: f64,
+    pub levels: usize,
+    pub ensemble: &'a Ensemble,
+}
+
+/// The step sizes and, per path, the loss at `t_end` at each level.
+pub type Levels = (Vec<f64>, Vec<Vec<f64>>);
+
+impl IntegratorTask<Vec<f64>, GaussianProblem> for CoupledLevels<'_> {
+    type Output = (&'static str, Result<Levels, PathDiverged>);
+    fn run<I: Integrator<Vec<f64>, GaussianProblem> + Sync>(
+        self,
+        problem: &GaussianProblem,
+        integrator: I,
+    ) -> Self::Output {
+        let levels = coupled_levels(
+            problem,
+            &integrator,
+            self.x0,
+            self.t_end,
+            self.h0,
+            self.levels,
+            self.ensemble,
+        );
+        (integrator.name(), levels)
+    }
 }

@@ -5,7 +5,7 @@ use crate::config::{
 };
 use crate::ensemble::{Ensemble, PathOutcome};
 use crate::error::{ensure, ProblemError};
-use crate::integrators::{EulerMaruyama, ExactOu, HeavyBall, LeimkuhlerMatthews, StochasticHeun};
+use crate::integrators::{Integrator, IntegratorTask};
 use crate::observers::Observer;
 use crate::problems::{
     FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, Sampling, StochasticProblem,
@@ -541,14 +541,9 @@ impl Scenario {
         self.theory().stationary_for(kind)
     }
 
-    /// Checks that the integrator fits the scenario.
+    /// Checks that the integrator fits the scenario (the integrator module's rule).
     pub fn check_integrator(&self, kind: IntegratorKind) -> Result<(), ProblemError> {
-        match kind {
-            IntegratorKind::HeavyBall | IntegratorKind::Sgd => Ok(()),
-            IntegratorKind::ExactOu if !matches!(self.model, Model::Gaussian(_)) => Err(ProblemError::new("integrator", "exact_ou", "sgd, heavy_ball, heun or lm for data-set and regression models (exact_ou needs Gaussian noise)")),
-            _ if self.momentum > 0.0 => Err(ProblemError::new("integrator", kind.name(), format!("sgd or heavy_ball when optimizer.momentum = {} > 0", self.momentum))),
-            _ => Ok(()),
-        }
+        kind.check(self.momentum, matches!(self.model, Model::Gaussian(_)))
     }
 
     /// Runs every path with the chosen integrator at step `eta`, returning each path's observer.
@@ -560,20 +555,12 @@ impl Scenario {
         observer: &O,
     ) -> Result<Vec<PathOutcome<O>>, ProblemError> {
         self.check_integrator(kind)?;
-        Ok(match &self.model {
-            Model::Gaussian(p) => match kind {
-                IntegratorKind::ExactOu => {
-                    ensemble.simulate(p, &ExactOu::new(), &self.x0, self.eta, steps, observer)
-                }
-                _ => run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?,
-            },
-            Model::Dataset(p) => {
-                run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?
-            }
-            Model::Regression(p, _) => {
-                run(p, kind, self.momentum, ensemble, &self.x0, self.eta, steps, observer)?
-            }
-        })
+        let task = Simulate { ensemble, x0: &self.x0, h: self.eta, steps, observer };
+        match &self.model {
+            Model::Gaussian(p) => kind.dispatch(p, self.momentum, task),
+            Model::Dataset(p) => kind.dispatch(p, self.momentum, task),
+            Model::Regression(p, _) => kind.dispatch(p, self.momentum, task),
+        }
     }
 
     /// The stationary loss: per-path time averages over `window` steps after `burn_in` (default
@@ -646,32 +633,20 @@ fn rename(p: &str) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run<P: StochasticProblem<Vec<f64>>, O: Observer<Vec<f64>> + Sync>(
-    p: &P,
-    kind: IntegratorKind,
-    m: f64,
-    ensemble: &Ensemble,
-    x0: &Vec<f64>,
+/// An ensemble run as an integrator task.
+struct Simulate<'a, O> {
+    ensemble: &'a Ensemble,
+    x0: &'a Vec<f64>,
     h: f64,
     steps: usize,
-    observer: &O,
-) -> Result<Vec<PathOutcome<O>>, ProblemError> {
-    Ok(match kind {
-        IntegratorKind::Sgd if m == 0.0 => {
-            ensemble.simulate(p, &EulerMaruyama::new(), x0, h, steps, observer)
-        }
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall => {
-            ensemble.simulate(p, &HeavyBall::new(m)?, x0, h, steps, observer)
-        }
-        IntegratorKind::StochasticHeun => {
-            ensemble.simulate(p, &StochasticHeun::new(), x0, h, steps, observer)
-        }
-        IntegratorKind::LeimkuhlerMatthews => {
-            ensemble.simulate(p, &LeimkuhlerMatthews::new(), x0, h, steps, observer)
-        }
-        IntegratorKind::ExactOu => {
-            return Err(ProblemError::new("integrator", "exact_ou", "a Gaussian-noise model"))
-        }
-    })
+    observer: &'a O,
+}
+
+impl<P: StochasticProblem<Vec<f64>>, O: Observer<Vec<f64>> + Sync> IntegratorTask<Vec<f64>, P>
+    for Simulate<'_, O>
+{
+    type Output = Vec<PathOutcome<O>>;
+    fn run<I: Integrator<Vec<f64>, P> + Sync>(self, problem: &P, integrator: I) -> Self::Output {
+        self.ensemble.simulate(problem, &integrator, self.x0, self.h, self.steps, self.observer)
+    }
 }

@@ -185,13 +185,16 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
 
 /// Exact ratio curves on a fine grid: every beta for Gaussian noise, every integer S for the
 /// finite-N models (reshuffling: the divisors of N).
+/// A labelled exact curve: `(beta, value, ...)` points.
+type Curve = (String, Vec<(f64, f64, f64)>);
+
 fn exact_curves(
     variants: &[(String, ProblemFile)],
     dir: Option<&Path>,
     betas: &[f64],
     n: usize,
     beta_limit: f64,
-) -> Result<Vec<(String, Vec<(f64, f64, f64)>)>, CliError> {
+) -> Result<Vec<Curve>, CliError> {
     let lo = betas.iter().copied().fold(f64::INFINITY, f64::min);
     let mut out = Vec::new();
     for (name, file) in variants {
@@ -248,7 +251,7 @@ fn print_rows(rows: &[BreakdownRow], beta_limit: f64) {
 fn write(
     dir: &Path,
     rows: &[BreakdownRow],
-    curves: &[(String, Vec<(f64, f64, f64)>)],
+    curves: &[Curve],
     beta_limit: f64,
     n: usize,
     o: &BreakdownOptions,

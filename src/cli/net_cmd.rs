@@ -35,7 +35,7 @@ pub struct Common {
 #[derive(Subcommand, Debug)]
 pub enum NetCommand {
     /// 1. The OU law on a network: noise-induced excess loss against eta f/4 Tr(H) and Tr(C).
-    /// (Default --n 1000: each point also runs the full-batch GD reference.)
+    ///    (Default --n 1000: each point also runs the full-batch GD reference.)
     OuLaw {
         #[command(flatten)]
         common: Common,

@@ -214,10 +214,7 @@ fn print_row(r: &CheckRow) {
 
 fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
     println!();
-    println!(
-        "{:<44} {:>13} {:>13} {:>10} {:>8}  {}",
-        "check", "theory", "measured", "se", "z", "result"
-    );
+    println!("{:<44} {:>13} {:>13} {:>10} {:>8}  result", "check", "theory", "measured", "se", "z");
     for r in rows {
         println!(
             "{:<44} {:>13.6e} {:>13.6e} {:>10.2e} {:>+8.2}  {}",

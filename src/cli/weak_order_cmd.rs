@@ -2,9 +2,9 @@
 
 use super::{progress, CliError};
 use crate::config::NoiseModel;
-use crate::coupling::coupled_levels;
+use crate::coupling::CoupledLevels;
 use crate::ensemble::Ensemble;
-use crate::integrators::{EulerMaruyama, LeimkuhlerMatthews, StochasticHeun};
+use crate::integrators::IntegratorKind;
 use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::scenario::{Model, Scenario};
 use crate::stats::{weak_order_slope, Estimate};
@@ -42,7 +42,7 @@ pub struct OrderResult {
 
 pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    if o.levels < 3 || !(o.h0 > 0.0) || !(o.t_end > 0.0) {
+    if o.levels < 3 || o.h0.is_nan() || o.h0 <= 0.0 || o.t_end.is_nan() || o.t_end <= 0.0 {
         return Err(CliError::Input(format!("invalid --levels = {}, --h0 = {}, --t-end = {}: valid is levels >= 3, h0 > 0, t_end > 0", o.levels, o.h0, o.t_end)));
     }
     let (file, dir) =
@@ -54,29 +54,25 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     }
     let scen = Scenario::build(&file, dir.as_deref())?;
     let Model::Gaussian(p) = &scen.model else { unreachable!("gaussian checked above") };
-    let bar = progress::bar((3 * o.levels * o.paths) as u64, "weak order", o.quiet);
+    let bar = progress::bar((runs_expected() * o.levels * o.paths) as u64, "weak order", o.quiet);
     let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());
     let div = |e: crate::ensemble::PathDiverged| CliError::Diverged(format!("{e} (reduce --h0)"));
-    let runs = [
-        (
-            "euler_maruyama",
-            1.0,
-            coupled_levels(p, &EulerMaruyama::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
-                .map_err(div)?,
-        ),
-        (
-            "stochastic_heun",
-            2.0,
-            coupled_levels(p, &StochasticHeun::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
-                .map_err(div)?,
-        ),
-        (
-            "leimkuhler_matthews",
-            1.0,
-            coupled_levels(p, &LeimkuhlerMatthews::new(), &scen.x0, o.t_end, o.h0, o.levels, &ens)
-                .map_err(div)?,
-        ),
-    ];
+    let mut runs = Vec::new();
+    for kind in IntegratorKind::ALL {
+        let order = kind.order().weak;
+        if !kind.is_sde_scheme() || !order.is_finite() {
+            continue; // heavy ball is not an SDE scheme; exact OU has no discretisation error
+        }
+        let task = CoupledLevels {
+            x0: &scen.x0,
+            t_end: o.t_end,
+            h0: o.h0,
+            levels: o.levels,
+            ensemble: &ens,
+        };
+        let (name, levels) = kind.dispatch(p, 0.0, task)?;
+        runs.push((name, order, levels.map_err(div)?));
+    }
     bar.finish_and_clear();
     let results: Vec<OrderResult> = runs
         .iter()
@@ -173,4 +169,9 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     )?;
     println!("wrote {}/weak_order.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
+}
+
+/// How many rules the command measures: the SDE schemes with a finite weak order.
+fn runs_expected() -> usize {
+    IntegratorKind::ALL.iter().filter(|k| k.is_sde_scheme() && k.order().weak.is_finite()).count()
 }

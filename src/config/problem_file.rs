@@ -117,44 +117,7 @@ fn one_usize() -> usize {
     1
 }
 
-/// Which update rule a simulation uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IntegratorKind {
-    /// Euler-Maruyama, i.e. SGD (heavy ball when momentum > 0).
-    #[default]
-    Sgd,
-    HeavyBall,
-    StochasticHeun,
-    LeimkuhlerMatthews,
-    ExactOu,
-}
-
-impl IntegratorKind {
-    pub fn parse(name: &str) -> Result<Self, crate::error::ProblemError> {
-        match name {
-            "sgd" | "em" | "euler_maruyama" => Ok(Self::Sgd),
-            "heavy_ball" | "momentum" => Ok(Self::HeavyBall),
-            "heun" | "stochastic_heun" => Ok(Self::StochasticHeun),
-            "lm" | "leimkuhler_matthews" => Ok(Self::LeimkuhlerMatthews),
-            "exact_ou" | "ou" => Ok(Self::ExactOu),
-            _ => Err(crate::error::ProblemError::new(
-                "integrator",
-                name,
-                "one of sgd (em), heavy_ball, heun, lm, exact_ou",
-            )),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sgd => "sgd",
-            Self::HeavyBall => "heavy_ball",
-            Self::StochasticHeun => "stochastic_heun",
-            Self::LeimkuhlerMatthews => "leimkuhler_matthews",
-            Self::ExactOu => "exact_ou",
-        }
-    }
-}
+pub use crate::integrators::IntegratorKind;
 
 /// Defaults for `sgd-sde sim`; command-line flags override them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

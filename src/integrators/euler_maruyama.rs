@@ -11,6 +11,9 @@ pub struct EulerMaruyama<S> {
 }
 
 impl<S> EulerMaruyama<S> {
+    /// Declared convergence orders for additive noise.
+    pub const ORDER: Order = Order { strong: 1.0, weak: 1.0, stationary: 1.0 };
+
     pub fn new() -> Self {
         Self { g: None }
     }
@@ -21,7 +24,7 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
         "euler_maruyama"
     }
     fn order(&self) -> Order {
-        Order { strong: 1.0, weak: 1.0, stationary: 1.0 }
+        Self::ORDER
     }
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {

@@ -15,6 +15,10 @@ pub struct ExactOu {
 }
 
 impl ExactOu {
+    /// Declared convergence orders for additive noise.
+    pub const ORDER: Order =
+        Order { strong: f64::INFINITY, weak: f64::INFINITY, stationary: f64::INFINITY };
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,11 +54,11 @@ impl Integrator<Vec<f64>, GaussianProblem> for ExactOu {
         "exact_ou"
     }
     fn order(&self) -> Order {
-        Order { strong: f64::INFINITY, weak: f64::INFINITY, stationary: f64::INFINITY }
+        Self::ORDER
     }
     #[inline]
     fn step(&mut self, problem: &GaussianProblem, x: &mut Vec<f64>, noise: &GaussianNoise, h: f64) {
-        if self.transition.as_ref().map_or(true, |(h0, _, _)| *h0 != h) {
+        if self.transition.as_ref().is_none_or(|(h0, _, _)| *h0 != h) {
             let (a, l) = Self::build(problem, h);
             self.transition = Some((h, a, l));
         }

@@ -16,6 +16,9 @@ pub struct HeavyBall<S> {
 }
 
 impl<S> HeavyBall<S> {
+    /// Declared convergence orders for additive noise.
+    pub const ORDER: Order = Order { strong: 1.0, weak: 1.0, stationary: 1.0 };
+
     /// Momentum coefficient `0 <= m < 1`.
     pub fn new(m: f64) -> Result<Self, ProblemError> {
         Ok(Self { momentum: crate::error::momentum(m)?, velocity: None, g: None })
@@ -31,7 +34,7 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for HeavyBall<S> {
     }
     /// As a scheme for the SDE with effective step `h/(1-m)`: first order.
     fn order(&self) -> Order {
-        Order { strong: 1.0, weak: 1.0, stationary: 1.0 }
+        Self::ORDER
     }
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {

@@ -16,6 +16,9 @@ pub struct LeimkuhlerMatthews<S, N> {
 }
 
 impl<S, N> LeimkuhlerMatthews<S, N> {
+    /// Declared convergence orders for additive noise.
+    pub const ORDER: Order = Order { strong: 0.5, weak: 1.0, stationary: 2.0 };
+
     pub fn new() -> Self {
         Self { previous: None, g1: None, g2: None }
     }
@@ -32,7 +35,7 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for LeimkuhlerMatthews<
         "leimkuhler_matthews"
     }
     fn order(&self) -> Order {
-        Order { strong: 0.5, weak: 1.0, stationary: 2.0 }
+        Self::ORDER
     }
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {

@@ -4,12 +4,14 @@
 //! quadratic's `Vec<f64>` and a network's parameters. Feeding the same noise to different rules
 //! (or to nested step sizes) couples them, which is how the order tests work.
 
+mod choice;
 mod euler_maruyama;
 mod exact_ou;
 mod heavy_ball;
 mod leimkuhler_matthews;
 mod stochastic_heun;
 
+pub use choice::{ExactOuSupport, IntegratorKind, IntegratorTask, Rule, Support};
 pub use euler_maruyama::EulerMaruyama;
 pub use exact_ou::ExactOu;
 pub use heavy_ball::HeavyBall;
@@ -33,6 +35,7 @@ pub struct Order {
 /// One step of an update rule. `reset` starts a fresh path (clears momentum and history).
 pub trait Integrator<S: State, P: StochasticProblem<S>>: Clone + Send {
     fn name(&self) -> &'static str;
+    /// The declared orders (each rule's `ORDER` constant, also read by [`IntegratorKind::order`]).
     fn order(&self) -> Order;
     /// Advances `x` by one step of size `h`, using the given noise sample.
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64);

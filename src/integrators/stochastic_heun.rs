@@ -13,6 +13,9 @@ pub struct StochasticHeun<S> {
 }
 
 impl<S> StochasticHeun<S> {
+    /// Declared convergence orders for additive noise.
+    pub const ORDER: Order = Order { strong: 1.0, weak: 2.0, stationary: 2.0 };
+
     pub fn new() -> Self {
         Self { g1: None, g2: None, predictor: None }
     }
@@ -23,7 +26,7 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for StochasticHeun<S> {
         "stochastic_heun"
     }
     fn order(&self) -> Order {
-        Order { strong: 1.0, weak: 2.0, stationary: 2.0 }
+        Self::ORDER
     }
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {

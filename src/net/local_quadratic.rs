@@ -9,7 +9,8 @@
 //!   gradients), symmetrised, with the ReLU sign flips counted;
 //! * `C`, the population covariance of one example's gradient, and its diagonal in H's
 //!   eigenbasis, `C'_ii = (1/N) Σ_n ((Uᵀ(g_n - ḡ))_i)^2`;
-//! and hands `(λ_i, C'_ii)` to the existing `theory` modules as [`Modes`]: no formula is copied.
+//!
+//! It hands `(λ_i, C'_ii)` to the existing `theory` modules as [`Modes`]: no formula is copied.
 //!
 //! A prediction is refused when θ* is not a minimum good enough for it: H must be positive
 //! definite, and the loss of θ* above the quadratic's own minimum, `1/2 gᵀH⁻¹g`, must be below

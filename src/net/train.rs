@@ -5,7 +5,6 @@ use super::model::Model;
 use super::params::Params;
 use super::problem::{tensors, NetworkProblem};
 use crate::config::IntegratorKind;
-use crate::integrators::{EulerMaruyama, HeavyBall, StochasticHeun};
 use crate::observers::Observer;
 use crate::problems::StochasticProblem;
 use crate::solve::{solve, Diverged};
@@ -97,6 +96,11 @@ pub struct TrainSpec {
 }
 
 impl TrainSpec {
+    /// SGD at learning rate `eta` with momentum `momentum` (heavy ball when > 0; see
+    /// [`IntegratorKind::rule`](crate::integrators::IntegratorKind::rule)).
+    pub fn sgd(eta: f64, momentum: f64, epochs: f64, seed: u64) -> Self {
+        Self { eta, momentum, integrator: IntegratorKind::Sgd, epochs, seed }
+    }
     pub fn steps(&self, n: usize, batch: usize) -> usize {
         (self.epochs * n as f64 / batch as f64).round() as usize
     }
@@ -129,41 +133,43 @@ pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
-    let mut r = crate::rng::stream(spec.seed, 0);
-    let result = match spec.integrator {
-        IntegratorKind::Sgd if spec.momentum == 0.0 => {
-            solve(problem, &mut EulerMaruyama::new(), theta, spec.eta, steps, &mut r, observer)
-        }
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall => solve(
+    spec.integrator.check(spec.momentum, false).map_err(TrainError::Problem)?;
+    let rng = crate::rng::stream(spec.seed, 0);
+    let task = Solve { theta, h: spec.eta, steps, rng, observer };
+    spec.integrator
+        .dispatch(problem, spec.momentum, task)
+        .map_err(TrainError::Problem)?
+        .map_err(TrainError::Diverged)
+}
+
+/// The core solve loop as an integrator task.
+struct Solve<'a, S, O> {
+    theta: &'a mut S,
+    h: f64,
+    steps: usize,
+    rng: crate::rng::PathRng,
+    observer: &'a mut O,
+}
+
+impl<S: crate::state::State, P: StochasticProblem<S>, O: Observer<S>>
+    crate::integrators::IntegratorTask<S, P> for Solve<'_, S, O>
+{
+    type Output = Result<(), Diverged>;
+    fn run<I: crate::integrators::Integrator<S, P> + Sync>(
+        mut self,
+        problem: &P,
+        mut integrator: I,
+    ) -> Self::Output {
+        solve(
             problem,
-            &mut HeavyBall::new(spec.momentum).map_err(TrainError::Problem)?,
-            theta,
-            spec.eta,
-            steps,
-            &mut r,
-            observer,
-        ),
-        IntegratorKind::StochasticHeun => {
-            solve(problem, &mut StochasticHeun::new(), theta, spec.eta, steps, &mut r, observer)
-        }
-        IntegratorKind::LeimkuhlerMatthews => solve(
-            problem,
-            &mut crate::integrators::LeimkuhlerMatthews::new(),
-            theta,
-            spec.eta,
-            steps,
-            &mut r,
-            observer,
-        ),
-        IntegratorKind::ExactOu => {
-            return Err(TrainError::Problem(crate::error::ProblemError::new(
-                "integrator",
-                "exact_ou",
-                "sgd, heavy_ball, heun or lm for networks (exact_ou needs a quadratic)",
-            )))
-        }
-    };
-    result.map_err(TrainError::Diverged)
+            &mut integrator,
+            self.theta,
+            self.h,
+            self.steps,
+            &mut self.rng,
+            self.observer,
+        )
+    }
 }
 
 /// [`run`] with a progress bar over the steps (the bar is hidden under `--quiet`).

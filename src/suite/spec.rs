@@ -91,7 +91,8 @@ pub struct CheckSpec {
     /// Breakdown: the scale factors.
     #[serde(default)]
     pub betas: Vec<f64>,
-    /// Weak order: coarsest step, number of levels, final time, claimed order, tolerance.
+    /// Weak order: coarsest step, number of levels, final time, claimed order (default: the
+    /// integrator's declared weak order; a negative control names a wrong one), tolerance.
     #[serde(default)]
     pub h0: Option<f64>,
     #[serde(default)]

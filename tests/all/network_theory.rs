@@ -96,8 +96,8 @@ fn a_straight_line_fit_recovers_its_intercept_and_slope() {
         (fit.intercept - 0.3).abs() < 1e-12 && (fit.slope + 0.2).abs() < 1e-12 && fit.chi2 < 1e-20
     );
     // The intercept's error from the weights: Var(a) = Σw x² / det.
-    let (s, sx, sxx) = (400.0, 750.0, 2125.0);
-    assert!((fit.intercept_se - (sxx / (s * sxx - sx * sx) as f64).sqrt()).abs() < 1e-12);
+    let (s, sx, sxx): (f64, f64, f64) = (400.0, 750.0, 2125.0);
+    assert!((fit.intercept_se - (sxx / (s * sxx - sx * sx)).sqrt()).abs() < 1e-12);
 }
 
 /// Binary logistic regression with L2 on 200 real images (T-shirt vs shirt, 7 x 7 pooled): the

@@ -8,6 +8,7 @@
 use super::context::NetContext;
 use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
+use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};
 use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::problems::Sampling;
@@ -93,22 +94,18 @@ pub fn batch_size<B: AutodiffBackend>(
                     train_curve::<B>(
                         &run_ctx,
                         &model,
-                        eta,
+                        TrainSpec::sgd(eta, 0.0, o.epochs, run_ctx.seed + 5),
                         b,
                         NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                        run_ctx.seed + 5,
-                        o.epochs,
                         device,
                     )?
                 } else {
-                    super::invariance::train_curve_momentum::<B>(
+                    train_curve::<B>(
                         &run_ctx,
                         &model,
-                        eta,
-                        m,
+                        TrainSpec::sgd(eta, m, o.epochs, run_ctx.seed + 5),
                         b,
-                        run_ctx.seed + 5,
-                        o.epochs,
+                        NoiseMode::Minibatch(Sampling::WithoutReplacement),
                         device,
                     )?
                 };

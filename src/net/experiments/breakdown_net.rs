@@ -10,6 +10,7 @@ use super::context::NetContext;
 use super::invariance::train_curve;
 use crate::net::probes::{lambda_max, spectral_density};
 use crate::net::train::EpochRecord;
+use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::problems::Sampling;
@@ -69,10 +70,22 @@ pub fn breakdown_net<B: AutodiffBackend>(
         };
         let n = train.len();
         let c = NetContext { train: train.clone(), ..ctx.clone() };
-        let base =
-            train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 1, o.epochs, device)?;
-        let other =
-            train_curve::<B>(&c, &model, o.eta0, o.batch0, mode, ctx.seed + 2, o.epochs, device)?;
+        let base = train_curve::<B>(
+            &c,
+            &model,
+            TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1),
+            o.batch0,
+            mode,
+            device,
+        )?;
+        let other = train_curve::<B>(
+            &c,
+            &model,
+            TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 2),
+            o.batch0,
+            mode,
+            device,
+        )?;
         let floor = rms(&base, &other);
         // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
         let theta = {
@@ -128,8 +141,15 @@ pub fn breakdown_net<B: AutodiffBackend>(
             let curve = if beta == 1.0 {
                 base.clone()
             } else {
-                train_curve::<B>(&c, &model, eta, batch, mode, ctx.seed + 1, o.epochs, device)
-                    .unwrap_or_default()
+                train_curve::<B>(
+                    &c,
+                    &model,
+                    TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 1),
+                    batch,
+                    mode,
+                    device,
+                )
+                .unwrap_or_default()
             };
             let finite_n = (n - batch) as f64 / (n - 1) as f64;
             let quadratic = (eta * lm < 2.0)
@@ -145,7 +165,7 @@ pub fn breakdown_net<B: AutodiffBackend>(
                 final_test_accuracy: last.map_or(f64::NAN, |r| r.test_accuracy),
                 distance,
                 noise_floor: floor,
-                parted: !(distance <= 3.0 * floor),
+                parted: distance.is_nan() || floor.is_nan() || distance > 3.0 * floor,
                 quadratic_ratio: quadratic,
                 eta_lambda_max: eta * lm,
             });

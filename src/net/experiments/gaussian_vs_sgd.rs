@@ -6,6 +6,7 @@
 use super::context::NetContext;
 use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
+use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};
 use crate::output::{plot, write_csv, write_json, Manifest};
 use crate::problems::Sampling;
@@ -52,21 +53,17 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(
         sgd.push(train_curve::<B>(
             &run_ctx,
             &model,
-            o.eta,
+            TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
             o.batch,
             NoiseMode::Minibatch(Sampling::WithoutReplacement),
-            run_ctx.seed + 7,
-            o.epochs,
             device,
         )?);
         gauss.push(train_curve::<B>(
             &run_ctx,
             &model,
-            o.eta,
+            TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
             o.batch,
             NoiseMode::GaussianGd,
-            run_ctx.seed + 7,
-            o.epochs,
             device,
         )?);
         if !ctx.quiet {

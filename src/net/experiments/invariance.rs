@@ -4,7 +4,7 @@
 //! noise floor. The curve distance is the RMS over epochs of the difference to the base curve.
 
 use super::context::NetContext;
-use crate::config::IntegratorKind;
+
 use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
 use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
 use crate::output::{plot, write_csv, write_json, Manifest};
@@ -33,49 +33,8 @@ pub struct Run {
     pub distance_test_accuracy: f64,
 }
 
-/// Trains from the context's initialisation with SGD and returns the per-epoch learning curve.
+/// Trains from the context's initialisation and returns the per-epoch learning curve.
 pub fn train_curve<B: AutodiffBackend>(
-    ctx: &NetContext,
-    model: &Model,
-    eta: f64,
-    batch: usize,
-    mode: NoiseMode,
-    seed: u64,
-    epochs: f64,
-    device: &B::Device,
-) -> Result<Vec<EpochRecord>, String> {
-    train_curve_with::<B>(
-        ctx,
-        model,
-        TrainSpec { eta, momentum: 0.0, integrator: IntegratorKind::Sgd, epochs, seed },
-        batch,
-        mode,
-        device,
-    )
-}
-
-/// The same with heavy-ball momentum (minibatches without replacement).
-pub fn train_curve_momentum<B: AutodiffBackend>(
-    ctx: &NetContext,
-    model: &Model,
-    eta: f64,
-    momentum: f64,
-    batch: usize,
-    seed: u64,
-    epochs: f64,
-    device: &B::Device,
-) -> Result<Vec<EpochRecord>, String> {
-    train_curve_with::<B>(
-        ctx,
-        model,
-        TrainSpec { eta, momentum, integrator: IntegratorKind::HeavyBall, epochs, seed },
-        batch,
-        NoiseMode::Minibatch(Sampling::WithoutReplacement),
-        device,
-    )
-}
-
-fn train_curve_with<B: AutodiffBackend>(
     ctx: &NetContext,
     model: &Model,
     spec: TrainSpec,
@@ -138,11 +97,9 @@ pub fn invariance<B: AutodiffBackend>(
         let curve = train_curve::<B>(
             ctx,
             &model,
-            eta,
+            TrainSpec::sgd(eta, 0.0, o.epochs, seed),
             batch,
             NoiseMode::Minibatch(Sampling::WithoutReplacement),
-            seed,
-            o.epochs,
             device,
         )?;
         let (dl, da) = match runs.first() {

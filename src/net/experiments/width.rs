@@ -4,7 +4,6 @@
 //! with its standard error) and the test accuracy.
 
 use super::context::NetContext;
-use super::invariance::train_curve;
 use crate::net::probes::{hessian_stats, lambda_max};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::output::{plot, write_csv, write_json, Manifest};
@@ -126,7 +125,6 @@ pub fn width<B: AutodiffBackend>(
             });
         }
     }
-    let _ = train_curve::<B>; // the same training helper drives the other experiments
     let io = |e: std::io::Error| e.to_string();
     let rows: Vec<Vec<String>> = points
         .iter()

@@ -46,7 +46,7 @@ pub fn spectral_density<B: AutodiffBackend>(
     let device = theta.tensor.device();
     let (mut nodes, mut weights, mut flips) = (Vec::new(), Vec::new(), 0);
     for probe in 0..probes {
-        let mut r = rng::stream(seed, 0x5_1A_0000 + probe as u64);
+        let mut r = rng::stream(seed, 0x051A_0000 + probe as u64);
         let v0: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
         let mut q = Tensor::<B, 1>::from_data(TensorData::new(v0, [d]), &device)
             .div_scalar((d as f64).sqrt());
