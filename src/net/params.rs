@@ -35,24 +35,34 @@ impl<B: Backend> Params<B> {
     }
 }
 
+/// The [`State`] operations on the device. "In place" here means: the result replaces `self`'s
+/// tensor through [`Tensor::inplace`], so a backend reuses `self`'s buffer when nothing else holds
+/// it (burn's ndarray and CubeCL backends do); the scaled operand `a x` is one temporary per
+/// call, as burn has no fused axpy. Bits match the `Vec<f64>` formulas evaluated in the backend's
+/// float type (`self + a x`, `b self + a x`; IEEE addition is commutative), which
+/// `tests/all/state_seams.rs` checks.
 impl<B: Backend> State for Params<B> {
     fn zeros_like(&self) -> Self {
         Self { tensor: self.tensor.zeros_like() }
     }
     fn axpy(&mut self, a: f64, x: &Self) {
-        self.tensor = self.tensor.clone() + x.tensor.clone().mul_scalar(a);
+        self.tensor.inplace(|t| t + x.tensor.clone().mul_scalar(a));
     }
     fn axpby(&mut self, a: f64, x: &Self, b: f64) {
-        self.tensor = x.tensor.clone().mul_scalar(a) + self.tensor.clone().mul_scalar(b);
+        self.tensor.inplace(|t| t.mul_scalar(b) + x.tensor.clone().mul_scalar(a));
     }
+    /// Shares `x`'s buffer (burn tensors are copy-on-write), so no data moves.
     fn copy_from(&mut self, x: &Self) {
         self.tensor = x.tensor.clone();
     }
     fn dot(&self, x: &Self) -> f64 {
         (self.tensor.clone() * x.tensor.clone()).sum().into_scalar().into_f64_lossy()
     }
+    /// Element-wise: a sum could overflow to infinity on finite entries (or let +inf and -inf
+    /// cancel to NaN and back), so every coordinate is tested and the non-finite ones counted.
     fn is_finite(&self) -> bool {
-        self.tensor.clone().sum().into_scalar().into_f64_lossy().is_finite()
+        let bad = self.tensor.clone().is_finite().bool_not().int().sum().into_scalar();
+        bad.into_f64_lossy() == 0.0
     }
 }
 

@@ -9,6 +9,8 @@ mod golden;
 mod negative_controls;
 mod network;
 mod network_theory;
+mod rng_stream;
+mod state_seams;
 mod stationary;
 mod theory;
 mod weak_order;
