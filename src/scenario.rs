@@ -63,6 +63,8 @@ impl std::fmt::Display for StationaryError {
     }
 }
 
+impl std::error::Error for StationaryError {}
+
 impl From<ProblemError> for StationaryError {
     fn from(e: ProblemError) -> Self {
         Self::Problem(e)

@@ -33,6 +33,8 @@ impl fmt::Display for CliError {
     }
 }
 
+impl std::error::Error for CliError {}
+
 impl From<ProblemError> for CliError {
     fn from(e: ProblemError) -> Self {
         CliError::Input(e.to_string())
@@ -42,6 +44,18 @@ impl From<ProblemError> for CliError {
 impl From<ScenarioError> for CliError {
     fn from(e: ScenarioError) -> Self {
         CliError::Input(e.to_string())
+    }
+}
+
+impl From<crate::net::experiments::ExperimentError> for CliError {
+    fn from(e: crate::net::experiments::ExperimentError) -> Self {
+        use crate::net::experiments::ExperimentError as E;
+        match e {
+            E::Input(p) => CliError::Input(p.to_string()),
+            E::Invalid(m) => CliError::Input(m),
+            E::Diverged(m) => CliError::Diverged(m),
+            E::Output(o) => CliError::Io(o.to_string()),
+        }
     }
 }
 

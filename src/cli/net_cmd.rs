@@ -255,7 +255,7 @@ macro_rules! on_device {
             #[cfg(not(feature = "cuda"))]
             Resolved::Cuda => unreachable!("resolve() refuses cuda without the feature"),
         }
-        .map_err(CliError::Diverged)
+        .map_err(CliError::from)
     };
 }
 
@@ -466,7 +466,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             common.n = common.n.or(Some(1000));
             let mut ctx = binary_context(&common, quiet)?;
             ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
-            let pts = evidence(&ctx, &EvidenceOptions { lambdas }).map_err(CliError::Input)?;
+            let pts = evidence(&ctx, &EvidenceOptions { lambdas })?;
             println!(
                 "Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}",
                 ctx.train.name,

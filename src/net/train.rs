@@ -122,6 +122,8 @@ impl std::fmt::Display for TrainError {
     }
 }
 
+impl std::error::Error for TrainError {}
+
 /// Runs the core solve loop on the network with the chosen integrator (no copy of the rule).
 pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(
     problem: &NetworkProblem<B>,

@@ -2,7 +2,8 @@ use serde::Serialize;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename; the
+/// temporary is removed when any step fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -13,12 +14,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         )
     })?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    {
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp); // never leave a temporary behind
     }
-    std::fs::rename(&tmp, path)
+    written
 }
 
 /// Pretty JSON, atomically.

@@ -4,6 +4,8 @@
 mod atomic;
 mod manifest;
 pub mod plot;
+mod writer;
 
 pub use atomic::{write_atomic, write_csv, write_json};
 pub use manifest::Manifest;
+pub use writer::{OutputError, Outputs};

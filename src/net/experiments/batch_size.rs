@@ -6,16 +6,17 @@
 //! the interior optima is 1, reported with its least-squares standard error.
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BatchSizeOptions {
     pub layers: Vec<usize>,
     pub etas: Vec<f64>,
@@ -69,9 +70,9 @@ pub fn batch_size<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &BatchSizeOptions,
     device: &B::Device,
-) -> Result<BatchSizeReport, String> {
+) -> Result<BatchSizeReport, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone())?);
     let mid = o.etas[o.etas.len() / 2];
     let n0 = ctx.train.len();
     let mut grid: Vec<(f64, usize, f64)> = o.etas.iter().map(|&e| (e, n0, 0.0)).collect();
@@ -80,7 +81,7 @@ pub fn batch_size<B: AutodiffBackend>(
     let mut settings = Vec::new();
     for (eta, n, m) in grid {
         let train = if n < ctx.train.len() {
-            ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())?
+            ctx.train.stratified_subset(n, ctx.seed)?
         } else {
             ctx.train.clone()
         };
@@ -150,7 +151,6 @@ pub fn batch_size<B: AutodiffBackend>(
         (None, None)
     };
     let r = BatchSizeReport { settings, slope, slope_se };
-    let io = |e: std::io::Error| e.to_string();
     let rows: Vec<Vec<String>> = r
         .settings
         .iter()
@@ -168,13 +168,12 @@ pub fn batch_size<B: AutodiffBackend>(
             })
         })
         .collect();
-    write_csv(
-        &ctx.out.join("batch_size.csv"),
+    ctx.outputs().csv(
+        "batch_size.csv",
         &["eta", "N", "momentum", "B", "test_accuracy", "B_opt", "B_opt_kind"],
         &rows,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("batch_size.json"), &r).map_err(io)?;
+    )?;
+    ctx.outputs().json("batch_size.json", &r)?;
     let curves = plot::Figure {
         title: "Test accuracy against batch size".into(),
         x_label: "batch size B".into(),
@@ -213,7 +212,7 @@ pub fn batch_size<B: AutodiffBackend>(
         )],
         ..Default::default()
     };
-    plot::save(&[curves, scaling], &ctx.out.join("batch_size")).map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "batch-size", "layers": o.layers, "etas": o.etas, "batches": o.batches, "ns": o.ns, "momenta": o.momenta, "epochs": o.epochs, "seeds": o.seeds, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    ctx.outputs().figure("batch_size", &[curves, scaling])?;
+    ctx.write_manifest("batch-size", o, started)?;
     Ok(r)
 }

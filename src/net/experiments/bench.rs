@@ -3,18 +3,19 @@
 //! Hessian-vector product and one Hutchinson Tr(H) estimate (f64, CPU).
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use crate::config::IntegratorKind;
 use crate::net::probes::{hessian_stats, hvp};
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
-use crate::output::{write_json, Manifest};
+
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 use std::time::Instant;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BenchOptions {
     pub layers: Vec<usize>,
     pub batch: usize,
@@ -44,12 +45,9 @@ pub fn bench_epoch<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &BenchOptions,
     device: &B::Device,
-) -> Result<BenchReport, String> {
-    let model = Model::new(
-        Architecture::new(o.layers.clone())
-            .map_err(|e| e.to_string())?
-            .with_batch_norm(o.batch_norm),
-    );
+) -> Result<BenchReport, ExperimentError> {
+    let started = std::time::Instant::now();
+    let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
     let n = ctx.train.len();
     let p = NetworkProblem::<B>::new(
         model.clone(),
@@ -62,8 +60,7 @@ pub fn bench_epoch<B: AutodiffBackend>(
         }),
         0.0,
         device,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let mut theta = model.init::<B>(ctx.seed, device);
     let spec = TrainSpec {
         eta: 0.01,
@@ -82,8 +79,7 @@ pub fn bench_epoch<B: AutodiffBackend>(
         &mut Series::new(usize::MAX, 1),
         &ctx.bar,
         "warm-up".into(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let t = Instant::now();
     crate::net::train::run_shown(
         &p,
@@ -93,11 +89,10 @@ pub fn bench_epoch<B: AutodiffBackend>(
         &mut Series::new(usize::MAX, 1),
         &ctx.bar,
         "timed epoch".into(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let _ = theta.to_vec(); // wait for the device
     let seconds = t.elapsed().as_secs_f64();
-    let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed).map_err(|e| e.to_string())?;
+    let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed)?;
     let probe = NetworkProblem::<CpuF64>::new(
         model.clone(),
         &sub,
@@ -105,8 +100,7 @@ pub fn bench_epoch<B: AutodiffBackend>(
         NoiseMode::FullBatch,
         0.0,
         &Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
     let t = Instant::now();
     let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);
@@ -128,7 +122,7 @@ pub fn bench_epoch<B: AutodiffBackend>(
         trace_probes: o.probes,
         trace_seconds,
     };
-    write_json(&ctx.out.join("bench.json"), &r).map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "bench", "layers": o.layers, "batch": o.batch, "epochs": o.epochs, "train": ctx.train.name }), r.seconds)).map_err(|e| e.to_string())?;
+    ctx.outputs().json("bench.json", &r)?;
+    ctx.write_manifest("bench", o, started)?;
     Ok(r)
 }

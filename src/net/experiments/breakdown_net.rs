@@ -7,17 +7,18 @@
 //! the beta = 1 solution and the stability limit from power iteration.
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use super::invariance::train_curve;
 use crate::net::probes::{lambda_max, spectral_density};
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BreakdownNetOptions {
     pub layers: Vec<usize>,
     pub eta0: f64,
@@ -56,15 +57,15 @@ pub fn breakdown_net<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &BreakdownNetOptions,
     device: &B::Device,
-) -> Result<Vec<BreakdownNetRow>, String> {
+) -> Result<Vec<BreakdownNetRow>, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone())?);
     let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
     let mut rows = Vec::new();
     let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
     for &n in &o.ns {
         let train = if n < ctx.train.len() {
-            ctx.train.stratified_subset(n, ctx.seed).map_err(|e| e.to_string())?
+            ctx.train.stratified_subset(n, ctx.seed)?
         } else {
             ctx.train.clone()
         };
@@ -89,8 +90,7 @@ pub fn breakdown_net<B: AutodiffBackend>(
         let floor = rms(&base, &other);
         // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
         let theta = {
-            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)
-                .map_err(|e| e.to_string())?;
+            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)?;
             let mut th = model.init::<B>(ctx.seed, device);
             let spec = crate::net::train::TrainSpec {
                 eta: o.eta0,
@@ -107,12 +107,11 @@ pub fn breakdown_net<B: AutodiffBackend>(
                 &mut crate::observers::Series::new(usize::MAX, 1),
                 &ctx.bar,
                 format!("N {n}: the beta = 1 solution"),
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
         };
         let sub = if o.probe_n < n {
-            train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())?
+            train.stratified_subset(o.probe_n, ctx.seed)?
         } else {
             train.clone()
         };
@@ -123,8 +122,7 @@ pub fn breakdown_net<B: AutodiffBackend>(
             NoiseMode::FullBatch,
             0.0,
             &Default::default(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
         let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed)
             .lambda
@@ -172,7 +170,6 @@ pub fn breakdown_net<B: AutodiffBackend>(
             curves.push((n, beta, curve));
         }
     }
-    let io = |e: std::io::Error| e.to_string();
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let csv: Vec<Vec<String>> = rows
         .iter()
@@ -192,8 +189,8 @@ pub fn breakdown_net<B: AutodiffBackend>(
             ]
         })
         .collect();
-    write_csv(
-        &ctx.out.join("breakdown_net.csv"),
+    ctx.outputs().csv(
+        "breakdown_net.csv",
         &[
             "N",
             "beta",
@@ -208,9 +205,8 @@ pub fn breakdown_net<B: AutodiffBackend>(
             "eta_lambda_max",
         ],
         &csv,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("breakdown_net.json"), &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() })).map_err(io)?;
+    )?;
+    ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
     let by_n =
         |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| plot::Figure {
             title: title.into(),
@@ -253,7 +249,8 @@ pub fn breakdown_net<B: AutodiffBackend>(
             ));
         }
     }
-    plot::save(
+    ctx.outputs().figure(
+        "breakdown_net",
         &[
             by_n(|r| Some(r.final_test_accuracy), "Final test accuracy", "test accuracy", false),
             dist,
@@ -264,9 +261,7 @@ pub fn breakdown_net<B: AutodiffBackend>(
                 true,
             ),
         ],
-        &ctx.out.join("breakdown_net"),
-    )
-    .map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "breakdown", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "betas": o.betas, "ns": o.ns, "epochs": o.epochs, "lanczos_steps": o.lanczos_steps, "probes": o.probes, "probe_n": o.probe_n, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    )?;
+    ctx.write_manifest("breakdown", o, started)?;
     Ok(rows)
 }

@@ -2,6 +2,7 @@ use crate::net::backend::Resolved;
 use crate::net::data::{
     embedded_fashion_mnist, find_data_dir, load_split, teacher_student, Dataset,
 };
+use crate::output::{OutputError, Outputs};
 use std::path::{Path, PathBuf};
 
 /// Which data an experiment trains on.
@@ -76,4 +77,31 @@ pub struct NetContext {
     pub quiet: bool,
     /// Progress of the current training run (hidden under --quiet and off a terminal).
     pub bar: indicatif::ProgressBar,
+}
+
+impl NetContext {
+    /// The run's output folder, through the one shared writer.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::new(&self.out)
+    }
+
+    /// The manifest, with parameters made from the experiment's own options (serialised as
+    /// given), the data and the device, so it cannot drift from what ran.
+    pub fn write_manifest<O: serde::Serialize>(
+        &self,
+        experiment: &str,
+        options: &O,
+        started: std::time::Instant,
+    ) -> Result<(), OutputError> {
+        let parameters = serde_json::json!({
+            "experiment": experiment,
+            "options": options,
+            "train": self.train.name,
+            "train_n": self.train.len(),
+            "test": self.test.name,
+            "test_n": self.test.len(),
+            "device": format!("{:?}", self.device).to_lowercase(),
+        });
+        self.outputs().manifest(Some(self.seed), parameters, started.elapsed().as_secs_f64())
+    }
 }

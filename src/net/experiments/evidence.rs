@@ -6,12 +6,13 @@
 //! steps on the exact logistic Hessian `X~^T diag(p(1-p)) X~ + lambda I` (X~ = [X, 1]).
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use crate::net::data::Dataset;
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EvidenceOptions {
     pub lambdas: Vec<f64>,
 }
@@ -88,13 +89,16 @@ fn fit(
     (theta, hess, steps, gnorm)
 }
 
-pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoint>, String> {
+pub fn evidence(
+    ctx: &NetContext,
+    o: &EvidenceOptions,
+) -> Result<Vec<EvidencePoint>, ExperimentError> {
     let started = std::time::Instant::now();
     if ctx.train.classes() != 2 {
-        return Err(format!(
+        return Err(ExperimentError::Invalid(format!(
             "invalid data for evidence: {} classes; valid is a binary data set (MNIST 0/1)",
             ctx.train.classes()
-        ));
+        )));
     }
     let x = design(&ctx.train);
     let xt = design(&ctx.test);
@@ -108,7 +112,9 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
     let mut points = Vec::new();
     for &lambda in &o.lambdas {
         if !(lambda.is_finite() && lambda > 0.0) {
-            return Err(format!("invalid --lambdas entry {lambda}: valid is a finite number > 0"));
+            return Err(ExperimentError::Invalid(format!(
+                "invalid --lambdas entry {lambda}: valid is a finite number > 0"
+            )));
         }
         for (name, y) in [("informative", &informative), ("random", &random)] {
             let (theta, hess, steps, gnorm) = fit(&x, y, lambda);
@@ -135,7 +141,6 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
         }
     }
     let null = 0.5f64.ln();
-    let io = |e: std::io::Error| e.to_string();
     let rows: Vec<Vec<String>> = points
         .iter()
         .map(|p| {
@@ -149,8 +154,8 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
             ]
         })
         .collect();
-    write_csv(
-        &ctx.out.join("evidence.csv"),
+    ctx.outputs().csv(
+        "evidence.csv",
         &[
             "lambda",
             "labels",
@@ -160,9 +165,8 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
             "test_accuracy",
         ],
         &rows,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("evidence.json"), &serde_json::json!({ "null_log_evidence_per_example": null, "points": points, "train": ctx.train.name })).map_err(io)?;
+    )?;
+    ctx.outputs().json("evidence.json", &serde_json::json!({ "null_log_evidence_per_example": null, "points": points, "train": ctx.train.name }))?;
     let series = |labels: &str, f: fn(&EvidencePoint) -> f64, c: usize| {
         plot::Series::line(
             format!("{labels} labels"),
@@ -198,7 +202,7 @@ pub fn evidence(ctx: &NetContext, o: &EvidenceOptions) -> Result<Vec<EvidencePoi
         ],
         ..Default::default()
     };
-    plot::save(&[ev, acc], &ctx.out.join("evidence")).map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "evidence", "lambdas": o.lambdas, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    ctx.outputs().figure("evidence", &[ev, acc])?;
+    ctx.write_manifest("evidence", o, started)?;
     Ok(points)
 }

@@ -4,17 +4,18 @@
 //! standard errors over seeds.
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use crate::stats::Estimate;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GaussianVsSgdOptions {
     pub layers: Vec<usize>,
     pub eta: f64,
@@ -43,9 +44,9 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &GaussianVsSgdOptions,
     device: &B::Device,
-) -> Result<GapReport, String> {
+) -> Result<GapReport, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone())?);
     let mut sgd = Vec::new();
     let mut gauss = Vec::new();
     for s in 0..o.seeds as u64 {
@@ -97,7 +98,6 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(
         sgd_curves: sgd,
         gaussian_curves: gauss,
     };
-    let io = |e: std::io::Error| e.to_string();
     let mut rows = Vec::new();
     for (name, curves) in [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)] {
         for (s, c) in curves.iter().enumerate() {
@@ -112,13 +112,12 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(
             }));
         }
     }
-    write_csv(
-        &ctx.out.join("gaussian_vs_sgd.csv"),
+    ctx.outputs().csv(
+        "gaussian_vs_sgd.csv",
         &["method", "seed", "epoch", "train_loss", "test_accuracy"],
         &rows,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("gaussian_vs_sgd.json"), &r).map_err(io)?;
+    )?;
+    ctx.outputs().json("gaussian_vs_sgd.json", &r)?;
     let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         (0..c[0].len())
             .map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64))
@@ -139,14 +138,13 @@ pub fn gaussian_vs_sgd<B: AutodiffBackend>(
         ],
         ..Default::default()
     };
-    plot::save(
+    ctx.outputs().figure(
+        "gaussian_vs_sgd",
         &[
             panel("train loss", |e| e.train_loss, true),
             panel("test accuracy", |e| e.test_accuracy, false),
         ],
-        &ctx.out.join("gaussian_vs_sgd"),
-    )
-    .map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "gaussian-vs-sgd", "layers": o.layers, "eta": o.eta, "batch": o.batch, "epochs": o.epochs, "seeds": o.seeds, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    )?;
+    ctx.write_manifest("gaussian-vs-sgd", o, started)?;
     Ok(r)
 }

@@ -4,15 +4,16 @@
 //! noise floor. The curve distance is the RMS over epochs of the difference to the base curve.
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 
 use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
 use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct InvarianceOptions {
     pub layers: Vec<usize>,
     pub eta0: f64,
@@ -41,10 +42,9 @@ pub fn train_curve<B: AutodiffBackend>(
     batch: usize,
     mode: NoiseMode,
     device: &B::Device,
-) -> Result<Vec<EpochRecord>, String> {
+) -> Result<Vec<EpochRecord>, ExperimentError> {
     let (eta, n) = (spec.eta, ctx.train.len());
-    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)
-        .map_err(|e| e.to_string())?;
+    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
     let steps_per_epoch = n as f64 / batch as f64;
     let mut curve = LearningCurve {
         model: model.clone(),
@@ -63,7 +63,7 @@ pub fn train_curve<B: AutodiffBackend>(
         &ctx.bar,
         format!("eta {eta}, S {batch}"),
     )
-    .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+    .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
     Ok(curve.records)
 }
 
@@ -77,9 +77,9 @@ pub fn invariance<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &InvarianceOptions,
     device: &B::Device,
-) -> Result<Vec<Run>, String> {
+) -> Result<Vec<Run>, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone())?);
     let k = o.factor as f64;
     let configs = [
         ("base".to_string(), o.eta0, o.batch0, ctx.seed + 1),
@@ -138,14 +138,12 @@ pub fn invariance<B: AutodiffBackend>(
             })
         })
         .collect();
-    let io = |e: std::io::Error| e.to_string();
-    write_csv(
-        &ctx.out.join("invariance.csv"),
+    ctx.outputs().csv(
+        "invariance.csv",
         &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"],
         &rows,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("invariance.json"), &runs).map_err(io)?;
+    )?;
+    ctx.outputs().json("invariance.json", &runs)?;
     let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
         title: title.into(),
         x_label: "epoch".into(),
@@ -172,14 +170,13 @@ pub fn invariance<B: AutodiffBackend>(
             .collect(),
         ..Default::default()
     };
-    plot::save(
+    ctx.outputs().figure(
+        "invariance",
         &[
             panel("Training loss", "train loss", |c| c.train_loss, true),
             panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false),
         ],
-        &ctx.out.join("invariance"),
-    )
-    .map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "invariance", "layers": o.layers, "eta0": o.eta0, "batch0": o.batch0, "factor": o.factor, "epochs": o.epochs, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    )?;
+    ctx.write_manifest("invariance", o, started)?;
     Ok(runs)
 }

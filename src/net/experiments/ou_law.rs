@@ -9,18 +9,19 @@
 //! stability limit, where the GD reference itself is unstable and the comparison is void).
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use crate::config::IntegratorKind;
 use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
 use crate::net::train::{run_shown, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use crate::stats::batch_means;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OuLawOptions {
     pub layers: Vec<usize>,
     pub etas: Vec<f64>,
@@ -84,13 +85,12 @@ pub fn ou_law<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &OuLawOptions,
     device: &B::Device,
-) -> Result<OuLawReport, String> {
+) -> Result<OuLawReport, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone()).map_err(|e| e.to_string())?);
+    let model = Model::new(Architecture::new(o.layers.clone())?);
     let n = ctx.train.len();
     let mk = |batch: usize, mode: NoiseMode| {
         NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
-            .map_err(|e| e.to_string())
     };
     let probe64 = NetworkProblem::<CpuF64>::new(
         model.clone(),
@@ -99,8 +99,7 @@ pub fn ou_law<B: AutodiffBackend>(
         NoiseMode::FullBatch,
         o.l2,
         &Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
 
     // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
     let mut theta = model.init::<B>(ctx.seed, device);
@@ -121,7 +120,7 @@ pub fn ou_law<B: AutodiffBackend>(
         &ctx.bar,
         "warm-up SGD".into(),
     )
-    .map_err(|e| format!("warm-up: {e}"))?;
+    .map_err(|e| ExperimentError::from(e).at("warm-up"))?;
     let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
     let gd = TrainSpec {
         eta: 1.0 / lm.lambda.max(1e-6),
@@ -139,7 +138,7 @@ pub fn ou_law<B: AutodiffBackend>(
         &ctx.bar,
         "polishing (heavy-ball GD)".into(),
     )
-    .map_err(|e| format!("polishing: {e}"))?;
+    .map_err(|e| ExperimentError::from(e).at("polishing"))?;
     let star = theta.to_vec();
     let star64 = to_f64(&star);
     let l_star = probe64.mean_loss(&star64.tensor);
@@ -149,7 +148,7 @@ pub fn ou_law<B: AutodiffBackend>(
     // 2. Curvature and noise at θ* (f64).
     let lm = lambda_max(&probe64, &star64, 1e-5, 100, 1e-4, ctx.seed);
     let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
-    let noise = gradient_noise(&probe64, &star64)?;
+    let noise = gradient_noise(&probe64, &star64).map_err(ExperimentError::Invalid)?;
     if !ctx.quiet {
         ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
     }
@@ -195,7 +194,7 @@ pub fn ou_law<B: AutodiffBackend>(
                 &ctx.bar,
                 format!("SGD eta {eta}, S {batch}"),
             )
-            .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
+            .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
             // The noise-free reference: full-batch GD, same eta, same steps, same start.
             let mut reference = Series::new(half, every);
             let mut th_gd = Params::<B>::from_vec(&star, device);
@@ -220,8 +219,7 @@ pub fn ou_law<B: AutodiffBackend>(
                 crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
                 _ => f64::NAN,
             };
-            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)
-                .map_err(|e| e.to_string())?;
+            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)?;
             let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
             let excess = est.value;
             let fdr = obs.1.result();
@@ -287,11 +285,16 @@ pub fn ou_law<B: AutodiffBackend>(
         exact_unavailable: local.err(),
         points,
     };
-    write(ctx, o, &report, started.elapsed().as_secs_f64()).map_err(|e| e.to_string())?;
+    write(ctx, o, &report, started)?;
     Ok(report)
 }
 
-fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> std::io::Result<()> {
+fn write(
+    ctx: &NetContext,
+    o: &OuLawOptions,
+    r: &OuLawReport,
+    started: std::time::Instant,
+) -> Result<(), ExperimentError> {
     let rows: Vec<Vec<String>> = r
         .points
         .iter()
@@ -319,8 +322,8 @@ fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> s
             .collect()
         })
         .collect();
-    write_csv(
-        &ctx.out.join("ou_law.csv"),
+    ctx.outputs().csv(
+        "ou_law.csv",
         &[
             "eta",
             "S",
@@ -341,7 +344,7 @@ fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> s
         ],
         &rows,
     )?;
-    write_json(&ctx.out.join("ou_law.json"), r)?;
+    ctx.outputs().json("ou_law.json", r)?;
     let pts = |pred: fn(&OuLawPoint) -> f64| {
         r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>()
     };
@@ -378,13 +381,6 @@ fn write(ctx: &NetContext, o: &OuLawOptions, r: &OuLawReport, elapsed: f64) -> s
         ],
         ..Default::default()
     };
-    plot::save(&[fig], &ctx.out.join("ou_law")).map_err(std::io::Error::other)?;
-    write_json(
-        &ctx.out.join("manifest.json"),
-        &Manifest::new(
-            Some(ctx.seed),
-            serde_json::json!({ "experiment": "ou-law", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "l2": o.l2, "probes": o.probes, "polish_steps": o.polish_steps, "train": ctx.train.name, "device": format!("{:?}", ctx.device) }),
-            elapsed,
-        ),
-    )
+    ctx.outputs().figure("ou_law", &[fig])?;
+    Ok(ctx.write_manifest("ou-law", o, started)?)
 }

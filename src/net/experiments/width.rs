@@ -4,14 +4,15 @@
 //! with its standard error) and the test accuracy.
 
 use super::context::NetContext;
+use super::error::ExperimentError;
 use crate::net::probes::{hessian_stats, lambda_max};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
-use crate::output::{plot, write_csv, write_json, Manifest};
+use crate::output::plot;
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WidthOptions {
     pub layers: Vec<usize>,
     pub etas: Vec<f64>,
@@ -43,15 +44,11 @@ pub fn width<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &WidthOptions,
     device: &B::Device,
-) -> Result<Vec<WidthPoint>, String> {
+) -> Result<Vec<WidthPoint>, ExperimentError> {
     let started = std::time::Instant::now();
-    let model = Model::new(
-        Architecture::new(o.layers.clone())
-            .map_err(|e| e.to_string())?
-            .with_batch_norm(o.batch_norm),
-    );
+    let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
     let probe_data = if o.probe_n < ctx.train.len() {
-        ctx.train.stratified_subset(o.probe_n, ctx.seed).map_err(|e| e.to_string())?
+        ctx.train.stratified_subset(o.probe_n, ctx.seed)?
     } else {
         ctx.train.clone()
     };
@@ -62,8 +59,7 @@ pub fn width<B: AutodiffBackend>(
         NoiseMode::FullBatch,
         0.0,
         &Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let mut points = Vec::new();
     for &batch in &o.batches {
         for &eta in &o.etas {
@@ -75,8 +71,7 @@ pub fn width<B: AutodiffBackend>(
                 NoiseMode::Minibatch(Sampling::WithoutReplacement),
                 0.0,
                 device,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let mut theta = model.init::<B>(ctx.seed, device);
             let spec = crate::net::train::TrainSpec {
                 eta,
@@ -101,8 +96,13 @@ pub fn width<B: AutodiffBackend>(
                 &ctx.bar,
                 format!("eta {eta}, S {batch}"),
             )
-            .map_err(|e| format!("eta = {eta}, S = {batch}: {e}"))?;
-            let last = *curve.records.last().ok_or("no evaluation recorded")?;
+            .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
+            let last = *curve.records.last().ok_or_else(|| {
+                ExperimentError::Invalid(format!(
+                    "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
+                    o.epochs
+                ))
+            })?;
             let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
             let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
             let hs = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
@@ -125,7 +125,6 @@ pub fn width<B: AutodiffBackend>(
             });
         }
     }
-    let io = |e: std::io::Error| e.to_string();
     let rows: Vec<Vec<String>> = points
         .iter()
         .map(|p| {
@@ -147,8 +146,8 @@ pub fn width<B: AutodiffBackend>(
             .collect()
         })
         .collect();
-    write_csv(
-        &ctx.out.join("width.csv"),
+    ctx.outputs().csv(
+        "width.csv",
         &[
             "eta",
             "S",
@@ -163,9 +162,8 @@ pub fn width<B: AutodiffBackend>(
             "train_loss",
         ],
         &rows,
-    )
-    .map_err(io)?;
-    write_json(&ctx.out.join("width.json"), &points).map_err(io)?;
+    )?;
+    ctx.outputs().json("width.json", &points)?;
     let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
     batches.dedup();
     let panel = |title: &str, f: fn(&WidthPoint) -> (f64, f64)| plot::Figure {
@@ -189,15 +187,14 @@ pub fn width<B: AutodiffBackend>(
             .collect(),
         ..Default::default()
     };
-    plot::save(
+    ctx.outputs().figure(
+        "width",
         &[
             panel("lambda_max", |p| (p.lambda_max, p.lambda_max_residual)),
             panel("Frobenius norm of H", |p| (p.frobenius, p.frobenius_se)),
             panel("test accuracy", |p| (p.test_accuracy, 0.0)),
         ],
-        &ctx.out.join("width"),
-    )
-    .map_err(|e| e.to_string())?;
-    write_json(&ctx.out.join("manifest.json"), &Manifest::new(Some(ctx.seed), serde_json::json!({ "experiment": "width", "layers": o.layers, "etas": o.etas, "batches": o.batches, "epochs": o.epochs, "probes": o.probes, "probe_n": o.probe_n, "train": ctx.train.name }), started.elapsed().as_secs_f64())).map_err(io)?;
+    )?;
+    ctx.write_manifest("width", o, started)?;
     Ok(points)
 }
