@@ -6,8 +6,8 @@
 //! the interior optima is 1, reported with its least-squares standard error.
 
 use super::context::NetContext;
+use super::curve::train_curve;
 use super::error::ExperimentError;
-use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};

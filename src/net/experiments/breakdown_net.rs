@@ -7,8 +7,8 @@
 //! the beta = 1 solution and the stability limit from power iteration.
 
 use super::context::NetContext;
+use super::curve::train_curve;
 use super::error::ExperimentError;
-use super::invariance::train_curve;
 use crate::net::probes::{lambda_max, spectral_density};
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
@@ -50,7 +50,7 @@ pub struct BreakdownNetRow {
 }
 
 fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
-    super::invariance::rms(a, b, |r| r.train_loss)
+    super::curve::rms(a, b, |r| r.train_loss)
 }
 
 pub fn breakdown_net<B: AutodiffBackend>(

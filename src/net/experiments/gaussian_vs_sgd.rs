@@ -4,8 +4,8 @@
 //! standard errors over seeds.
 
 use super::context::NetContext;
+use super::curve::train_curve;
 use super::error::ExperimentError;
-use super::invariance::train_curve;
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, Model, NoiseMode};

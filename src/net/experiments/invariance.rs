@@ -4,10 +4,11 @@
 //! noise floor. The curve distance is the RMS over epochs of the difference to the base curve.
 
 use super::context::NetContext;
+use super::curve::{rms, train_curve};
 use super::error::ExperimentError;
 
-use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
-use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
+use crate::net::train::{EpochRecord, TrainSpec};
+use crate::net::{Architecture, Model, NoiseMode};
 use crate::output::plot;
 use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
@@ -32,45 +33,6 @@ pub struct Run {
     /// RMS over epochs of (this - base) in training loss and in test accuracy.
     pub distance_train_loss: f64,
     pub distance_test_accuracy: f64,
-}
-
-/// Trains from the context's initialisation and returns the per-epoch learning curve.
-pub fn train_curve<B: AutodiffBackend>(
-    ctx: &NetContext,
-    model: &Model,
-    spec: TrainSpec,
-    batch: usize,
-    mode: NoiseMode,
-    device: &B::Device,
-) -> Result<Vec<EpochRecord>, ExperimentError> {
-    let (eta, n) = (spec.eta, ctx.train.len());
-    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
-    let steps_per_epoch = n as f64 / batch as f64;
-    let mut curve = LearningCurve {
-        model: model.clone(),
-        test: EvalSet::new(model, &ctx.test, &ctx.train, device),
-        every: (steps_per_epoch.round() as usize).max(1),
-        steps_per_epoch,
-        records: Vec::new(),
-    };
-    let mut theta = model.init::<B>(ctx.seed, device);
-    crate::net::train::run_shown(
-        &p,
-        &mut theta,
-        &spec,
-        spec.steps(n, batch),
-        &mut curve,
-        &ctx.bar,
-        format!("eta {eta}, S {batch}"),
-    )
-    .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-    Ok(curve.records)
-}
-
-/// RMS over epochs (after the first) of `f(a) - f(b)`: the distance between two learning curves.
-pub(super) fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
-    let k = a.len().min(b.len());
-    ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
 }
 
 pub fn invariance<B: AutodiffBackend>(

@@ -6,6 +6,7 @@ mod batch_size;
 mod bench;
 mod breakdown_net;
 mod context;
+mod curve;
 mod error;
 mod evidence;
 mod gaussian_vs_sgd;

@@ -1,0 +1,48 @@
+//! A learning curve: train from the context's initialisation and record the training loss and
+//! test accuracy per epoch; and the distance between two curves. Shared by the experiments that
+//! compare training runs (invariance, width, Gaussian-vs-SGD, breakdown, batch size).
+
+use super::context::NetContext;
+use super::error::ExperimentError;
+use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
+use crate::net::{Model, NetworkProblem, NoiseMode};
+use burn::tensor::backend::AutodiffBackend;
+
+/// Trains from the context's initialisation and returns the per-epoch learning curve.
+pub fn train_curve<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    spec: TrainSpec,
+    batch: usize,
+    mode: NoiseMode,
+    device: &B::Device,
+) -> Result<Vec<EpochRecord>, ExperimentError> {
+    let (eta, n) = (spec.eta, ctx.train.len());
+    let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
+    let steps_per_epoch = n as f64 / batch as f64;
+    let mut curve = LearningCurve {
+        model: model.clone(),
+        test: EvalSet::new(model, &ctx.test, &ctx.train, device),
+        every: (steps_per_epoch.round() as usize).max(1),
+        steps_per_epoch,
+        records: Vec::new(),
+    };
+    let mut theta = model.init::<B>(ctx.seed, device);
+    crate::net::train::run_shown(
+        &p,
+        &mut theta,
+        &spec,
+        spec.steps(n, batch),
+        &mut curve,
+        &ctx.bar,
+        format!("eta {eta}, S {batch}"),
+    )
+    .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
+    Ok(curve.records)
+}
+
+/// RMS over epochs (after the first) of `f(a) - f(b)`: the distance between two learning curves.
+pub fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
+    let k = a.len().min(b.len());
+    ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
+}
