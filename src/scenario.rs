@@ -8,11 +8,11 @@ use crate::error::{ensure, ProblemError};
 use crate::integrators::{Integrator, IntegratorTask};
 use crate::observers::Observer;
 use crate::problems::{
-    FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, Sampling, StochasticProblem,
+    FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, QuadraticModel, RegressionModel,
+    Sampling, StochasticProblem,
 };
 use crate::rng;
 use crate::spd::SpdMatrix;
-use crate::theory::{self, regression::RegressionMoments, Modes};
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 use std::path::Path;
@@ -71,12 +71,24 @@ impl From<ProblemError> for StationaryError {
     }
 }
 
-/// The loss and noise model.
+/// The loss and noise model: one variant per problem type, which answers every question through
+/// [`QuadraticModel`] (see [`Model::quadratic`]); only construction and simulation name the type.
 #[derive(Debug, Clone)]
 pub enum Model {
     Gaussian(GaussianProblem),
     Dataset(FiniteSumQuadratic),
-    Regression(LinearRegression, RegressionMoments),
+    Regression(RegressionModel),
+}
+
+impl Model {
+    /// The model's theory, stability rule and sizes.
+    pub fn quadratic(&self) -> &dyn QuadraticModel {
+        match self {
+            Model::Gaussian(p) => p,
+            Model::Dataset(p) => p,
+            Model::Regression(p) => p,
+        }
+    }
 }
 
 /// A runnable problem: model, optimizer and start point (in simulation coordinates).
@@ -272,15 +284,10 @@ impl Scenario {
                 };
                 let p = LinearRegression::new(&xs, &ys, opt.batch, sampling)
                     .map_err(|e| ProblemError { parameter: rename(&e.parameter), ..e })?;
-                let m = RegressionMoments::new(&p)?;
-                Model::Regression(p, m)
+                Model::Regression(RegressionModel::new(p)?)
             }
         };
-        let d = match &model {
-            Model::Gaussian(p) => p.dim(),
-            Model::Dataset(p) => StochasticProblem::<Vec<f64>>::dim(p),
-            Model::Regression(p, _) => StochasticProblem::<Vec<f64>>::dim(p),
-        };
+        let d = model.quadratic().dim();
         let x0 = match &file.x0 {
             Some(x) => {
                 ensure(x.len() == d, || {
@@ -301,13 +308,7 @@ impl Scenario {
             }
             None => vec![0.0; d],
         };
-        let x0 = match &model {
-            Model::Gaussian(p) => p.to_frame(&x0),
-            Model::Dataset(p) => p.hessian().to_eigen_coordinates(&x0),
-            Model::Regression(p, _) => {
-                x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a + b).collect()
-            }
-        };
+        let x0 = model.quadratic().to_simulation_frame(&x0);
         Ok(Self {
             model,
             eta: opt.eta,
@@ -329,213 +330,68 @@ impl Scenario {
     }
 
     pub fn sampling(&self) -> Option<Sampling> {
-        match &self.model {
-            Model::Gaussian(_) => None,
-            Model::Dataset(p) => Some(p.sampling()),
-            Model::Regression(p, _) => Some(p.sampling()),
-        }
+        self.model.quadratic().sampling()
     }
 
     pub fn n(&self) -> Option<usize> {
-        match &self.model {
-            Model::Gaussian(_) => None,
-            Model::Dataset(p) => Some(p.n()),
-            Model::Regression(p, _) => Some(p.n()),
-        }
+        self.model.quadratic().n()
     }
 
     /// `lambda_max` of the Hessian of the mean loss.
     pub fn lambda_max(&self) -> f64 {
-        match &self.model {
-            Model::Gaussian(p) => p.hessian().max_eigenvalue(),
-            Model::Dataset(p) => p.hessian().max_eigenvalue(),
-            Model::Regression(p, _) => {
-                nalgebra::SymmetricEigen::new(p.hessian().clone()).eigenvalues.max()
-            }
-        }
+        self.model.quadratic().lambda_max()
     }
 
     /// The stability limit on eta for this scenario, and how it is stated.
     pub fn stability_limit(&self) -> (f64, String) {
-        let lmax = self.lambda_max();
-        match &self.model {
-            Model::Regression(_, m) => (
-                m.stability_limit(),
-                "mean-square: spectral radius of the second-moment map < 1".into(),
-            ),
-            _ if self.momentum > 0.0 => (
-                theory::momentum_limit(lmax, self.momentum),
-                format!("eta*lambda_max < 2(1+m) = {:.4}", 2.0 * (1.0 + self.momentum)),
-            ),
-            _ => (theory::sgd_limit(lmax), "eta*lambda_max < 2".into()),
-        }
+        let s = self.model.quadratic().stability(self.momentum);
+        (s.limit, s.rule.describe())
     }
 
     /// The exact theory for this scenario.
     pub fn theory(&self) -> TheoryReport {
         let (eta, s, m) = (self.eta, self.batch, self.momentum);
-        let lambda_max = self.lambda_max();
+        let model = self.model.quadratic();
+        let lambda_max = model.lambda_max();
         let (limit, rule) = self.stability_limit();
-        let d = self.dim();
-        let model_name;
-        let mut note = String::new();
-        let (modes, f, discrete, covariance, trace_h) = match &self.model {
-            Model::Gaussian(p) => {
-                model_name = "gaussian";
-                let modes = Modes::new(p.hessian(), p.noise_covariance());
-                let f = 1.0 / s as f64;
-                let discrete = if m > 0.0 {
-                    theory::momentum::stationary_loss(&modes, eta, m, f)
-                } else {
-                    theory::sgd::stationary_loss(&modes, eta, f)
-                };
-                let cov = (d <= 10)
-                    .then(|| {
-                        if m > 0.0 {
-                            theory::momentum::stationary_covariance(
-                                p.hessian(),
-                                p.noise_covariance(),
-                                eta,
-                                m,
-                                f,
-                            )
-                            .ok()
-                        } else {
-                            theory::sgd::stationary_covariance(
-                                p.hessian(),
-                                p.noise_covariance(),
-                                eta,
-                                f,
-                            )
-                            .ok()
-                        }
-                    })
-                    .flatten();
-                (modes, Some(f), discrete.ok(), cov, p.hessian().trace())
-            }
-            Model::Dataset(p) => {
-                model_name = "dataset";
-                let modes = Modes::from_dataset(p);
-                let (f, discrete) = match p.sampling() {
-                    Sampling::Reshuffle => {
-                        if m > 0.0 {
-                            note = "per-epoch reshuffling with momentum has no exact result here: simulation only".into();
-                            (None, None)
-                        } else {
-                            note = "per-epoch reshuffling: exact epoch-averaged formula (theory::reshuffle); the f-formula does not apply".into();
-                            (None, theory::reshuffle::stationary_loss(&modes, eta, s, p.n()).ok())
-                        }
-                    }
-                    sampling => {
-                        let f = theory::noise_factor(s, Some(p.n()), sampling)
-                            .expect("validated when built");
-                        (
-                            Some(f),
-                            if m > 0.0 {
-                                theory::momentum::stationary_loss(&modes, eta, m, f).ok()
-                            } else {
-                                theory::sgd::stationary_loss(&modes, eta, f).ok()
-                            },
-                        )
-                    }
-                };
-                (modes, f, discrete, None, p.hessian().trace())
-            }
-            Model::Regression(p, moments) => {
-                model_name = "regression";
-                let eig = nalgebra::SymmetricEigen::new(p.hessian().clone());
-                // C at the optimum: G = mean r_n^2 x_n x_n^T, written per eigenmode of H.
-                let g = (0..p.n()).fold(nalgebra::DMatrix::zeros(d, d), |acc, i| {
-                    let x = nalgebra::DVector::from_column_slice(p.feature(i));
-                    acc + &x * x.transpose() * (p.residual(i).powi(2) / p.n() as f64)
-                });
-                let c = (eig.eigenvectors.transpose() * &g * &eig.eigenvectors).diagonal();
-                let modes = Modes { lambda: eig.eigenvalues.clone(), c };
-                if m > 0.0 {
-                    note = "linear regression with momentum: simulation only (the exact recursion here is for plain SGD)".into();
-                }
-                let discrete = if m > 0.0 { None } else { moments.stationary_loss(eta).ok() };
-                let cov = if m > 0.0 || d > 10 {
-                    None
-                } else {
-                    moments.stationary_second_moment(eta).ok()
-                };
-                let f = theory::noise_factor(s, Some(p.n()), p.sampling()).ok();
-                note = if note.is_empty() {
-                    "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into()
-                } else {
-                    note
-                };
-                (modes, f, discrete, cov, eig.eigenvalues.sum())
-            }
-        };
+        let t = model.theory(eta, s, m);
+        let modes = t.modes;
         let continuous = eta / (4.0 * s as f64 * (1.0 - m)) * modes.c.sum();
         TheoryReport {
-            model: model_name.into(),
+            model: model.name().into(),
             sampling: self.sampling().map(|s| s.name().to_string()),
-            dim: d,
+            dim: self.dim(),
             eta,
             batch: s,
             momentum: m,
             n: self.n(),
             continuous_loss: continuous,
-            discrete_loss: discrete,
-            discrete_over_continuous: discrete.map(|v| v / continuous),
+            discrete_loss: t.discrete,
+            discrete_over_continuous: t.discrete.map(|v| v / continuous),
             stable: eta < limit,
             stability_limit: limit,
             stability_rule: rule,
             eta_lambda_max: eta * lambda_max,
             lambda_max,
-            trace_h,
+            trace_h: t.trace_h,
             trace_c: modes.c.sum(),
-            f,
+            f: t.f,
             mode_factors: modes
                 .lambda
                 .iter()
                 .map(|&l| 1.0 / (1.0 - eta * l / (2.0 * (1.0 + m))))
                 .collect(),
-            covariance: covariance
+            covariance: t
+                .covariance
                 .map(|c| c.row_iter().map(|r| r.iter().copied().collect()).collect()),
-            note,
+            note: t.note,
         }
     }
 
     /// The exact mean loss after `k` steps from `x0` for this integrator, and whether it is exact
     /// (`false`: the continuous law at `t = k eta`, off by the integrator's discretisation error).
     pub fn transient_theory(&self, kind: IntegratorKind, k: usize) -> Option<(f64, bool)> {
-        let (eta, m) = (self.eta, self.momentum);
-        let (modes, f) = match &self.model {
-            Model::Gaussian(p) => {
-                (Modes::new(p.hessian(), p.noise_covariance()), 1.0 / self.batch as f64)
-            }
-            Model::Dataset(p) if p.sampling() != Sampling::Reshuffle => (
-                Modes::from_dataset(p),
-                theory::noise_factor(self.batch, Some(p.n()), p.sampling()).ok()?,
-            ),
-            Model::Dataset(_) => return None,
-            Model::Regression(p, moments) => {
-                if m > 0.0 || kind != IntegratorKind::Sgd {
-                    return None;
-                }
-                let e0: Vec<f64> =
-                    self.x0.iter().zip(p.theta_star().iter()).map(|(a, b)| a - b).collect();
-                return moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true));
-            }
-        };
-        match kind {
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall if m > 0.0 => {
-                Some((theory::momentum::transient_loss(&modes, &self.x0, eta, m, f, k), true))
-            }
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall => {
-                Some((theory::sgd::transient_loss(&modes, &self.x0, eta, f, k), true))
-            }
-            IntegratorKind::ExactOu => {
-                Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), true))
-            }
-            IntegratorKind::StochasticHeun | IntegratorKind::LeimkuhlerMatthews => {
-                Some((theory::ou::transient_loss(&modes, &self.x0, eta, f, k as f64 * eta), false))
-            }
-        }
+        self.model.quadratic().transient(kind, self.eta, self.batch, self.momentum, &self.x0, k)
     }
 
     /// The exact stationary loss for this integrator (see [`TheoryReport::stationary_for`]).
@@ -561,7 +417,7 @@ impl Scenario {
         match &self.model {
             Model::Gaussian(p) => kind.dispatch(p, self.momentum, task),
             Model::Dataset(p) => kind.dispatch(p, self.momentum, task),
-            Model::Regression(p, _) => kind.dispatch(p, self.momentum, task),
+            Model::Regression(p) => kind.dispatch(p, self.momentum, task),
         }
     }
 
@@ -601,19 +457,7 @@ impl Scenario {
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
     pub fn default_burn_in(&self) -> usize {
-        let rate = |l: f64| theory::momentum::contraction(self.eta * l, self.momentum);
-        let rho = match &self.model {
-            Model::Gaussian(p) => {
-                p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max)
-            }
-            Model::Dataset(p) => {
-                p.hessian().eigenvalues().iter().map(|&l| rate(l)).fold(0.0, f64::max)
-            }
-            Model::Regression(_, m) if self.eta < m.stability_limit() => {
-                m.spectral_radius(self.eta).sqrt()
-            }
-            Model::Regression(..) => 1.0,
-        };
+        let rho = self.model.quadratic().contraction(self.eta, self.momentum);
         if rho >= 1.0 {
             return 1000;
         }

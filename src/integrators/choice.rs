@@ -64,6 +64,7 @@ impl ExactOuSupport<Vec<f64>> for GaussianProblem {
 }
 impl ExactOuSupport<Vec<f64>> for FiniteSumQuadratic {}
 impl ExactOuSupport<Vec<f64>> for LinearRegression {}
+impl ExactOuSupport<Vec<f64>> for crate::problems::RegressionModel {}
 impl<B: burn::tensor::backend::AutodiffBackend> ExactOuSupport<crate::net::Params<B>>
     for crate::net::NetworkProblem<B>
 {

@@ -5,11 +5,16 @@
 //! `C_pop = H Cov_n(c) H` (population-normalised). Simulated in H's eigenbasis, relative to the
 //! minimiser `mean_n c_n`, which leaves the law of the loss unchanged.
 
+use super::quadratic_model::{
+    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, QuadraticModel,
+};
 use super::sampling::{self, Batch, Sampling};
 use super::StochasticProblem;
 use crate::error::{ensure, ProblemError};
+use crate::integrators::IntegratorKind;
 use crate::rng::PathRng;
 use crate::spd::SpdMatrix;
+use crate::theory::{self, Modes};
 use nalgebra::{DMatrix, DVector};
 
 #[derive(Debug, Clone)]
@@ -128,5 +133,71 @@ impl StochasticProblem<Vec<f64>> for FiniteSumQuadratic {
     }
     fn loss(&self, x: &Vec<f64>) -> f64 {
         0.5 * self.lambda.iter().zip(x).map(|(l, v)| l * v * v).sum::<f64>()
+    }
+}
+
+impl QuadraticModel for FiniteSumQuadratic {
+    fn name(&self) -> &'static str {
+        "dataset"
+    }
+    fn dim(&self) -> usize {
+        self.lambda.len()
+    }
+    fn sampling(&self) -> Option<Sampling> {
+        Some(self.sampling)
+    }
+    fn n(&self) -> Option<usize> {
+        Some(self.n)
+    }
+    fn lambda_max(&self) -> f64 {
+        self.hessian().max_eigenvalue()
+    }
+    fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
+        self.hessian().to_eigen_coordinates(x0)
+    }
+    /// Fresh minibatches: the f-formula with `f = noise_factor(S, N, sampling)`; per-epoch
+    /// reshuffling: the exact epoch-averaged formula (no f), none with momentum.
+    fn theory(&self, eta: f64, batch: usize, momentum: f64) -> ModelTheory {
+        let modes = Modes::from_dataset(self);
+        let mut note = String::new();
+        let (f, discrete) = match self.sampling {
+            Sampling::Reshuffle if momentum > 0.0 => {
+                note =
+                    "per-epoch reshuffling with momentum has no exact result here: simulation only"
+                        .into();
+                (None, None)
+            }
+            Sampling::Reshuffle => {
+                note = "per-epoch reshuffling: exact epoch-averaged formula (theory::reshuffle); the f-formula does not apply".into();
+                (None, theory::reshuffle::stationary_loss(&modes, eta, batch, self.n).ok())
+            }
+            sampling => {
+                let f = theory::noise_factor(batch, Some(self.n), sampling)
+                    .expect("validated when built");
+                (Some(f), f_formula_loss(&modes, eta, momentum, f))
+            }
+        };
+        ModelTheory { modes, f, discrete, covariance: None, trace_h: self.hessian().trace(), note }
+    }
+    fn transient(
+        &self,
+        kind: IntegratorKind,
+        eta: f64,
+        batch: usize,
+        momentum: f64,
+        x0: &[f64],
+        k: usize,
+    ) -> Option<(f64, bool)> {
+        if self.sampling == Sampling::Reshuffle {
+            return None;
+        }
+        let f = theory::noise_factor(batch, Some(self.n), self.sampling).ok()?;
+        f_formula_transient(&Modes::from_dataset(self), f, kind, eta, momentum, x0, k)
+    }
+    fn contraction(&self, eta: f64, momentum: f64) -> f64 {
+        linear_contraction(self.hessian().eigenvalues().as_slice(), eta, momentum)
+    }
+    fn f_formula_modes(&self) -> Option<Modes> {
+        Some(Modes::from_dataset(self))
     }
 }

@@ -4,11 +4,16 @@
 //! `h = eta` and temperature `T = eta/S` this is exactly SGD with noise covariance `C/S`, so
 //! Euler-Maruyama on this problem *is* SGD with Gaussian noise.
 
-use super::StochasticProblem;
+use super::quadratic_model::{
+    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, QuadraticModel,
+};
+use super::{Sampling, StochasticProblem};
 use crate::error::{positive, ProblemError};
+use crate::integrators::IntegratorKind;
 use crate::linear_map::LinearMap;
 use crate::rng::{fill_normals, PathRng};
 use crate::spd::SpdMatrix;
+use crate::theory::{self, Modes};
 use nalgebra::DMatrix;
 
 /// Which coordinates the simulation runs in. Both give the same law of the loss.
@@ -211,5 +216,69 @@ impl StochasticProblem<DMatrix<f64>> for PathBlock {
             .map(|c| self.problem.drift.quadratic_form(c))
             .sum::<f64>()
             / x.ncols() as f64
+    }
+}
+
+impl QuadraticModel for GaussianProblem {
+    fn name(&self) -> &'static str {
+        "gaussian"
+    }
+    fn dim(&self) -> usize {
+        StochasticProblem::<Vec<f64>>::dim(self)
+    }
+    fn sampling(&self) -> Option<Sampling> {
+        None
+    }
+    fn n(&self) -> Option<usize> {
+        None
+    }
+    fn lambda_max(&self) -> f64 {
+        self.hessian().max_eigenvalue()
+    }
+    fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
+        self.to_frame(x0)
+    }
+    /// Additive noise `C/S`: the f-formula with `f = 1/S` is exact, and so is the stationary
+    /// covariance (a Lyapunov solve, d <= 10).
+    fn theory(&self, eta: f64, batch: usize, momentum: f64) -> ModelTheory {
+        let (h, c) = (self.hessian(), self.noise_covariance());
+        let modes = Modes::new(h, c);
+        let f = 1.0 / batch as f64;
+        let discrete = f_formula_loss(&modes, eta, momentum, f);
+        let covariance = (QuadraticModel::dim(self) <= 10)
+            .then(|| {
+                if momentum > 0.0 {
+                    theory::momentum::stationary_covariance(h, c, eta, momentum, f).ok()
+                } else {
+                    theory::sgd::stationary_covariance(h, c, eta, f).ok()
+                }
+            })
+            .flatten();
+        ModelTheory {
+            modes,
+            f: Some(f),
+            discrete,
+            covariance,
+            trace_h: h.trace(),
+            note: String::new(),
+        }
+    }
+    fn transient(
+        &self,
+        kind: IntegratorKind,
+        eta: f64,
+        batch: usize,
+        momentum: f64,
+        x0: &[f64],
+        k: usize,
+    ) -> Option<(f64, bool)> {
+        let modes = Modes::new(self.hessian(), self.noise_covariance());
+        f_formula_transient(&modes, 1.0 / batch as f64, kind, eta, momentum, x0, k)
+    }
+    fn contraction(&self, eta: f64, momentum: f64) -> f64 {
+        linear_contraction(self.hessian().eigenvalues().as_slice(), eta, momentum)
+    }
+    fn f_formula_modes(&self) -> Option<Modes> {
+        Some(Modes::new(self.hessian(), self.noise_covariance()))
     }
 }

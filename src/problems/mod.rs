@@ -5,12 +5,14 @@
 
 mod dataset;
 mod gaussian;
+mod quadratic_model;
 mod regression;
 mod sampling;
 
 pub use dataset::FiniteSumQuadratic;
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
-pub use regression::LinearRegression;
+pub use quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
+pub use regression::{LinearRegression, RegressionModel};
 pub use sampling::{validate as sampling_validate, Batch, Sampling};
 
 use crate::rng::PathRng;

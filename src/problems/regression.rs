@@ -3,10 +3,13 @@
 //! The minibatch gradient is `H_B e + b_B` with `e = theta - theta*`, `H_B = mean_B x x^T` and
 //! `b_B = mean_B x_n r_n`, `r_n = x_n^T theta* - y_n`: the noise depends on theta (multiplicative).
 
+use super::quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
 use super::sampling::{self, Batch, Sampling};
 use super::StochasticProblem;
 use crate::error::{ensure, ProblemError};
+use crate::integrators::IntegratorKind;
 use crate::rng::PathRng;
+use crate::theory::{regression::RegressionMoments, Modes};
 use nalgebra::{DMatrix, DVector};
 
 #[derive(Debug, Clone)]
@@ -142,5 +145,117 @@ impl StochasticProblem<Vec<f64>> for LinearRegression {
             theta.iter().zip(self.theta_star.iter()).map(|(a, b)| a - b),
         );
         0.5 * e.dot(&(&self.hessian * &e))
+    }
+}
+
+/// Linear regression with its exact second-moment recursion (the fourth moments of the data).
+#[derive(Debug, Clone)]
+pub struct RegressionModel {
+    pub problem: LinearRegression,
+    pub moments: RegressionMoments,
+}
+
+impl RegressionModel {
+    pub fn new(problem: LinearRegression) -> Result<Self, ProblemError> {
+        let moments = RegressionMoments::new(&problem)?;
+        Ok(Self { problem, moments })
+    }
+}
+
+impl QuadraticModel for RegressionModel {
+    fn name(&self) -> &'static str {
+        "regression"
+    }
+    fn dim(&self) -> usize {
+        StochasticProblem::<Vec<f64>>::dim(&self.problem)
+    }
+    fn sampling(&self) -> Option<Sampling> {
+        Some(self.problem.sampling())
+    }
+    fn n(&self) -> Option<usize> {
+        Some(self.problem.n())
+    }
+    fn lambda_max(&self) -> f64 {
+        nalgebra::SymmetricEigen::new(self.problem.hessian().clone()).eigenvalues.max()
+    }
+    /// The mean-square limit of plain SGD (the recursion here has no momentum term).
+    fn stability(&self, _momentum: f64) -> Stability {
+        Stability { limit: self.moments.stability_limit(), rule: StabilityRule::MeanSquare }
+    }
+    /// The file gives `x0` relative to `θ*`; the simulation runs in `θ`.
+    fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
+        x0.iter().zip(self.problem.theta_star().iter()).map(|(a, b)| a + b).collect()
+    }
+    fn theory(&self, eta: f64, batch: usize, momentum: f64) -> ModelTheory {
+        let p = &self.problem;
+        let d = QuadraticModel::dim(self);
+        let eig = nalgebra::SymmetricEigen::new(p.hessian().clone());
+        // C at the optimum: G = mean r_n^2 x_n x_n^T, written per eigenmode of H.
+        let g = (0..p.n()).fold(DMatrix::zeros(d, d), |acc, i| {
+            let x = DVector::from_column_slice(p.feature(i));
+            acc + &x * x.transpose() * (p.residual(i).powi(2) / p.n() as f64)
+        });
+        let c = (eig.eigenvectors.transpose() * &g * &eig.eigenvectors).diagonal();
+        let modes = Modes { lambda: eig.eigenvalues.clone(), c };
+        let note = if momentum > 0.0 {
+            "linear regression with momentum: simulation only (the exact recursion here is for plain SGD)".into()
+        } else {
+            "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into()
+        };
+        let discrete = if momentum > 0.0 { None } else { self.moments.stationary_loss(eta).ok() };
+        let covariance = if momentum > 0.0 || d > 10 {
+            None
+        } else {
+            self.moments.stationary_second_moment(eta).ok()
+        };
+        let f = crate::theory::noise_factor(batch, Some(p.n()), p.sampling()).ok();
+        ModelTheory { modes, f, discrete, covariance, trace_h: eig.eigenvalues.sum(), note }
+    }
+    /// Exact for plain SGD only (the second-moment recursion from `x0 - θ*`).
+    fn transient(
+        &self,
+        kind: IntegratorKind,
+        eta: f64,
+        _batch: usize,
+        momentum: f64,
+        x0: &[f64],
+        k: usize,
+    ) -> Option<(f64, bool)> {
+        if momentum > 0.0 || kind != IntegratorKind::Sgd {
+            return None;
+        }
+        let e0: Vec<f64> =
+            x0.iter().zip(self.problem.theta_star().iter()).map(|(a, b)| a - b).collect();
+        self.moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true))
+    }
+    /// The square root of the second-moment map's spectral radius (>= 1 past the limit).
+    fn contraction(&self, eta: f64, _momentum: f64) -> f64 {
+        if eta < self.moments.stability_limit() {
+            self.moments.spectral_radius(eta).sqrt()
+        } else {
+            1.0
+        }
+    }
+    fn f_formula_modes(&self) -> Option<Modes> {
+        None
+    }
+}
+
+impl StochasticProblem<Vec<f64>> for RegressionModel {
+    type Noise = <LinearRegression as StochasticProblem<Vec<f64>>>::Noise;
+    fn dim(&self) -> usize {
+        self.problem.dim()
+    }
+    fn new_noise(&self) -> Self::Noise {
+        self.problem.new_noise()
+    }
+    fn sample_noise(&self, rng: &mut PathRng, h: f64, noise: &mut Self::Noise) {
+        self.problem.sample_noise(rng, h, noise)
+    }
+    fn gradient(&self, x: &Vec<f64>, noise: &Self::Noise, out: &mut Vec<f64>) {
+        self.problem.gradient(x, noise, out)
+    }
+    fn loss(&self, x: &Vec<f64>) -> f64 {
+        self.problem.loss(x)
     }
 }

@@ -4,7 +4,7 @@ use crate::ensemble::Ensemble;
 use crate::problems::Sampling;
 use crate::scenario::{Model, Scenario};
 use crate::stats::{weak_order_slope, Estimate};
-use crate::theory::{self, Modes};
+use crate::theory;
 use serde::Serialize;
 
 /// One line of a suite's report.
@@ -63,13 +63,11 @@ fn theory_value(
 ) -> Result<(f64, String), String> {
     let report = s.theory();
     let modes_f = |f: f64| -> Result<f64, String> {
-        let modes = match &s.model {
-            Model::Dataset(p) => Modes::from_dataset(p),
-            Model::Gaussian(p) => Modes::new(p.hessian(), p.noise_covariance()),
-            Model::Regression(..) => {
-                return Err("the f-formulas apply to quadratic models only".into())
-            }
-        };
+        let modes = s
+            .model
+            .quadratic()
+            .f_formula_modes()
+            .ok_or("the f-formulas apply to quadratic models only")?;
         let r = if s.momentum > 0.0 {
             theory::momentum::stationary_loss(&modes, s.eta, s.momentum, f)
         } else {
