@@ -3,7 +3,8 @@ use crate::error::ProblemError;
 use crate::scenario::ScenarioError;
 use std::fmt;
 
-/// What went wrong, and so the exit code: 2 bad input, 3 diverged, 1 a failed check or I/O.
+/// What went wrong, and so the exit code: 1 a failed check, 2 bad input, 3 diverged, 4 a file
+/// that could not be read or written (the message names it).
 #[derive(Debug)]
 pub enum CliError {
     Input(String),
@@ -17,7 +18,8 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Diverged(_) => 3,
-            CliError::ChecksFailed(_) | CliError::Io(_) => 1,
+            CliError::ChecksFailed(_) => 1,
+            CliError::Io(_) => 4,
         }
     }
 }
@@ -61,7 +63,7 @@ impl From<crate::net::experiments::ExperimentError> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        CliError::Io(format!("I/O error: {e}"))
+        CliError::Io(e.to_string())
     }
 }
 

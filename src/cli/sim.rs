@@ -105,15 +105,9 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
 
     let first_div = crate::ensemble::first_divergence(&outcomes)
         .map(|(path, diverged)| crate::ensemble::PathDiverged { path, diverged });
-    let (limit, rule) = (report.stability_limit, report.stability_rule.clone());
+    let stability = scenario.model.quadratic().stability(scenario.momentum);
     let div_error = first_div.map(|d| {
-        let rule = if rule.starts_with("eta*lambda_max < 2(1+m)") {
-            format!("2(1+m) = {:.4}", 2.0 * (1.0 + scenario.momentum))
-        } else if rule.starts_with("mean-square") {
-            format!("eta < {limit:.4e}, mean-square")
-        } else {
-            "2".into()
-        };
+        let rule = stability.rule.limit_phrase(stability.limit);
         diverged(&d, scenario.eta, scenario.lambda_max(), &rule)
     });
     // Keep what was measured: transient steps every path reached before any divergence.
@@ -166,7 +160,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
         write_json(path, &sim)?;
     }
     if let Some(dir) = &o.out {
-        write_outputs(dir, &scenario, &sim, seed, started.elapsed().as_secs_f64())?;
+        write_outputs(dir, &scenario, kind, &sim, seed, started.elapsed().as_secs_f64())?;
     }
     match div_error {
         Some(e) => Err(e),
@@ -238,6 +232,7 @@ fn print_report(s: &Scenario, r: &SimReport) {
 fn write_outputs(
     dir: &Path,
     scenario: &Scenario,
+    kind: IntegratorKind,
     r: &SimReport,
     seed: u64,
     elapsed: f64,
@@ -275,7 +270,6 @@ fn write_outputs(
         let mut ks: Vec<usize> =
             (0..=200).map(|i| (last as f64).powf(i as f64 / 200.0).round() as usize).collect();
         ks.dedup();
-        let kind = crate::config::IntegratorKind::parse(&r.integrator).unwrap_or_default();
         let curve: Vec<(f64, f64)> = ks
             .iter()
             .filter_map(|&k| scenario.transient_theory(kind, k).map(|t| (k as f64, t.0)))

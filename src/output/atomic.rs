@@ -5,6 +5,12 @@ use std::path::Path;
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename; the
 /// temporary is removed when any step fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Every failure names the file it was writing.
+    write_atomic_inner(path, bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+}
+
+fn write_atomic_inner(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().ok_or_else(|| {

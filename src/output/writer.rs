@@ -36,7 +36,10 @@ impl Outputs {
     }
 
     fn fail(path: PathBuf, e: impl std::fmt::Display) -> OutputError {
-        OutputError { path, message: e.to_string() }
+        let message = e.to_string();
+        // write_atomic's messages already name the file: keep only the cause.
+        let prefix = format!("cannot write {}: ", path.display());
+        OutputError { message: message.strip_prefix(&prefix).unwrap_or(&message).to_string(), path }
     }
 
     /// `<dir>/<name>` as a CSV table with a header row.

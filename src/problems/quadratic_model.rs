@@ -30,6 +30,15 @@ impl StabilityRule {
             Self::MeanSquare => "mean-square: spectral radius of the second-moment map < 1".into(),
         }
     }
+
+    /// The broken limit as a divergence message quotes it.
+    pub fn limit_phrase(&self, limit: f64) -> String {
+        match self {
+            Self::Sgd => "2".into(),
+            Self::HeavyBall { momentum } => format!("2(1+m) = {:.4}", 2.0 * (1.0 + momentum)),
+            Self::MeanSquare => format!("eta < {limit:.4e}, mean-square"),
+        }
+    }
 }
 
 /// The largest stable eta and the rule that sets it.

@@ -754,3 +754,43 @@ fn network_bad_inputs_exit_2() {
         bad(&["net", "invariance", "--device", "cuda"], "--device = cuda");
     }
 }
+
+#[test]
+fn network_experiments_give_bad_flags_exit_2_not_the_divergence_code() {
+    let common = ["--n", "60", "--test-n", "30", "--epochs", "1"];
+    fn with(cmd: &[&'static str], common: &[&'static str]) -> Vec<&'static str> {
+        [&["net"][..], cmd, common].concat()
+    }
+    bad(&with(&["width", "--layers", "784,0,10"], &common), "layers");
+    bad(&with(&["invariance", "--layers", "784,0"], &common), "layers");
+    bad(&with(&["gaussian-vs-sgd", "--layers", "0,10"], &common), "layers");
+    bad(&with(&["ou-law", "--layers", "784,0,10"], &common), "layers");
+}
+
+#[test]
+fn an_unwritable_output_exits_4_names_the_file_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = write(dir.path(), "p.toml", GOOD);
+    let blocker = write(dir.path(), "not-a-folder", "");
+    let out = blocker.join("out");
+    let (code, _, err) = run(&[
+        "sim",
+        "--problem",
+        problem.to_str().unwrap(),
+        "--paths",
+        "8",
+        "--steps",
+        "200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write") && err.contains("not-a-folder"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporaries left: {left:?}");
+}

@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod errors;
 mod golden;
+mod integrator_choice;
 mod negative_controls;
 mod network;
 mod network_theory;
