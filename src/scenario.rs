@@ -5,7 +5,7 @@ use crate::config::{
 };
 use crate::ensemble::{Ensemble, PathOutcome};
 use crate::error::{ensure, ProblemError};
-use crate::integrators::{Integrator, IntegratorTask};
+use crate::integrators::{ExactLaw, Integrator, IntegratorTask};
 use crate::observers::Observer;
 use crate::problems::{
     FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, QuadraticModel, RegressionModel,
@@ -139,14 +139,12 @@ impl TheoryReport {
     /// continuous law for exact OU and Leimkuhler-Matthews on Gaussian noise (exact for
     /// quadratics), none for Heun (its stationary bias is O(h^2) but not derived here).
     pub fn stationary_for(&self, kind: IntegratorKind) -> Option<f64> {
-        match kind {
-            IntegratorKind::Sgd | IntegratorKind::HeavyBall => self.discrete_loss,
-            IntegratorKind::ExactOu | IntegratorKind::LeimkuhlerMatthews
-                if self.model == "gaussian" =>
-            {
+        match kind.stationary_law()? {
+            ExactLaw::Discrete => self.discrete_loss,
+            ExactLaw::Continuous { exact: true } if self.model == "gaussian" => {
                 Some(self.continuous_loss)
             }
-            _ => None,
+            ExactLaw::Continuous { .. } => None,
         }
     }
 }

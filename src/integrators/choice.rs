@@ -70,6 +70,16 @@ impl<B: burn::tensor::backend::AutodiffBackend> ExactOuSupport<crate::net::Param
 {
 }
 
+/// Which exact law a rule's iterates follow on a quadratic with additive Gaussian noise: what the
+/// theory modules can predict for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactLaw {
+    /// The discrete recursion itself (SGD, heavy ball): the exact discrete theory.
+    Discrete,
+    /// The continuous OU process; `exact: false` when the rule only approximates it.
+    Continuous { exact: bool },
+}
+
 /// A concrete rule after momentum is taken into account.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
@@ -135,6 +145,28 @@ impl IntegratorKind {
     /// rules whose weak order is measured); heavy ball is a second-order-in-time recursion.
     pub fn is_sde_scheme(self) -> bool {
         self != Self::HeavyBall
+    }
+
+    /// The law of the stationary distribution on additive Gaussian noise, where one is exact:
+    /// exact OU has no discretisation error and Leimkuhler-Matthews samples the OU invariant
+    /// measure exactly on quadratics; Heun's O(h^2) stationary bias is not derived (None).
+    pub fn stationary_law(self) -> Option<ExactLaw> {
+        match self {
+            Self::Sgd | Self::HeavyBall => Some(ExactLaw::Discrete),
+            Self::ExactOu | Self::LeimkuhlerMatthews => Some(ExactLaw::Continuous { exact: true }),
+            Self::StochasticHeun => None,
+        }
+    }
+
+    /// The law of the transient (the mean loss after k steps) on additive Gaussian noise.
+    pub fn transient_law(self) -> ExactLaw {
+        match self {
+            Self::Sgd | Self::HeavyBall => ExactLaw::Discrete,
+            Self::ExactOu => ExactLaw::Continuous { exact: true },
+            Self::StochasticHeun | Self::LeimkuhlerMatthews => {
+                ExactLaw::Continuous { exact: false }
+            }
+        }
     }
 
     /// Refuses a kind on a problem it does not support, naming the field and the valid choices.

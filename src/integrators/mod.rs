@@ -11,7 +11,7 @@ mod heavy_ball;
 mod leimkuhler_matthews;
 mod stochastic_heun;
 
-pub use choice::{ExactOuSupport, IntegratorKind, IntegratorTask, Rule, Support};
+pub use choice::{ExactLaw, ExactOuSupport, IntegratorKind, IntegratorTask, Rule, Support};
 pub use euler_maruyama::EulerMaruyama;
 pub use exact_ou::ExactOu;
 pub use heavy_ball::HeavyBall;

@@ -14,7 +14,6 @@ use super::params::Params;
 use super::probes::{Fdr, FdrResult};
 use super::problem::{NetNoise, NetworkProblem};
 use super::train::{run_shown, TrainError, TrainSpec};
-use crate::config::IntegratorKind;
 use crate::observers::Series;
 use crate::problems::StochasticProblem;
 use crate::stats::{batch_means, Estimate, Method};
@@ -84,15 +83,7 @@ where
     let steps = burn_in + length.window;
     let device = problem.x.device();
     let star = Params::<B>::from_vec(&local.theta_star, &device);
-    let integrator =
-        if regime.momentum > 0.0 { IntegratorKind::HeavyBall } else { IntegratorKind::Sgd };
-    let spec = TrainSpec {
-        eta: regime.eta,
-        momentum: regime.momentum,
-        integrator,
-        epochs: 0.0,
-        seed: length.seed,
-    };
+    let spec = TrainSpec::sgd(regime.eta, regime.momentum, 0.0, length.seed);
     let fdr = Fdr::new(problem.clone(), burn_in, (4 * every).max(2), regime.eta, regime.momentum)
         .centred_at(star.clone());
     let mut observer = (Series::new(burn_in, every), fdr);

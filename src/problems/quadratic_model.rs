@@ -3,7 +3,7 @@
 //! transients. `scenario.rs` asks these questions through [`QuadraticModel`] and never matches on
 //! the model, so a new model is one file: its problem, its `StochasticProblem` and this trait.
 
-use crate::integrators::IntegratorKind;
+use crate::integrators::{ExactLaw, IntegratorKind};
 use crate::problems::Sampling;
 use crate::theory::{self, Modes};
 use nalgebra::DMatrix;
@@ -135,18 +135,13 @@ pub(crate) fn f_formula_transient(
     x0: &[f64],
     k: usize,
 ) -> Option<(f64, bool)> {
-    match kind {
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall if momentum > 0.0 => {
+    match kind.transient_law() {
+        ExactLaw::Discrete if momentum > 0.0 => {
             Some((theory::momentum::transient_loss(modes, x0, eta, momentum, f, k), true))
         }
-        IntegratorKind::Sgd | IntegratorKind::HeavyBall => {
-            Some((theory::sgd::transient_loss(modes, x0, eta, f, k), true))
-        }
-        IntegratorKind::ExactOu => {
-            Some((theory::ou::transient_loss(modes, x0, eta, f, k as f64 * eta), true))
-        }
-        IntegratorKind::StochasticHeun | IntegratorKind::LeimkuhlerMatthews => {
-            Some((theory::ou::transient_loss(modes, x0, eta, f, k as f64 * eta), false))
+        ExactLaw::Discrete => Some((theory::sgd::transient_loss(modes, x0, eta, f, k), true)),
+        ExactLaw::Continuous { exact } => {
+            Some((theory::ou::transient_loss(modes, x0, eta, f, k as f64 * eta), exact))
         }
     }
 }

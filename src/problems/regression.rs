@@ -7,7 +7,7 @@ use super::quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRu
 use super::sampling::{self, Batch, Sampling};
 use super::StochasticProblem;
 use crate::error::{ensure, ProblemError};
-use crate::integrators::IntegratorKind;
+use crate::integrators::{IntegratorKind, Rule};
 use crate::rng::PathRng;
 use crate::theory::{regression::RegressionMoments, Modes};
 use nalgebra::{DMatrix, DVector};
@@ -221,7 +221,7 @@ impl QuadraticModel for RegressionModel {
         x0: &[f64],
         k: usize,
     ) -> Option<(f64, bool)> {
-        if momentum > 0.0 || kind != IntegratorKind::Sgd {
+        if kind.rule(momentum) != Rule::EulerMaruyama {
             return None;
         }
         let e0: Vec<f64> =

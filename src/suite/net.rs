@@ -201,13 +201,7 @@ impl NetLab {
                 &device,
             )
             .map_err(|e| e.to_string())?;
-            let train = TrainSpec {
-                eta: 0.05,
-                momentum: 0.9,
-                integrator: crate::config::IntegratorKind::HeavyBall,
-                epochs: spec.warmup_epochs,
-                seed: spec.seed,
-            };
+            let train = TrainSpec::sgd(0.05, 0.9, spec.warmup_epochs, spec.seed);
             run_shown(
                 &warm,
                 &mut theta,

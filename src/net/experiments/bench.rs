@@ -4,7 +4,6 @@
 
 use super::context::NetContext;
 use super::error::ExperimentError;
-use crate::config::IntegratorKind;
 use crate::net::probes::{hessian_stats, hvp};
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
@@ -62,13 +61,7 @@ pub fn bench_epoch<B: AutodiffBackend>(
         device,
     )?;
     let mut theta = model.init::<B>(ctx.seed, device);
-    let spec = TrainSpec {
-        eta: 0.01,
-        momentum: 0.0,
-        integrator: IntegratorKind::Sgd,
-        epochs: o.epochs,
-        seed: ctx.seed,
-    };
+    let spec = TrainSpec::sgd(0.01, 0.0, o.epochs, ctx.seed);
     let steps = spec.steps(n, o.batch);
     // Warm up (allocation, kernel compilation on GPUs) before timing.
     crate::net::train::run_shown(

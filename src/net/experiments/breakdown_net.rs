@@ -92,13 +92,7 @@ pub fn breakdown_net<B: AutodiffBackend>(
         let theta = {
             let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)?;
             let mut th = model.init::<B>(ctx.seed, device);
-            let spec = crate::net::train::TrainSpec {
-                eta: o.eta0,
-                momentum: 0.0,
-                integrator: crate::config::IntegratorKind::Sgd,
-                epochs: o.epochs,
-                seed: ctx.seed + 1,
-            };
+            let spec = TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1);
             crate::net::train::run_shown(
                 &p,
                 &mut th,

@@ -10,7 +10,6 @@
 
 use super::context::NetContext;
 use super::error::ExperimentError;
-use crate::config::IntegratorKind;
 use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
 use crate::net::train::{run_shown, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
@@ -104,13 +103,7 @@ pub fn ou_law<B: AutodiffBackend>(
     // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
     let mut theta = model.init::<B>(ctx.seed, device);
     let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
-    let spec = TrainSpec {
-        eta: 0.05,
-        momentum: 0.9,
-        integrator: IntegratorKind::HeavyBall,
-        epochs: 60.0,
-        seed: ctx.seed,
-    };
+    let spec = TrainSpec::sgd(0.05, 0.9, 60.0, ctx.seed);
     run_shown(
         &warm,
         &mut theta,
@@ -122,13 +115,7 @@ pub fn ou_law<B: AutodiffBackend>(
     )
     .map_err(|e| ExperimentError::from(e).at("warm-up"))?;
     let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
-    let gd = TrainSpec {
-        eta: 1.0 / lm.lambda.max(1e-6),
-        momentum: 0.97,
-        integrator: IntegratorKind::HeavyBall,
-        epochs: 0.0,
-        seed: ctx.seed,
-    };
+    let gd = TrainSpec::sgd(1.0 / lm.lambda.max(1e-6), 0.97, 0.0, ctx.seed);
     run_shown(
         &mk(n, NoiseMode::FullBatch)?,
         &mut theta,
@@ -178,13 +165,8 @@ pub fn ou_law<B: AutodiffBackend>(
                 Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0),
             );
             let mut th = Params::<B>::from_vec(&star, device);
-            let spec = TrainSpec {
-                eta,
-                momentum: 0.0,
-                integrator: IntegratorKind::Sgd,
-                epochs: o.epochs,
-                seed: ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits(),
-            };
+            let spec =
+                TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits());
             run_shown(
                 &p,
                 &mut th,

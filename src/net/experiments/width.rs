@@ -73,13 +73,7 @@ pub fn width<B: AutodiffBackend>(
                 device,
             )?;
             let mut theta = model.init::<B>(ctx.seed, device);
-            let spec = crate::net::train::TrainSpec {
-                eta,
-                momentum: 0.0,
-                integrator: crate::config::IntegratorKind::Sgd,
-                epochs: o.epochs,
-                seed: ctx.seed + 3,
-            };
+            let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
             let mut curve = crate::net::train::LearningCurve {
                 model: model.clone(),
                 test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
