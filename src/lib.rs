@@ -23,6 +23,17 @@
 //! # }
 //! ```
 
+/// `println!` for results on stdout that never panics: when the reader has gone (`sgd-sde ... |
+/// head -1`) the rest of the text is dropped and the run goes on, so the files it was asked to
+/// write (`--json`, `--out`) are still written.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod config;
 pub mod coupling;

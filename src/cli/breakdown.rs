@@ -179,7 +179,7 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     print_rows(&rows, beta_limit);
     let curves = exact_curves(&variants, dir.as_deref(), &betas, n, beta_limit)?;
     write(&o.out, &rows, &curves, beta_limit, n, o, started.elapsed().as_secs_f64())?;
-    println!("wrote {}/breakdown.{{csv,json,png,svg}} and manifest.json", o.out.display());
+    outln!("wrote {}/breakdown.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
 }
 
@@ -223,17 +223,24 @@ fn exact_curves(
 }
 
 fn print_rows(rows: &[BreakdownRow], beta_limit: f64) {
-    println!("breakdown map: E(l) / (eta/(4S) Tr C) along eta = beta eta0, S = beta S0 (stability limit at beta = {beta_limit:.3})");
-    println!(
+    outln!("breakdown map: E(l) / (eta/(4S) Tr C) along eta = beta eta0, S = beta S0 (stability limit at beta = {beta_limit:.3})");
+    outln!(
         "{:<20} {:>7} {:>8} {:>5} {:>7} {:>10} {:>16} {:>7}  note",
-        "model", "beta", "eta", "S", "S/N", "exact", "measured ± se", "z"
+        "model",
+        "beta",
+        "eta",
+        "S",
+        "S/N",
+        "exact",
+        "measured ± se",
+        "z"
     );
     for r in rows {
         let m = match (r.measured_ratio, r.measured_se) {
             (Some(m), Some(se)) => format!("{m:.4} ± {se:.4}"),
             _ => "-".into(),
         };
-        println!(
+        outln!(
             "{:<20} {:>7.3} {:>8.4} {:>5} {:>7.3} {:>10} {:>16} {:>7}  {}",
             r.model,
             r.beta,

@@ -86,7 +86,7 @@ pub fn run(o: &LawOptions) -> Result<(), CliError> {
         }
     }
     bar.finish_and_clear();
-    println!(
+    outln!(
         "{:>10} {:>5} {:>10} {:>8} {:>12} {:>12} {:>12} {:>10} {:>8} {:>9}",
         "eta",
         "S",
@@ -100,10 +100,10 @@ pub fn run(o: &LawOptions) -> Result<(), CliError> {
         "z_cont"
     );
     for p in &points {
-        println!("{:>10.4e} {:>5} {:>10.3e} {:>8.3} {:>12.5e} {:>12.5e} {:>12.5e} {:>10.2e} {:>+8.2} {:>+9.1}", p.eta, p.batch, p.eta_over_s, p.eta_lambda_max, p.continuous, p.exact, p.measured, p.se, p.z_exact, p.z_continuous);
+        outln!("{:>10.4e} {:>5} {:>10.3e} {:>8.3} {:>12.5e} {:>12.5e} {:>12.5e} {:>10.2e} {:>+8.2} {:>+9.1}", p.eta, p.batch, p.eta_over_s, p.eta_lambda_max, p.continuous, p.exact, p.measured, p.se, p.z_exact, p.z_continuous);
     }
     write(o, &points, &base, dir.as_deref(), lmax, started.elapsed().as_secs_f64())?;
-    println!("wrote {}/law.{{csv,json,png,svg}} and manifest.json", o.out.display());
+    outln!("wrote {}/law.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
 }
 

@@ -278,8 +278,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 ou_law,
                 &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps }
             )?;
-            println!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
-            println!(
+            outln!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
+            outln!(
                 "{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>25} {:>8} {:>12} {:>8} {:>15}",
                 "eta",
                 "S",
@@ -297,15 +297,15 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             for p in &r.points {
                 let exact = p.exact.map_or("-".to_string(), |e| format!("{e:.4e}"));
                 let z = p.z_exact.map_or("-".to_string(), |z| format!("{z:+.2}"));
-                println!(
+                outln!(
                     "{:>8} {:>5} {:>9.3} {:>12.4e} {:>10.2e} {:>11.3} {:>11.3} {:>12.4e}..{:<11.4e} {:>+8.2} {:>12} {:>8} {:>8.3} ± {:.3}",
                     p.eta, p.batch, p.eta_lambda_max, p.excess_loss, p.excess_se, p.ratio_to_h, p.ratio_to_c, p.exact_lower, p.exact_upper, p.z_exact_bounds, exact, z, p.fdr_residual, p.fdr_se
                 );
             }
             if let Some(why) = &r.exact_unavailable {
-                println!("no exact value from a dense quadratic model: {why}; the bounds use Tr(C) and lambda_max only");
+                outln!("no exact value from a dense quadratic model: {why}; the bounds use Tr(C) and lambda_max only");
             }
-            println!("wrote {}/ou_law.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/ou_law.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Invariance { common, layers, eta0, batch0, factor, epochs } => {
             let ctx = context(&common, "invariance", quiet)?;
@@ -315,9 +315,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 &InvarianceOptions { layers, eta0, batch0, factor, epochs }
             )?;
             for r in &runs {
-                println!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
+                outln!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
             }
-            println!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Width {
             common,
@@ -335,12 +335,17 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 width,
                 &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm }
             )?;
-            println!(
+            outln!(
                 "{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}",
-                "eta", "S", "eta/S", "lambda_max", "|H|_F", "test acc"
+                "eta",
+                "S",
+                "eta/S",
+                "lambda_max",
+                "|H|_F",
+                "test acc"
             );
             for p in &pts {
-                println!(
+                outln!(
                     "{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}",
                     p.eta,
                     p.batch,
@@ -352,7 +357,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.test_accuracy
                 );
             }
-            println!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
             let ctx = context(&common, "gaussian_vs_sgd", quiet)?;
@@ -361,8 +366,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 gaussian_vs_sgd,
                 &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds }
             )?;
-            println!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
-            println!(
+            outln!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
+            outln!(
                 "  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}",
                 r.sgd_final_train_loss.value,
                 r.sgd_final_train_loss.se,
@@ -371,8 +376,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 r.gap_train_loss.value,
                 r.gap_train_loss.se
             );
-            println!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
-            println!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
+            outln!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Breakdown {
             common,
@@ -405,7 +410,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     probe_n
                 }
             )?;
-            println!(
+            outln!(
                 "{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}",
                 "N",
                 "beta",
@@ -419,7 +424,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 "eta*lmax"
             );
             for r in &rows {
-                println!(
+                outln!(
                     "{:>6} {:>6} {:>8.4} {:>5} {:>10.4} {:>9.4} {:>10.4} {:>7} {:>10} {:>10.3}",
                     r.n,
                     r.beta,
@@ -433,10 +438,10 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     r.eta_lambda_max
                 );
             }
-            println!(
+            outln!(
                 "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)"
             );
-            println!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
             let ctx = context(&common, "batch_size", quiet)?;
@@ -449,36 +454,46 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds }
             )?;
             for s in &r.settings {
-                println!(
+                outln!(
                     "eta {:.4} N {:>5} m {:.2}: B_opt {:>7.1} ({}), eps N/(1-m) = {:.1}",
-                    s.eta, s.n, s.momentum, s.b_opt, s.kind, s.predicted_scale
+                    s.eta,
+                    s.n,
+                    s.momentum,
+                    s.b_opt,
+                    s.kind,
+                    s.predicted_scale
                 );
             }
             match (r.slope, r.slope_se) {
-                (Some(b), Some(se)) => println!(
+                (Some(b), Some(se)) => outln!(
                     "slope of log B_opt against log(eps N/(1-m)): {b:.2} ± {se:.2} (theory: 1)"
                 ),
-                _ => println!("fewer than 3 interior optima: widen --batches to fit the scaling"),
+                _ => outln!("fewer than 3 interior optima: widen --batches to fit the scaling"),
             }
-            println!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Evidence { mut common, lambdas } => {
             common.n = common.n.or(Some(1000));
             let mut ctx = binary_context(&common, quiet)?;
             ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
             let pts = evidence(&ctx, &EvidenceOptions { lambdas })?;
-            println!(
+            outln!(
                 "Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}",
                 ctx.train.name,
                 ctx.train.len(),
                 0.5f64.ln()
             );
-            println!(
+            outln!(
                 "{:>9} {:>12} {:>12} {:>12} {:>11} {:>9}",
-                "lambda", "labels", "log Z / N", "Occam / N", "train loss", "test acc"
+                "lambda",
+                "labels",
+                "log Z / N",
+                "Occam / N",
+                "train loss",
+                "test acc"
             );
             for p in &pts {
-                println!(
+                outln!(
                     "{:>9} {:>12} {:>12.4} {:>12.4} {:>11.4} {:>9.4}",
                     p.lambda,
                     p.labels,
@@ -488,7 +503,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.test_accuracy
                 );
             }
-            println!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
+            outln!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes, batch_norm } => {
             let ctx = context(&common, "bench", quiet)?;
@@ -497,8 +512,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 bench_epoch,
                 &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
             )?;
-            println!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
-            println!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
+            outln!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
+            outln!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
         }
     }
     Ok(())

@@ -170,7 +170,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
 
 fn print_report(s: &Scenario, r: &SimReport) {
     let t = &r.theory;
-    println!(
+    outln!(
         "problem    {} ({}{}, d = {}, eta = {}, S = {}, m = {}{})",
         r.problem,
         t.model,
@@ -181,7 +181,7 @@ fn print_report(s: &Scenario, r: &SimReport) {
         s.momentum,
         t.n.map(|n| format!(", N = {n}")).unwrap_or_default()
     );
-    println!(
+    outln!(
         "integrator {}, {} paths x {} steps (burn-in {}), seed {}, {} threads",
         r.integrator,
         r.paths,
@@ -190,31 +190,34 @@ fn print_report(s: &Scenario, r: &SimReport) {
         r.seed,
         rayon::current_num_threads()
     );
-    println!(
+    outln!(
         "stability  eta*lambda_max = {:.4}; limit: {} (largest stable eta {:.4e})",
-        t.eta_lambda_max, t.stability_rule, t.stability_limit
+        t.eta_lambda_max,
+        t.stability_rule,
+        t.stability_limit
     );
     if let Some(st) = &r.stationary {
-        println!("stationary loss, time average over steps {}..={}:", r.burn_in, r.steps);
-        println!("  measured    {}", st.method);
+        outln!("stationary loss, time average over steps {}..={}:", r.burn_in, r.steps);
+        outln!("  measured    {}", st.method);
         match (st.exact, st.z_exact) {
-            (Some(e), Some(z)) => println!("  exact       {e:.6e}   z = {z:+.2}"),
-            _ => println!("  exact       (no exact value for this integrator/model)"),
+            (Some(e), Some(z)) => outln!("  exact       {e:.6e}   z = {z:+.2}"),
+            _ => outln!("  exact       (no exact value for this integrator/model)"),
         }
-        println!(
+        outln!(
             "  continuous  {:.6e}   z = {:+.2}   (eta/(4S(1-m)) Tr(C))",
-            st.continuous, st.z_continuous
+            st.continuous,
+            st.z_continuous
         );
     }
     if !r.transient.is_empty() {
-        println!("transient mean loss:");
-        println!("  {:>8}  {:>13}  {:>10}  {:>13}  {:>7}", "step", "measured", "se", "theory", "z");
+        outln!("transient mean loss:");
+        outln!("  {:>8}  {:>13}  {:>10}  {:>13}  {:>7}", "step", "measured", "se", "theory", "z");
         for row in &r.transient {
             let th = row
                 .theory
                 .map(|v| format!("{v:.6e}{}", if row.theory_exact { "" } else { "~" }))
                 .unwrap_or_else(|| "-".into());
-            println!(
+            outln!(
                 "  {:>8}  {:>13.6e}  {:>10.2e}  {:>13}  {:>7}",
                 row.step,
                 row.measured,
@@ -224,7 +227,7 @@ fn print_report(s: &Scenario, r: &SimReport) {
             );
         }
         if r.transient.iter().any(|row| row.theory.is_some() && !row.theory_exact) {
-            println!("  (~: the continuous law, which this integrator only approximates)");
+            outln!("  (~: the continuous law, which this integrator only approximates)");
         }
     }
 }

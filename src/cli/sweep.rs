@@ -222,7 +222,7 @@ pub fn run_sweep(
         .iter()
         .filter(|(i, p)| !done(&points_dir.join(format!("{}.json", id(*i))), p))
         .collect();
-    println!(
+    outln!(
         "grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run",
         grid_path.display(),
         mine.len(),
@@ -248,7 +248,7 @@ pub fn run_sweep(
             started.elapsed().as_secs_f64(),
         ),
     )?;
-    println!("wrote {} (merge with: sgd-sde merge {})", points_dir.display(), out.display());
+    outln!("wrote {} (merge with: sgd-sde merge {})", points_dir.display(), out.display());
     Ok(())
 }
 
@@ -338,13 +338,13 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
         &rows,
     )?;
     write_json(&out.join("results.json"), &results)?;
-    println!(
+    outln!(
         "merged {} of {total} points into {}/results.{{csv,json}}",
         results.len(),
         out.display()
     );
     if !missing.is_empty() {
-        println!(
+        outln!(
             "missing {} points: {} (rerun the sweep or its shards to fill them in)",
             missing.len(),
             missing.iter().take(10).map(|i| id(*i)).collect::<Vec<_>>().join(", ")

@@ -7,6 +7,6 @@ use std::path::Path;
 pub fn run(problem: &Path) -> Result<(), CliError> {
     let scenario = Scenario::load(problem)?;
     let report = scenario.theory();
-    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::Io(e.to_string()))?);
+    outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::Io(e.to_string()))?);
     Ok(())
 }

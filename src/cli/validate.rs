@@ -47,7 +47,7 @@ pub fn run(
     let started = Instant::now();
     let (suite, (checks, net_checks)) = load_suite(suite_name)?;
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
-    println!(
+    outln!(
         "suite {}: {} ({} checks; |z| < {} per check unless stated)",
         suite.name,
         suite.description,
@@ -131,7 +131,7 @@ pub fn calibrate(
             c.expect == suite::Expect::Agree && c.kind == suite::net::NetCheckKind::Stationary
         })
         .collect();
-    println!("calibration of suite {}: {} network z-checks x {k} seeds", suite.name, checks.len());
+    outln!("calibration of suite {}: {} network z-checks x {k} seeds", suite.name, checks.len());
     let bar = progress::bar(0, "calibrating", quiet);
     let mut lab = NetLab::default();
     let mut z: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
@@ -167,12 +167,17 @@ pub fn calibrate(
             }
         })
         .collect();
-    println!(
+    outln!(
         "{:<44} {:>6} {:>10} {:>10} {:>8} {:>8}",
-        "check", "seeds", "cover 95%", "cover 68%", "mean z", "sd z"
+        "check",
+        "seeds",
+        "cover 95%",
+        "cover 68%",
+        "mean z",
+        "sd z"
     );
     for c in &table {
-        println!(
+        outln!(
             "{:<44} {:>6} {:>10.3} {:>10.3} {:>+8.2} {:>8.2}",
             truncate(&c.id, 44),
             c.seeds,
@@ -186,7 +191,7 @@ pub fn calibrate(
     let pooled = all.iter().filter(|v| v.abs() < 1.959_964).count() as f64 / all.len() as f64;
     // Binomial standard error of a 95% coverage estimated from all.len() draws.
     let se = (0.95 * 0.05 / all.len() as f64).sqrt();
-    println!(
+    outln!(
         "pooled: {:.3} of {} intervals cover at 95% (nominal 0.95 ± {se:.3}), in {:.0} s",
         pooled,
         all.len(),
@@ -202,21 +207,24 @@ pub fn calibrate(
 }
 
 fn print_row(r: &CheckRow) {
-    println!("{} {}", if r.pass { "PASS" } else { "FAIL" }, r.id);
-    println!("     claim     {}", r.claim);
-    println!("     theory    {:.6e} ({})", r.theory, r.compared_with);
-    println!(
+    outln!("{} {}", if r.pass { "PASS" } else { "FAIL" }, r.id);
+    outln!("     claim     {}", r.claim);
+    outln!("     theory    {:.6e} ({})", r.theory, r.compared_with);
+    outln!(
         "     measured  {:.6e} ± {:.2e}   z = {:+.2}   criterion {}",
-        r.measured, r.se, r.z, r.criterion
+        r.measured,
+        r.se,
+        r.z,
+        r.criterion
     );
-    println!("     method    {}", r.method);
+    outln!("     method    {}", r.method);
 }
 
 fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
-    println!();
-    println!("{:<44} {:>13} {:>13} {:>10} {:>8}  result", "check", "theory", "measured", "se", "z");
+    outln!();
+    outln!("{:<44} {:>13} {:>13} {:>10} {:>8}  result", "check", "theory", "measured", "se", "z");
     for r in rows {
-        println!(
+        outln!(
             "{:<44} {:>13.6e} {:>13.6e} {:>10.2e} {:>+8.2}  {}",
             truncate(&r.id, 44),
             r.theory,
@@ -230,14 +238,14 @@ fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
     let z_rows = rows.iter().filter(|r| r.criterion.starts_with("|z|")).count();
     // Two-sided normal tail at the threshold: the chance a correct "agree" check fails.
     let alpha = erfc(threshold / std::f64::consts::SQRT_2);
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{passed} passed, {} failed ({} rows in {:.1} s)",
         rows.len() - passed,
         rows.len(),
         seconds
     );
-    println!("false-alarm rate: {alpha:.1e} per |z| check, at most {:.1e} over the {z_rows} z-checks (union bound)", alpha * z_rows as f64);
+    outln!("false-alarm rate: {alpha:.1e} per |z| check, at most {:.1e} over the {z_rows} z-checks (union bound)", alpha * z_rows as f64);
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -97,9 +97,12 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
             }
         })
         .collect();
-    println!(
+    outln!(
         "weak order on E l(t = {}) from coupled steps h0 = {} / 2^l, {} levels, {} paths",
-        o.t_end, o.h0, o.levels, o.paths
+        o.t_end,
+        o.h0,
+        o.levels,
+        o.paths
     );
     for r in &results {
         let note = if r.resolved {
@@ -107,12 +110,15 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
         } else {
             "   (not resolved: level differences within 3 se of zero)"
         };
-        println!(
+        outln!(
             "  {:<20} declared {:.0}   measured slope {:.3} ± {:.3}{note}",
-            r.integrator, r.declared_weak_order, r.slope, r.slope_se
+            r.integrator,
+            r.declared_weak_order,
+            r.slope,
+            r.slope_se
         );
     }
-    println!("  (coarse steps include pre-asymptotic terms; lower --h0 to approach the asymptotic order)");
+    outln!("  (coarse steps include pre-asymptotic terms; lower --h0 to approach the asymptotic order)");
     let rows: Vec<Vec<String>> = results
         .iter()
         .flat_map(|r| {
@@ -167,7 +173,7 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
             started.elapsed().as_secs_f64(),
         ),
     )?;
-    println!("wrote {}/weak_order.{{csv,json,png,svg}} and manifest.json", o.out.display());
+    outln!("wrote {}/weak_order.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
 }
 

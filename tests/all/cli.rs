@@ -794,3 +794,28 @@ fn an_unwritable_output_exits_4_names_the_file_and_leaves_no_temporary() {
         .collect();
     assert!(left.is_empty(), "temporaries left: {left:?}");
 }
+
+/// `sgd-sde ... | head -1`: a reader that goes away must not panic the run or lose its files.
+#[test]
+fn a_closed_stdout_neither_panics_nor_loses_the_json() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("t.json");
+    let problem = write(dir.path(), "p.toml", GOOD);
+    let exe = assert_cmd::cargo::cargo_bin("sgd-sde");
+    let mut child = std::process::Command::new(exe)
+        .args(["--quiet", "sim", "--problem", problem.to_str().unwrap()])
+        .args(["--paths", "16", "--steps", "3000", "--json", json.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is printed
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(v.get("theory").is_some() || v.is_object(), "{v}");
+}
