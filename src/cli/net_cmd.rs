@@ -409,7 +409,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     probes,
                     probe_n
                 }
-            )?;
+            )?
+            .rows;
             outln!(
                 "{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}",
                 "N",

@@ -40,82 +40,99 @@ pub struct BenchReport {
     pub trace_seconds: f64,
 }
 
+/// Runs [`BenchOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
 pub fn bench_epoch<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &BenchOptions,
     device: &B::Device,
 ) -> Result<BenchReport, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
-    let n = ctx.train.len();
-    let p = NetworkProblem::<B>::new(
-        model.clone(),
-        &ctx.train,
-        o.batch,
-        NoiseMode::Minibatch(if n % o.batch == 0 {
-            Sampling::Reshuffle
-        } else {
-            Sampling::WithoutReplacement
-        }),
-        0.0,
-        device,
-    )?;
-    let mut theta = model.init::<B>(ctx.seed, device);
-    let spec = TrainSpec::sgd(0.01, 0.0, o.epochs, ctx.seed);
-    let steps = spec.steps(n, o.batch);
-    // Warm up (allocation, kernel compilation on GPUs) before timing.
-    crate::net::train::run_shown(
-        &p,
-        &mut theta,
-        &spec,
-        5,
-        &mut Series::new(usize::MAX, 1),
-        &ctx.bar,
-        "warm-up".into(),
-    )?;
-    let t = Instant::now();
-    crate::net::train::run_shown(
-        &p,
-        &mut theta,
-        &spec,
-        steps,
-        &mut Series::new(usize::MAX, 1),
-        &ctx.bar,
-        "timed epoch".into(),
-    )?;
-    let _ = theta.to_vec(); // wait for the device
-    let seconds = t.elapsed().as_secs_f64();
-    let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed)?;
-    let probe = NetworkProblem::<CpuF64>::new(
-        model.clone(),
-        &sub,
-        1,
-        NoiseMode::FullBatch,
-        0.0,
-        &Default::default(),
-    )?;
-    let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
-    let t = Instant::now();
-    let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);
-    let hvp_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let _ = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
-    let trace_seconds = t.elapsed().as_secs_f64();
-    let r = BenchReport {
-        device: format!("{:?}", ctx.device),
-        train_examples: n,
-        params: model.arch.n_params(),
-        batch: o.batch,
-        steps,
-        seconds,
-        steps_per_second: steps as f64 / seconds,
-        seconds_per_epoch: seconds / o.epochs,
-        hvp_examples: sub.len(),
-        hvp_seconds,
-        trace_probes: o.probes,
-        trace_seconds,
-    };
-    ctx.outputs().json("bench.json", &r)?;
-    ctx.write_manifest("bench", o, started)?;
-    Ok(r)
+    super::run_experiment::<_, B>(o, ctx, device)
+}
+
+impl super::Experiment for BenchOptions {
+    const NAME: &'static str = "bench";
+    type Report = BenchReport;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
+        let n = ctx.train.len();
+        let p = NetworkProblem::<B>::new(
+            model.clone(),
+            &ctx.train,
+            o.batch,
+            NoiseMode::Minibatch(if n % o.batch == 0 {
+                Sampling::Reshuffle
+            } else {
+                Sampling::WithoutReplacement
+            }),
+            0.0,
+            device,
+        )?;
+        let mut theta = model.init::<B>(ctx.seed, device);
+        let spec = TrainSpec::sgd(0.01, 0.0, o.epochs, ctx.seed);
+        let steps = spec.steps(n, o.batch);
+        // Warm up (allocation, kernel compilation on GPUs) before timing.
+        crate::net::train::run_shown(
+            &p,
+            &mut theta,
+            &spec,
+            5,
+            &mut Series::new(usize::MAX, 1),
+            &ctx.bar,
+            "warm-up".into(),
+        )?;
+        let t = Instant::now();
+        crate::net::train::run_shown(
+            &p,
+            &mut theta,
+            &spec,
+            steps,
+            &mut Series::new(usize::MAX, 1),
+            &ctx.bar,
+            "timed epoch".into(),
+        )?;
+        let _ = theta.to_vec(); // wait for the device
+        let seconds = t.elapsed().as_secs_f64();
+        let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed)?;
+        let probe = NetworkProblem::<CpuF64>::new(
+            model.clone(),
+            &sub,
+            1,
+            NoiseMode::FullBatch,
+            0.0,
+            &Default::default(),
+        )?;
+        let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+        let t = Instant::now();
+        let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);
+        let hvp_seconds = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let _ = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
+        let trace_seconds = t.elapsed().as_secs_f64();
+        let r = BenchReport {
+            device: format!("{:?}", ctx.device),
+            train_examples: n,
+            params: model.arch.n_params(),
+            batch: o.batch,
+            steps,
+            seconds,
+            steps_per_second: steps as f64 / seconds,
+            seconds_per_epoch: seconds / o.epochs,
+            hvp_examples: sub.len(),
+            hvp_seconds,
+            trace_probes: o.probes,
+            trace_seconds,
+        };
+        Ok(r)
+    }
+
+    fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        ctx.outputs().json("bench.json", &r)?;
+        Ok(())
+    }
 }

@@ -53,209 +53,243 @@ fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
     super::curve::rms(a, b, |r| r.train_loss)
 }
 
+/// The rows of the table and every learning curve behind them, `(N, beta, curve)`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakdownNetReport {
+    pub rows: Vec<BreakdownNetRow>,
+    pub curves: Vec<(usize, f64, Vec<EpochRecord>)>,
+}
+
+/// Runs [`BreakdownNetOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
 pub fn breakdown_net<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &BreakdownNetOptions,
     device: &B::Device,
-) -> Result<Vec<BreakdownNetRow>, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?);
-    let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
-    let mut rows = Vec::new();
-    let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
-    for &n in &o.ns {
-        let train = if n < ctx.train.len() {
-            ctx.train.stratified_subset(n, ctx.seed)?
-        } else {
-            ctx.train.clone()
-        };
-        let n = train.len();
-        let c = NetContext { train: train.clone(), ..ctx.clone() };
-        let base = train_curve::<B>(
-            &c,
-            &model,
-            TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1),
-            o.batch0,
-            mode,
-            device,
-        )?;
-        let other = train_curve::<B>(
-            &c,
-            &model,
-            TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 2),
-            o.batch0,
-            mode,
-            device,
-        )?;
-        let floor = rms(&base, &other);
-        // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
-        let theta = {
-            let p = NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)?;
-            let mut th = model.init::<B>(ctx.seed, device);
-            let spec = TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1);
-            crate::net::train::run_shown(
-                &p,
-                &mut th,
-                &spec,
-                spec.steps(n, o.batch0),
-                &mut crate::observers::Series::new(usize::MAX, 1),
-                &ctx.bar,
-                format!("N {n}: the beta = 1 solution"),
-            )?;
-            Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
-        };
-        let sub = if o.probe_n < n {
-            train.stratified_subset(o.probe_n, ctx.seed)?
-        } else {
-            train.clone()
-        };
-        let probe = NetworkProblem::<CpuF64>::new(
-            model.clone(),
-            &sub,
-            1,
-            NoiseMode::FullBatch,
-            0.0,
-            &Default::default(),
-        )?;
-        let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
-        let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed)
-            .lambda
-            .max(sd.nodes.iter().copied().fold(0.0, f64::max));
-        let tr = sd.trace_of(|x| x);
-        if !ctx.quiet {
-            ctx.bar.suspend(|| eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm)));
-        }
-        for &beta in &o.betas {
-            let (eta, batch) = (beta * o.eta0, ((beta * o.batch0 as f64).round() as usize).max(1));
-            if batch > n {
-                continue;
-            }
-            let curve = if beta == 1.0 {
-                base.clone()
+) -> Result<BreakdownNetReport, ExperimentError> {
+    super::run_experiment::<_, B>(o, ctx, device)
+}
+
+impl super::Experiment for BreakdownNetOptions {
+    const NAME: &'static str = "breakdown";
+    type Report = BreakdownNetReport;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?);
+        let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+        let mut rows = Vec::new();
+        let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
+        for &n in &o.ns {
+            let train = if n < ctx.train.len() {
+                ctx.train.stratified_subset(n, ctx.seed)?
             } else {
-                train_curve::<B>(
-                    &c,
-                    &model,
-                    TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 1),
-                    batch,
-                    mode,
-                    device,
-                )
-                .unwrap_or_default()
+                ctx.train.clone()
             };
-            let finite_n = (n - batch) as f64 / (n - 1) as f64;
-            let quadratic = (eta * lm < 2.0)
-                .then(|| sd.trace_of(|x| x / (1.0 - eta * x / 2.0)) / tr * finite_n);
-            let last = curve.last().copied();
-            let distance = if curve.is_empty() { f64::NAN } else { rms(&curve, &base) };
-            rows.push(BreakdownNetRow {
-                n,
-                beta,
-                eta,
-                batch,
-                final_train_loss: last.map_or(f64::NAN, |r| r.train_loss),
-                final_test_accuracy: last.map_or(f64::NAN, |r| r.test_accuracy),
-                distance,
-                noise_floor: floor,
-                parted: distance.is_nan() || floor.is_nan() || distance > 3.0 * floor,
-                quadratic_ratio: quadratic,
-                eta_lambda_max: eta * lm,
-            });
-            curves.push((n, beta, curve));
-        }
-    }
-    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let csv: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.n.to_string(),
-                r.beta.to_string(),
-                r.eta.to_string(),
-                r.batch.to_string(),
-                r.final_train_loss.to_string(),
-                r.final_test_accuracy.to_string(),
-                r.distance.to_string(),
-                r.noise_floor.to_string(),
-                r.parted.to_string(),
-                opt(r.quadratic_ratio),
-                r.eta_lambda_max.to_string(),
-            ]
-        })
-        .collect();
-    ctx.outputs().csv(
-        "breakdown_net.csv",
-        &[
-            "N",
-            "beta",
-            "eta",
-            "S",
-            "final_train_loss",
-            "final_test_accuracy",
-            "distance",
-            "noise_floor",
-            "parted",
-            "quadratic_ratio",
-            "eta_lambda_max",
-        ],
-        &csv,
-    )?;
-    ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
-    let by_n =
-        |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| plot::Figure {
-            title: title.into(),
-            x_label: "beta (eta = beta eta0, S = beta S0)".into(),
-            y_label: y.into(),
-            log_x: true,
-            log_y,
-            series: o
-                .ns
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    plot::Series::line(
-                        format!("N = {n}"),
-                        rows.iter()
-                            .filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1))
-                            .filter_map(|r| f(r).map(|v| (r.beta, v)))
-                            .collect(),
-                        i,
+            let n = train.len();
+            let c = NetContext { train: train.clone(), ..ctx.clone() };
+            let base = train_curve::<B>(
+                &c,
+                &model,
+                TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1),
+                o.batch0,
+                mode,
+                device,
+            )?;
+            let other = train_curve::<B>(
+                &c,
+                &model,
+                TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 2),
+                o.batch0,
+                mode,
+                device,
+            )?;
+            let floor = rms(&base, &other);
+            // The spectrum at the beta = 1 solution (f64, a stratified probe subset).
+            let theta = {
+                let p =
+                    NetworkProblem::<B>::new(model.clone(), &train, o.batch0, mode, 0.0, device)?;
+                let mut th = model.init::<B>(ctx.seed, device);
+                let spec = TrainSpec::sgd(o.eta0, 0.0, o.epochs, ctx.seed + 1);
+                crate::net::train::run_shown(
+                    &p,
+                    &mut th,
+                    &spec,
+                    spec.steps(n, o.batch0),
+                    &mut crate::observers::Series::new(usize::MAX, 1),
+                    &ctx.bar,
+                    format!("N {n}: the beta = 1 solution"),
+                )?;
+                Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
+            };
+            let sub = if o.probe_n < n {
+                train.stratified_subset(o.probe_n, ctx.seed)?
+            } else {
+                train.clone()
+            };
+            let probe = NetworkProblem::<CpuF64>::new(
+                model.clone(),
+                &sub,
+                1,
+                NoiseMode::FullBatch,
+                0.0,
+                &Default::default(),
+            )?;
+            let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
+            let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed)
+                .lambda
+                .max(sd.nodes.iter().copied().fold(0.0, f64::max));
+            let tr = sd.trace_of(|x| x);
+            if !ctx.quiet {
+                ctx.bar.suspend(|| eprintln!("N = {n}: noise floor {floor:.4}; spectrum: Tr(H) ≈ {tr:.3} ({} Lanczos steps x {} probes), lambda_max = {lm:.3} (limit beta = {:.2})", o.lanczos_steps, o.probes, 2.0 / (o.eta0 * lm)));
+            }
+            for &beta in &o.betas {
+                let (eta, batch) =
+                    (beta * o.eta0, ((beta * o.batch0 as f64).round() as usize).max(1));
+                if batch > n {
+                    continue;
+                }
+                let curve = if beta == 1.0 {
+                    base.clone()
+                } else {
+                    train_curve::<B>(
+                        &c,
+                        &model,
+                        TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 1),
+                        batch,
+                        mode,
+                        device,
                     )
-                })
-                .collect(),
-            ..Default::default()
-        };
-    let mut dist = by_n(
-        |r| (r.beta != 1.0).then_some(r.distance),
-        "Distance to the beta = 1 curve",
-        "RMS train-loss distance",
-        true,
-    );
-    for (i, n) in o.ns.iter().enumerate() {
-        if let Some(r) = rows.iter().find(|r| r.n == *n) {
-            dist.series.push(plot::Series::dashed(
-                format!("N = {n}: 3 x noise floor"),
-                vec![
-                    (o.betas[0], 3.0 * r.noise_floor),
-                    (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor),
-                ],
-                i,
-            ));
+                    .unwrap_or_default()
+                };
+                let finite_n = (n - batch) as f64 / (n - 1) as f64;
+                let quadratic = (eta * lm < 2.0)
+                    .then(|| sd.trace_of(|x| x / (1.0 - eta * x / 2.0)) / tr * finite_n);
+                let last = curve.last().copied();
+                let distance = if curve.is_empty() { f64::NAN } else { rms(&curve, &base) };
+                rows.push(BreakdownNetRow {
+                    n,
+                    beta,
+                    eta,
+                    batch,
+                    final_train_loss: last.map_or(f64::NAN, |r| r.train_loss),
+                    final_test_accuracy: last.map_or(f64::NAN, |r| r.test_accuracy),
+                    distance,
+                    noise_floor: floor,
+                    parted: distance.is_nan() || floor.is_nan() || distance > 3.0 * floor,
+                    quadratic_ratio: quadratic,
+                    eta_lambda_max: eta * lm,
+                });
+                curves.push((n, beta, curve));
+            }
         }
+        Ok(BreakdownNetReport { rows, curves })
     }
-    ctx.outputs().figure(
-        "breakdown_net",
-        &[
-            by_n(|r| Some(r.final_test_accuracy), "Final test accuracy", "test accuracy", false),
-            dist,
-            by_n(
-                |r| r.quadratic_ratio,
-                "Quadratic theory, measured spectrum",
-                "E(l) / continuous law",
-                true,
-            ),
-        ],
-    )?;
-    ctx.write_manifest("breakdown", o, started)?;
-    Ok(rows)
+
+    fn write(&self, report: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let (rows, curves) = (&report.rows, &report.curves);
+        let o = self;
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let csv: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.n.to_string(),
+                    r.beta.to_string(),
+                    r.eta.to_string(),
+                    r.batch.to_string(),
+                    r.final_train_loss.to_string(),
+                    r.final_test_accuracy.to_string(),
+                    r.distance.to_string(),
+                    r.noise_floor.to_string(),
+                    r.parted.to_string(),
+                    opt(r.quadratic_ratio),
+                    r.eta_lambda_max.to_string(),
+                ]
+            })
+            .collect();
+        ctx.outputs().csv(
+            "breakdown_net.csv",
+            &[
+                "N",
+                "beta",
+                "eta",
+                "S",
+                "final_train_loss",
+                "final_test_accuracy",
+                "distance",
+                "noise_floor",
+                "parted",
+                "quadratic_ratio",
+                "eta_lambda_max",
+            ],
+            &csv,
+        )?;
+        ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
+        let by_n = |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| {
+            plot::Figure {
+                title: title.into(),
+                x_label: "beta (eta = beta eta0, S = beta S0)".into(),
+                y_label: y.into(),
+                log_x: true,
+                log_y,
+                series: o
+                    .ns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        plot::Series::line(
+                            format!("N = {n}"),
+                            rows.iter()
+                                .filter(|r| r.n == *n || (r.n < *n && o.ns.len() == 1))
+                                .filter_map(|r| f(r).map(|v| (r.beta, v)))
+                                .collect(),
+                            i,
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        };
+        let mut dist = by_n(
+            |r| (r.beta != 1.0).then_some(r.distance),
+            "Distance to the beta = 1 curve",
+            "RMS train-loss distance",
+            true,
+        );
+        for (i, n) in o.ns.iter().enumerate() {
+            if let Some(r) = rows.iter().find(|r| r.n == *n) {
+                dist.series.push(plot::Series::dashed(
+                    format!("N = {n}: 3 x noise floor"),
+                    vec![
+                        (o.betas[0], 3.0 * r.noise_floor),
+                        (*o.betas.last().unwrap_or(&1.0), 3.0 * r.noise_floor),
+                    ],
+                    i,
+                ));
+            }
+        }
+        ctx.outputs().figure(
+            "breakdown_net",
+            &[
+                by_n(
+                    |r| Some(r.final_test_accuracy),
+                    "Final test accuracy",
+                    "test accuracy",
+                    false,
+                ),
+                dist,
+                by_n(
+                    |r| r.quadratic_ratio,
+                    "Quadratic theory, measured spectrum",
+                    "E(l) / continuous law",
+                    true,
+                ),
+            ],
+        )?;
+        Ok(())
+    }
 }

@@ -9,6 +9,7 @@ use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::data::Dataset;
 use crate::output::plot;
+use burn::tensor::backend::AutodiffBackend;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
@@ -89,120 +90,139 @@ fn fit(
     (theta, hess, steps, gnorm)
 }
 
+/// Runs [`EvidenceOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
+/// Closed-form logistic regression in f64 on the host: no training backend is involved.
 pub fn evidence(
     ctx: &NetContext,
     o: &EvidenceOptions,
 ) -> Result<Vec<EvidencePoint>, ExperimentError> {
-    let started = std::time::Instant::now();
-    if ctx.train.classes() != 2 {
-        return Err(ExperimentError::Invalid(format!(
-            "invalid data for evidence: {} classes; valid is a binary data set (MNIST 0/1)",
-            ctx.train.classes()
-        )));
-    }
-    let x = design(&ctx.train);
-    let xt = design(&ctx.test);
-    let n = ctx.train.len() as f64;
-    let d = x.ncols() as f64;
-    let informative =
-        DVector::from_iterator(ctx.train.len(), ctx.train.labels.iter().map(|&l| l as f64));
-    let random_set = ctx.train.with_random_labels(ctx.seed);
-    let random =
-        DVector::from_iterator(ctx.train.len(), random_set.labels.iter().map(|&l| l as f64));
-    let mut points = Vec::new();
-    for &lambda in &o.lambdas {
-        if !(lambda.is_finite() && lambda > 0.0) {
+    super::run_experiment::<_, crate::net::CpuF64>(o, ctx, &Default::default())
+}
+
+impl super::Experiment for EvidenceOptions {
+    const NAME: &'static str = "evidence";
+    type Report = Vec<EvidencePoint>;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        _device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        if ctx.train.classes() != 2 {
             return Err(ExperimentError::Invalid(format!(
-                "invalid --lambdas entry {lambda}: valid is a finite number > 0"
+                "invalid data for evidence: {} classes; valid is a binary data set (MNIST 0/1)",
+                ctx.train.classes()
             )));
         }
-        for (name, y) in [("informative", &informative), ("random", &random)] {
-            let (theta, hess, steps, gnorm) = fit(&x, y, lambda);
-            let logdet =
-                2.0 * hess.cholesky().expect("positive definite").l().diagonal().map(f64::ln).sum();
-            let u = nll(&x, y, &theta) + 0.5 * lambda * theta.norm_squared();
-            let occam = 0.5 * d * lambda.ln() - 0.5 * logdet;
-            let acc = (&xt * &theta)
-                .iter()
-                .zip(&ctx.test.labels)
-                .filter(|(z, &l)| (**z > 0.0) == (l == 1))
-                .count() as f64
-                / ctx.test.len() as f64;
-            points.push(EvidencePoint {
-                lambda,
-                labels: name,
-                log_evidence_per_example: (-u + occam) / n,
-                occam_per_example: occam / n,
-                train_loss: nll(&x, y, &theta) / n,
-                test_accuracy: acc,
-                newton_steps: steps,
-                gradient_norm: gnorm,
-            });
+        let x = design(&ctx.train);
+        let xt = design(&ctx.test);
+        let n = ctx.train.len() as f64;
+        let d = x.ncols() as f64;
+        let informative =
+            DVector::from_iterator(ctx.train.len(), ctx.train.labels.iter().map(|&l| l as f64));
+        let random_set = ctx.train.with_random_labels(ctx.seed);
+        let random =
+            DVector::from_iterator(ctx.train.len(), random_set.labels.iter().map(|&l| l as f64));
+        let mut points = Vec::new();
+        for &lambda in &o.lambdas {
+            if !(lambda.is_finite() && lambda > 0.0) {
+                return Err(ExperimentError::Invalid(format!(
+                    "invalid --lambdas entry {lambda}: valid is a finite number > 0"
+                )));
+            }
+            for (name, y) in [("informative", &informative), ("random", &random)] {
+                let (theta, hess, steps, gnorm) = fit(&x, y, lambda);
+                let logdet = 2.0
+                    * hess.cholesky().expect("positive definite").l().diagonal().map(f64::ln).sum();
+                let u = nll(&x, y, &theta) + 0.5 * lambda * theta.norm_squared();
+                let occam = 0.5 * d * lambda.ln() - 0.5 * logdet;
+                let acc = (&xt * &theta)
+                    .iter()
+                    .zip(&ctx.test.labels)
+                    .filter(|(z, &l)| (**z > 0.0) == (l == 1))
+                    .count() as f64
+                    / ctx.test.len() as f64;
+                points.push(EvidencePoint {
+                    lambda,
+                    labels: name,
+                    log_evidence_per_example: (-u + occam) / n,
+                    occam_per_example: occam / n,
+                    train_loss: nll(&x, y, &theta) / n,
+                    test_accuracy: acc,
+                    newton_steps: steps,
+                    gradient_norm: gnorm,
+                });
+            }
         }
+        Ok(points)
     }
-    let null = 0.5f64.ln();
-    let rows: Vec<Vec<String>> = points
-        .iter()
-        .map(|p| {
-            vec![
-                p.lambda.to_string(),
-                p.labels.to_string(),
-                p.log_evidence_per_example.to_string(),
-                p.occam_per_example.to_string(),
-                p.train_loss.to_string(),
-                p.test_accuracy.to_string(),
-            ]
-        })
-        .collect();
-    ctx.outputs().csv(
-        "evidence.csv",
-        &[
-            "lambda",
-            "labels",
-            "log_evidence_per_example",
-            "occam_per_example",
-            "train_loss",
-            "test_accuracy",
-        ],
-        &rows,
-    )?;
-    ctx.outputs().json("evidence.json", &serde_json::json!({ "null_log_evidence_per_example": null, "points": points, "train": ctx.train.name }))?;
-    let series = |labels: &str, f: fn(&EvidencePoint) -> f64, c: usize| {
-        plot::Series::line(
-            format!("{labels} labels"),
-            points.iter().filter(|p| p.labels == labels).map(|p| (p.lambda, f(p))).collect(),
-            c,
-        )
-    };
-    let lam = (
-        o.lambdas.iter().copied().fold(f64::INFINITY, f64::min),
-        o.lambdas.iter().copied().fold(0.0, f64::max),
-    );
-    let ev = plot::Figure {
-        title: "Laplace evidence per example".into(),
-        x_label: "regularisation lambda".into(),
-        y_label: "log Z / N".into(),
-        log_x: true,
-        legend_right: true,
-        series: vec![
-            series("informative", |p| p.log_evidence_per_example, 0),
-            series("random", |p| p.log_evidence_per_example, 1),
-            plot::Series::dashed("null model log(1/2)", vec![(lam.0, null), (lam.1, null)], 5),
-        ],
-        ..Default::default()
-    };
-    let acc = plot::Figure {
-        title: "Test accuracy".into(),
-        x_label: "regularisation lambda".into(),
-        y_label: "test accuracy".into(),
-        log_x: true,
-        series: vec![
-            series("informative", |p| p.test_accuracy, 0),
-            series("random", |p| p.test_accuracy, 1),
-        ],
-        ..Default::default()
-    };
-    ctx.outputs().figure("evidence", &[ev, acc])?;
-    ctx.write_manifest("evidence", o, started)?;
-    Ok(points)
+
+    fn write(&self, points: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let o = self;
+        let null = 0.5f64.ln();
+        let rows: Vec<Vec<String>> = points
+            .iter()
+            .map(|p| {
+                vec![
+                    p.lambda.to_string(),
+                    p.labels.to_string(),
+                    p.log_evidence_per_example.to_string(),
+                    p.occam_per_example.to_string(),
+                    p.train_loss.to_string(),
+                    p.test_accuracy.to_string(),
+                ]
+            })
+            .collect();
+        ctx.outputs().csv(
+            "evidence.csv",
+            &[
+                "lambda",
+                "labels",
+                "log_evidence_per_example",
+                "occam_per_example",
+                "train_loss",
+                "test_accuracy",
+            ],
+            &rows,
+        )?;
+        ctx.outputs().json("evidence.json", &serde_json::json!({ "null_log_evidence_per_example": null, "points": points, "train": ctx.train.name }))?;
+        let series = |labels: &str, f: fn(&EvidencePoint) -> f64, c: usize| {
+            plot::Series::line(
+                format!("{labels} labels"),
+                points.iter().filter(|p| p.labels == labels).map(|p| (p.lambda, f(p))).collect(),
+                c,
+            )
+        };
+        let lam = (
+            o.lambdas.iter().copied().fold(f64::INFINITY, f64::min),
+            o.lambdas.iter().copied().fold(0.0, f64::max),
+        );
+        let ev = plot::Figure {
+            title: "Laplace evidence per example".into(),
+            x_label: "regularisation lambda".into(),
+            y_label: "log Z / N".into(),
+            log_x: true,
+            legend_right: true,
+            series: vec![
+                series("informative", |p| p.log_evidence_per_example, 0),
+                series("random", |p| p.log_evidence_per_example, 1),
+                plot::Series::dashed("null model log(1/2)", vec![(lam.0, null), (lam.1, null)], 5),
+            ],
+            ..Default::default()
+        };
+        let acc = plot::Figure {
+            title: "Test accuracy".into(),
+            x_label: "regularisation lambda".into(),
+            y_label: "test accuracy".into(),
+            log_x: true,
+            series: vec![
+                series("informative", |p| p.test_accuracy, 0),
+                series("random", |p| p.test_accuracy, 1),
+            ],
+            ..Default::default()
+        };
+        ctx.outputs().figure("evidence", &[ev, acc])?;
+        Ok(())
+    }
 }

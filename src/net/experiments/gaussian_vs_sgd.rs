@@ -40,111 +40,130 @@ pub struct GapReport {
     pub gaussian_curves: Vec<Vec<EpochRecord>>,
 }
 
+/// Runs [`GaussianVsSgdOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
 pub fn gaussian_vs_sgd<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &GaussianVsSgdOptions,
     device: &B::Device,
 ) -> Result<GapReport, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?);
-    let mut sgd = Vec::new();
-    let mut gauss = Vec::new();
-    for s in 0..o.seeds as u64 {
-        let run_ctx = NetContext { seed: ctx.seed + 100 * s, ..ctx.clone() };
-        sgd.push(train_curve::<B>(
-            &run_ctx,
-            &model,
-            TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
-            o.batch,
-            NoiseMode::Minibatch(Sampling::WithoutReplacement),
-            device,
-        )?);
-        gauss.push(train_curve::<B>(
-            &run_ctx,
-            &model,
-            TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
-            o.batch,
-            NoiseMode::GaussianGd,
-            device,
-        )?);
-        if !ctx.quiet {
-            let (a, b) = (
-                sgd.last().and_then(|c| c.last()).copied(),
-                gauss.last().and_then(|c| c.last()).copied(),
-            );
-            if let (Some(a), Some(b)) = (a, b) {
-                ctx.bar.suspend(|| eprintln!("seed {s}: SGD train loss {:.4} acc {:.4} | Gaussian GD train loss {:.4} acc {:.4}", a.train_loss, a.test_accuracy, b.train_loss, b.test_accuracy));
+    super::run_experiment::<_, B>(o, ctx, device)
+}
+
+impl super::Experiment for GaussianVsSgdOptions {
+    const NAME: &'static str = "gaussian-vs-sgd";
+    type Report = GapReport;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?);
+        let mut sgd = Vec::new();
+        let mut gauss = Vec::new();
+        for s in 0..o.seeds as u64 {
+            let run_ctx = NetContext { seed: ctx.seed + 100 * s, ..ctx.clone() };
+            sgd.push(train_curve::<B>(
+                &run_ctx,
+                &model,
+                TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
+                o.batch,
+                NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                device,
+            )?);
+            gauss.push(train_curve::<B>(
+                &run_ctx,
+                &model,
+                TrainSpec::sgd(o.eta, 0.0, o.epochs, run_ctx.seed + 7),
+                o.batch,
+                NoiseMode::GaussianGd,
+                device,
+            )?);
+            if !ctx.quiet {
+                let (a, b) = (
+                    sgd.last().and_then(|c| c.last()).copied(),
+                    gauss.last().and_then(|c| c.last()).copied(),
+                );
+                if let (Some(a), Some(b)) = (a, b) {
+                    ctx.bar.suspend(|| eprintln!("seed {s}: SGD train loss {:.4} acc {:.4} | Gaussian GD train loss {:.4} acc {:.4}", a.train_loss, a.test_accuracy, b.train_loss, b.test_accuracy));
+                }
             }
         }
+        let fin = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| {
+            c.iter().map(|v| f(v.last().expect("at least one epoch"))).collect::<Vec<f64>>()
+        };
+        let paired = |f: fn(&EpochRecord) -> f64| {
+            Estimate::from_replicas(
+                &fin(&gauss, f).iter().zip(fin(&sgd, f)).map(|(g, s)| g - s).collect::<Vec<_>>(),
+            )
+        };
+        let r = GapReport {
+            eta: o.eta,
+            batch: o.batch,
+            seeds: o.seeds,
+            sgd_final_train_loss: Estimate::from_replicas(&fin(&sgd, |r| r.train_loss)),
+            gaussian_final_train_loss: Estimate::from_replicas(&fin(&gauss, |r| r.train_loss)),
+            sgd_final_test_accuracy: Estimate::from_replicas(&fin(&sgd, |r| r.test_accuracy)),
+            gaussian_final_test_accuracy: Estimate::from_replicas(&fin(&gauss, |r| {
+                r.test_accuracy
+            })),
+            gap_train_loss: paired(|r| r.train_loss),
+            gap_test_accuracy: paired(|r| r.test_accuracy),
+            sgd_curves: sgd,
+            gaussian_curves: gauss,
+        };
+        Ok(r)
     }
-    let fin = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| {
-        c.iter().map(|v| f(v.last().expect("at least one epoch"))).collect::<Vec<f64>>()
-    };
-    let paired = |f: fn(&EpochRecord) -> f64| {
-        Estimate::from_replicas(
-            &fin(&gauss, f).iter().zip(fin(&sgd, f)).map(|(g, s)| g - s).collect::<Vec<_>>(),
-        )
-    };
-    let r = GapReport {
-        eta: o.eta,
-        batch: o.batch,
-        seeds: o.seeds,
-        sgd_final_train_loss: Estimate::from_replicas(&fin(&sgd, |r| r.train_loss)),
-        gaussian_final_train_loss: Estimate::from_replicas(&fin(&gauss, |r| r.train_loss)),
-        sgd_final_test_accuracy: Estimate::from_replicas(&fin(&sgd, |r| r.test_accuracy)),
-        gaussian_final_test_accuracy: Estimate::from_replicas(&fin(&gauss, |r| r.test_accuracy)),
-        gap_train_loss: paired(|r| r.train_loss),
-        gap_test_accuracy: paired(|r| r.test_accuracy),
-        sgd_curves: sgd,
-        gaussian_curves: gauss,
-    };
-    let mut rows = Vec::new();
-    for (name, curves) in [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)] {
-        for (s, c) in curves.iter().enumerate() {
-            rows.extend(c.iter().map(|e| {
-                vec![
-                    name.to_string(),
-                    s.to_string(),
-                    e.epoch.to_string(),
-                    e.train_loss.to_string(),
-                    e.test_accuracy.to_string(),
-                ]
-            }));
+
+    fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let mut rows = Vec::new();
+        for (name, curves) in [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)] {
+            for (s, c) in curves.iter().enumerate() {
+                rows.extend(c.iter().map(|e| {
+                    vec![
+                        name.to_string(),
+                        s.to_string(),
+                        e.epoch.to_string(),
+                        e.train_loss.to_string(),
+                        e.test_accuracy.to_string(),
+                    ]
+                }));
+            }
         }
+        ctx.outputs().csv(
+            "gaussian_vs_sgd.csv",
+            &["method", "seed", "epoch", "train_loss", "test_accuracy"],
+            &rows,
+        )?;
+        ctx.outputs().json("gaussian_vs_sgd.json", &r)?;
+        let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+            (0..c[0].len())
+                .map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64))
+                .collect()
+        };
+        let panel = |title: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
+            title: title.into(),
+            x_label: "epoch".into(),
+            y_label: title.into(),
+            log_y,
+            series: vec![
+                plot::Series::line(
+                    format!("minibatch SGD (mean of {})", r.seeds),
+                    mean_curve(&r.sgd_curves, f),
+                    0,
+                ),
+                plot::Series::line("Gaussian-noise GD, C/S", mean_curve(&r.gaussian_curves, f), 1),
+            ],
+            ..Default::default()
+        };
+        ctx.outputs().figure(
+            "gaussian_vs_sgd",
+            &[
+                panel("train loss", |e| e.train_loss, true),
+                panel("test accuracy", |e| e.test_accuracy, false),
+            ],
+        )?;
+        Ok(())
     }
-    ctx.outputs().csv(
-        "gaussian_vs_sgd.csv",
-        &["method", "seed", "epoch", "train_loss", "test_accuracy"],
-        &rows,
-    )?;
-    ctx.outputs().json("gaussian_vs_sgd.json", &r)?;
-    let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
-        (0..c[0].len())
-            .map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64))
-            .collect()
-    };
-    let panel = |title: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: title.into(),
-        log_y,
-        series: vec![
-            plot::Series::line(
-                format!("minibatch SGD (mean of {})", r.seeds),
-                mean_curve(&r.sgd_curves, f),
-                0,
-            ),
-            plot::Series::line("Gaussian-noise GD, C/S", mean_curve(&r.gaussian_curves, f), 1),
-        ],
-        ..Default::default()
-    };
-    ctx.outputs().figure(
-        "gaussian_vs_sgd",
-        &[
-            panel("train loss", |e| e.train_loss, true),
-            panel("test accuracy", |e| e.test_accuracy, false),
-        ],
-    )?;
-    ctx.write_manifest("gaussian-vs-sgd", o, started)?;
-    Ok(r)
 }

@@ -35,110 +35,127 @@ pub struct Run {
     pub distance_test_accuracy: f64,
 }
 
+/// Runs [`InvarianceOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
 pub fn invariance<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &InvarianceOptions,
     device: &B::Device,
 ) -> Result<Vec<Run>, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?);
-    let k = o.factor as f64;
-    let configs = [
-        ("base".to_string(), o.eta0, o.batch0, ctx.seed + 1),
-        (format!("eta/S fixed (x{})", o.factor), k * o.eta0, o.factor * o.batch0, ctx.seed + 1),
-        (
-            format!("eta/sqrt(S) fixed (x{})", o.factor),
-            k.sqrt() * o.eta0,
-            o.factor * o.batch0,
-            ctx.seed + 1,
-        ),
-        ("base, other seed (noise floor)".to_string(), o.eta0, o.batch0, ctx.seed + 2),
-    ];
-    let mut runs: Vec<Run> = Vec::new();
-    for (label, eta, batch, seed) in configs {
-        let curve = train_curve::<B>(
-            ctx,
-            &model,
-            TrainSpec::sgd(eta, 0.0, o.epochs, seed),
-            batch,
-            NoiseMode::Minibatch(Sampling::WithoutReplacement),
-            device,
-        )?;
-        let (dl, da) = match runs.first() {
-            Some(base) => (
-                rms(&curve, &base.curve, |r| r.train_loss),
-                rms(&curve, &base.curve, |r| r.test_accuracy),
+    super::run_experiment::<_, B>(o, ctx, device)
+}
+
+impl super::Experiment for InvarianceOptions {
+    const NAME: &'static str = "invariance";
+    type Report = Vec<Run>;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?);
+        let k = o.factor as f64;
+        let configs = [
+            ("base".to_string(), o.eta0, o.batch0, ctx.seed + 1),
+            (format!("eta/S fixed (x{})", o.factor), k * o.eta0, o.factor * o.batch0, ctx.seed + 1),
+            (
+                format!("eta/sqrt(S) fixed (x{})", o.factor),
+                k.sqrt() * o.eta0,
+                o.factor * o.batch0,
+                ctx.seed + 1,
             ),
-            None => (0.0, 0.0),
-        };
-        if !ctx.quiet {
-            ctx.bar.suspend(|| eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}"));
+            ("base, other seed (noise floor)".to_string(), o.eta0, o.batch0, ctx.seed + 2),
+        ];
+        let mut runs: Vec<Run> = Vec::new();
+        for (label, eta, batch, seed) in configs {
+            let curve = train_curve::<B>(
+                ctx,
+                &model,
+                TrainSpec::sgd(eta, 0.0, o.epochs, seed),
+                batch,
+                NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                device,
+            )?;
+            let (dl, da) = match runs.first() {
+                Some(base) => (
+                    rms(&curve, &base.curve, |r| r.train_loss),
+                    rms(&curve, &base.curve, |r| r.test_accuracy),
+                ),
+                None => (0.0, 0.0),
+            };
+            if !ctx.quiet {
+                ctx.bar.suspend(|| eprintln!("{label:<32} eta = {eta:.4}, S = {batch:>4}: distance to base: train loss {dl:.4}, test accuracy {da:.4}"));
+            }
+            runs.push(Run {
+                label,
+                eta,
+                batch,
+                seed,
+                curve,
+                distance_train_loss: dl,
+                distance_test_accuracy: da,
+            });
         }
-        runs.push(Run {
-            label,
-            eta,
-            batch,
-            seed,
-            curve,
-            distance_train_loss: dl,
-            distance_test_accuracy: da,
-        });
+        Ok(runs)
     }
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .flat_map(|r| {
-            r.curve.iter().map(move |c| {
-                vec![
-                    r.label.clone(),
-                    r.eta.to_string(),
-                    r.batch.to_string(),
-                    c.epoch.to_string(),
-                    c.train_loss.to_string(),
-                    c.test_loss.to_string(),
-                    c.test_accuracy.to_string(),
-                ]
-            })
-        })
-        .collect();
-    ctx.outputs().csv(
-        "invariance.csv",
-        &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"],
-        &rows,
-    )?;
-    ctx.outputs().json("invariance.json", &runs)?;
-    let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: y.into(),
-        log_y,
-        series: runs
+
+    fn write(&self, runs: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let rows: Vec<Vec<String>> = runs
             .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                if i == 3 {
-                    plot::Series::dashed(
+            .flat_map(|r| {
+                r.curve.iter().map(move |c| {
+                    vec![
                         r.label.clone(),
-                        r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
-                        i,
-                    )
-                } else {
-                    plot::Series::line(
-                        format!("{} (eta {:.3}, S {})", r.label, r.eta, r.batch),
-                        r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
-                        i,
-                    )
-                }
+                        r.eta.to_string(),
+                        r.batch.to_string(),
+                        c.epoch.to_string(),
+                        c.train_loss.to_string(),
+                        c.test_loss.to_string(),
+                        c.test_accuracy.to_string(),
+                    ]
+                })
             })
-            .collect(),
-        ..Default::default()
-    };
-    ctx.outputs().figure(
-        "invariance",
-        &[
-            panel("Training loss", "train loss", |c| c.train_loss, true),
-            panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false),
-        ],
-    )?;
-    ctx.write_manifest("invariance", o, started)?;
-    Ok(runs)
+            .collect();
+        ctx.outputs().csv(
+            "invariance.csv",
+            &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"],
+            &rows,
+        )?;
+        ctx.outputs().json("invariance.json", &runs)?;
+        let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
+            title: title.into(),
+            x_label: "epoch".into(),
+            y_label: y.into(),
+            log_y,
+            series: runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if i == 3 {
+                        plot::Series::dashed(
+                            r.label.clone(),
+                            r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
+                            i,
+                        )
+                    } else {
+                        plot::Series::line(
+                            format!("{} (eta {:.3}, S {})", r.label, r.eta, r.batch),
+                            r.curve.iter().map(|c| (c.epoch, f(c))).collect(),
+                            i,
+                        )
+                    }
+                })
+                .collect(),
+            ..Default::default()
+        };
+        ctx.outputs().figure(
+            "invariance",
+            &[
+                panel("Training loss", "train loss", |c| c.train_loss, true),
+                panel("Test accuracy", "test accuracy", |c| c.test_accuracy, false),
+            ],
+        )?;
+        Ok(())
+    }
 }

@@ -16,7 +16,7 @@ mod width;
 
 pub use batch_size::{batch_size, BatchSizeOptions, BatchSizeReport};
 pub use bench::{bench_epoch, BenchOptions};
-pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetRow};
+pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
 pub use context::{DataChoice, NetContext};
 pub use error::ExperimentError;
 pub use evidence::{evidence, EvidenceOptions, EvidencePoint};
@@ -24,3 +24,35 @@ pub use gaussian_vs_sgd::{gaussian_vs_sgd, GaussianVsSgdOptions};
 pub use invariance::{invariance, InvarianceOptions};
 pub use ou_law::{ou_law, OuLawOptions};
 pub use width::{width, WidthOptions};
+
+use burn::tensor::backend::AutodiffBackend;
+
+/// One network experiment: serialisable options in (the implementing type), a serialisable report
+/// out. [`run_experiment`] runs it, writes the report through the shared writer and records a
+/// manifest made from the options themselves; adding an experiment is one file implementing this.
+pub trait Experiment: serde::Serialize {
+    /// The experiment's name in its manifest.
+    const NAME: &'static str;
+    type Report: serde::Serialize;
+    /// Trains and measures; writes nothing.
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError>;
+    /// The report's tables, JSON and figures, through `ctx.outputs()`.
+    fn write(&self, report: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError>;
+}
+
+/// Runs an experiment, writes its outputs and its manifest, and returns the report.
+pub fn run_experiment<E: Experiment, B: AutodiffBackend>(
+    experiment: &E,
+    ctx: &NetContext,
+    device: &B::Device,
+) -> Result<E::Report, ExperimentError> {
+    let started = std::time::Instant::now();
+    let report = experiment.run::<B>(ctx, device)?;
+    experiment.write(&report, ctx)?;
+    ctx.write_manifest(E::NAME, experiment, started)?;
+    Ok(report)
+}

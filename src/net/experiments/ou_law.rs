@@ -85,284 +85,297 @@ pub fn ou_law<B: AutodiffBackend>(
     o: &OuLawOptions,
     device: &B::Device,
 ) -> Result<OuLawReport, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?);
-    let n = ctx.train.len();
-    let mk = |batch: usize, mode: NoiseMode| {
-        NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
-    };
-    let probe64 = NetworkProblem::<CpuF64>::new(
-        model.clone(),
-        &ctx.train,
-        1,
-        NoiseMode::FullBatch,
-        o.l2,
-        &Default::default(),
-    )?;
-
-    // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
-    let mut theta = model.init::<B>(ctx.seed, device);
-    let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
-    let spec = TrainSpec::sgd(0.05, 0.9, 60.0, ctx.seed);
-    run_shown(
-        &warm,
-        &mut theta,
-        &spec,
-        spec.steps(n, 64.min(n)),
-        &mut Series::new(usize::MAX, 1),
-        &ctx.bar,
-        "warm-up SGD".into(),
-    )
-    .map_err(|e| ExperimentError::from(e).at("warm-up"))?;
-    let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
-    let gd = TrainSpec::sgd(1.0 / lm.lambda.max(1e-6), 0.97, 0.0, ctx.seed);
-    run_shown(
-        &mk(n, NoiseMode::FullBatch)?,
-        &mut theta,
-        &gd,
-        o.polish_steps,
-        &mut Series::new(usize::MAX, 1),
-        &ctx.bar,
-        "polishing (heavy-ball GD)".into(),
-    )
-    .map_err(|e| ExperimentError::from(e).at("polishing"))?;
-    let star = theta.to_vec();
-    let star64 = to_f64(&star);
-    let l_star = probe64.mean_loss(&star64.tensor);
-    let g = probe64.full_gradient(&star64.tensor);
-    let grad_norm = Params::new(g).norm_squared().sqrt();
-
-    // 2. Curvature and noise at θ* (f64).
-    let lm = lambda_max(&probe64, &star64, 1e-5, 100, 1e-4, ctx.seed);
-    let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
-    let noise = gradient_noise(&probe64, &star64).map_err(ExperimentError::Invalid)?;
-    if !ctx.quiet {
-        ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
-    }
-
-    // The dense quadratic model at θ*, where the model is small enough and θ* a minimum.
-    let local = if model.arch.n_params() <= crate::net::local_quadratic::MAX_DENSE_PARAMS {
-        crate::net::local_quadratic::LocalQuadratic::at_minimum(&probe64, &star64)
-    } else {
-        Err(format!(
-            "{} parameters: more than the {} of a dense Hessian",
-            model.arch.n_params(),
-            crate::net::local_quadratic::MAX_DENSE_PARAMS
-        ))
-    };
-
-    // 3. SGD from θ* at each (eta, S).
-    let mut points = Vec::new();
-    for &batch in &o.batches {
-        for &eta in &o.etas {
-            let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
-            let steps_per_epoch = (n as f64 / batch as f64).max(1.0);
-            let steps = (o.epochs * steps_per_epoch).round() as usize;
-            let half = steps / 2;
-            let every = ((steps_per_epoch / 4.0).round() as usize).max(1);
-            let mut obs = (
-                Series::new(half, every),
-                Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0),
-            );
-            let mut th = Params::<B>::from_vec(&star, device);
-            let spec =
-                TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits());
-            run_shown(
-                &p,
-                &mut th,
-                &spec,
-                steps,
-                &mut obs,
-                &ctx.bar,
-                format!("SGD eta {eta}, S {batch}"),
-            )
-            .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-            // The noise-free reference: full-batch GD, same eta, same steps, same start.
-            let mut reference = Series::new(half, every);
-            let mut th_gd = Params::<B>::from_vec(&star, device);
-            let gd_ok = run_shown(
-                &mk(n, NoiseMode::FullBatch)?,
-                &mut th_gd,
-                &spec,
-                steps,
-                &mut reference,
-                &ctx.bar,
-                format!("GD reference eta {eta}"),
-            )
-            .is_ok()
-                && reference.values.len() == obs.0.values.len();
-            let diff: Vec<f64> = if gd_ok {
-                obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect()
-            } else {
-                vec![f64::NAN; obs.0.values.len()]
-            };
-            let est = batch_means(&diff, 10);
-            let tau = match est.method {
-                crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
-                _ => f64::NAN,
-            };
-            let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)?;
-            let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
-            let excess = est.value;
-            let fdr = obs.1.result();
-            let (exact_lower, exact_upper) = (
-                pc,
-                if eta * lm.lambda < 2.0 {
-                    pc / (1.0 - eta * lm.lambda / 2.0)
-                } else {
-                    f64::INFINITY
-                },
-            );
-            let z_exact_bounds = if excess < exact_lower {
-                (excess - exact_lower) / est.se
-            } else if excess > exact_upper {
-                (excess - exact_upper) / est.se
-            } else {
-                0.0
-            };
-            let regime = crate::net::local_quadratic::Regime {
-                eta,
-                batch,
-                sampling: Sampling::WithoutReplacement,
-                momentum: 0.0,
-            };
-            let exact = local
-                .as_ref()
-                .ok()
-                .and_then(|q| q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok());
-            points.push(OuLawPoint {
-                eta,
-                batch,
-                f,
-                excess_loss: excess,
-                excess_se: est.se,
-                tau_int: tau,
-                predicted_from_h: ph,
-                predicted_from_c: pc,
-                ratio_to_h: excess / ph,
-                ratio_to_c: excess / pc,
-                fdr_residual: fdr.residual.value,
-                fdr_se: fdr.residual.se,
-                eta_lambda_max: eta * lm.lambda,
-                exact_lower,
-                exact_upper,
-                z_exact_bounds,
-                exact,
-                z_exact: exact.map(|e| (excess - e) / est.se),
-            });
-        }
-    }
-    let report = OuLawReport {
-        n,
-        params: model.arch.n_params(),
-        l_star,
-        grad_norm_at_star: grad_norm,
-        lambda_max: lm.lambda,
-        lambda_max_residual: lm.residual,
-        trace_h: hs.trace.value,
-        trace_h_se: hs.trace.se,
-        trace_c: noise.trace_c,
-        c_over_h: noise.trace_c / hs.trace.value,
-        relu_flips: hs.relu_flips,
-        exact_unavailable: local.err(),
-        points,
-    };
-    write(ctx, o, &report, started)?;
-    Ok(report)
+    super::run_experiment::<_, B>(o, ctx, device)
 }
 
-fn write(
-    ctx: &NetContext,
-    o: &OuLawOptions,
-    r: &OuLawReport,
-    started: std::time::Instant,
-) -> Result<(), ExperimentError> {
-    let rows: Vec<Vec<String>> = r
-        .points
-        .iter()
-        .map(|p| {
-            [
-                p.eta,
-                p.batch as f64,
-                p.f,
-                p.excess_loss,
-                p.excess_se,
-                p.predicted_from_h,
-                p.predicted_from_c,
-                p.ratio_to_h,
-                p.ratio_to_c,
-                p.fdr_residual,
-                p.fdr_se,
-                p.exact_lower,
-                p.exact_upper,
-                p.z_exact_bounds,
-                p.exact.unwrap_or(f64::NAN),
-                p.z_exact.unwrap_or(f64::NAN),
-            ]
+impl super::Experiment for OuLawOptions {
+    const NAME: &'static str = "ou-law";
+    type Report = OuLawReport;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?);
+        let n = ctx.train.len();
+        let mk = |batch: usize, mode: NoiseMode| {
+            NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
+        };
+        let probe64 = NetworkProblem::<CpuF64>::new(
+            model.clone(),
+            &ctx.train,
+            1,
+            NoiseMode::FullBatch,
+            o.l2,
+            &Default::default(),
+        )?;
+
+        // 1. A minimum: SGD to get close, heavy-ball GD at eta = 1/lambda_max to polish.
+        let mut theta = model.init::<B>(ctx.seed, device);
+        let warm = mk(64.min(n), NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+        let spec = TrainSpec::sgd(0.05, 0.9, 60.0, ctx.seed);
+        run_shown(
+            &warm,
+            &mut theta,
+            &spec,
+            spec.steps(n, 64.min(n)),
+            &mut Series::new(usize::MAX, 1),
+            &ctx.bar,
+            "warm-up SGD".into(),
+        )
+        .map_err(|e| ExperimentError::from(e).at("warm-up"))?;
+        let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
+        let gd = TrainSpec::sgd(1.0 / lm.lambda.max(1e-6), 0.97, 0.0, ctx.seed);
+        run_shown(
+            &mk(n, NoiseMode::FullBatch)?,
+            &mut theta,
+            &gd,
+            o.polish_steps,
+            &mut Series::new(usize::MAX, 1),
+            &ctx.bar,
+            "polishing (heavy-ball GD)".into(),
+        )
+        .map_err(|e| ExperimentError::from(e).at("polishing"))?;
+        let star = theta.to_vec();
+        let star64 = to_f64(&star);
+        let l_star = probe64.mean_loss(&star64.tensor);
+        let g = probe64.full_gradient(&star64.tensor);
+        let grad_norm = Params::new(g).norm_squared().sqrt();
+
+        // 2. Curvature and noise at θ* (f64).
+        let lm = lambda_max(&probe64, &star64, 1e-5, 100, 1e-4, ctx.seed);
+        let hs = hessian_stats(&probe64, &star64, o.probes, 1e-5, ctx.seed);
+        let noise = gradient_noise(&probe64, &star64).map_err(ExperimentError::Invalid)?;
+        if !ctx.quiet {
+            ctx.bar.suspend(|| eprintln!("θ*: l = {l_star:.6}, |grad| = {grad_norm:.2e}, lambda_max = {:.4} ± {:.1e}, Tr(H) = {}, Tr(C) = {:.4}", lm.lambda, lm.residual, hs.trace, noise.trace_c));
+        }
+
+        // The dense quadratic model at θ*, where the model is small enough and θ* a minimum.
+        let local = if model.arch.n_params() <= crate::net::local_quadratic::MAX_DENSE_PARAMS {
+            crate::net::local_quadratic::LocalQuadratic::at_minimum(&probe64, &star64)
+        } else {
+            Err(format!(
+                "{} parameters: more than the {} of a dense Hessian",
+                model.arch.n_params(),
+                crate::net::local_quadratic::MAX_DENSE_PARAMS
+            ))
+        };
+
+        // 3. SGD from θ* at each (eta, S).
+        let mut points = Vec::new();
+        for &batch in &o.batches {
+            for &eta in &o.etas {
+                let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+                let steps_per_epoch = (n as f64 / batch as f64).max(1.0);
+                let steps = (o.epochs * steps_per_epoch).round() as usize;
+                let half = steps / 2;
+                let every = ((steps_per_epoch / 4.0).round() as usize).max(1);
+                let mut obs = (
+                    Series::new(half, every),
+                    Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0),
+                );
+                let mut th = Params::<B>::from_vec(&star, device);
+                let spec = TrainSpec::sgd(
+                    eta,
+                    0.0,
+                    o.epochs,
+                    ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits(),
+                );
+                run_shown(
+                    &p,
+                    &mut th,
+                    &spec,
+                    steps,
+                    &mut obs,
+                    &ctx.bar,
+                    format!("SGD eta {eta}, S {batch}"),
+                )
+                .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
+                // The noise-free reference: full-batch GD, same eta, same steps, same start.
+                let mut reference = Series::new(half, every);
+                let mut th_gd = Params::<B>::from_vec(&star, device);
+                let gd_ok = run_shown(
+                    &mk(n, NoiseMode::FullBatch)?,
+                    &mut th_gd,
+                    &spec,
+                    steps,
+                    &mut reference,
+                    &ctx.bar,
+                    format!("GD reference eta {eta}"),
+                )
+                .is_ok()
+                    && reference.values.len() == obs.0.values.len();
+                let diff: Vec<f64> = if gd_ok {
+                    obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect()
+                } else {
+                    vec![f64::NAN; obs.0.values.len()]
+                };
+                let est = batch_means(&diff, 10);
+                let tau = match est.method {
+                    crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
+                    _ => f64::NAN,
+                };
+                let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)?;
+                let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
+                let excess = est.value;
+                let fdr = obs.1.result();
+                let (exact_lower, exact_upper) = (
+                    pc,
+                    if eta * lm.lambda < 2.0 {
+                        pc / (1.0 - eta * lm.lambda / 2.0)
+                    } else {
+                        f64::INFINITY
+                    },
+                );
+                let z_exact_bounds = if excess < exact_lower {
+                    (excess - exact_lower) / est.se
+                } else if excess > exact_upper {
+                    (excess - exact_upper) / est.se
+                } else {
+                    0.0
+                };
+                let regime = crate::net::local_quadratic::Regime {
+                    eta,
+                    batch,
+                    sampling: Sampling::WithoutReplacement,
+                    momentum: 0.0,
+                };
+                let exact = local.as_ref().ok().and_then(|q| {
+                    q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok()
+                });
+                points.push(OuLawPoint {
+                    eta,
+                    batch,
+                    f,
+                    excess_loss: excess,
+                    excess_se: est.se,
+                    tau_int: tau,
+                    predicted_from_h: ph,
+                    predicted_from_c: pc,
+                    ratio_to_h: excess / ph,
+                    ratio_to_c: excess / pc,
+                    fdr_residual: fdr.residual.value,
+                    fdr_se: fdr.residual.se,
+                    eta_lambda_max: eta * lm.lambda,
+                    exact_lower,
+                    exact_upper,
+                    z_exact_bounds,
+                    exact,
+                    z_exact: exact.map(|e| (excess - e) / est.se),
+                });
+            }
+        }
+        let report = OuLawReport {
+            n,
+            params: model.arch.n_params(),
+            l_star,
+            grad_norm_at_star: grad_norm,
+            lambda_max: lm.lambda,
+            lambda_max_residual: lm.residual,
+            trace_h: hs.trace.value,
+            trace_h_se: hs.trace.se,
+            trace_c: noise.trace_c,
+            c_over_h: noise.trace_c / hs.trace.value,
+            relu_flips: hs.relu_flips,
+            exact_unavailable: local.err(),
+            points,
+        };
+        Ok(report)
+    }
+
+    fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let rows: Vec<Vec<String>> = r
+            .points
             .iter()
-            .map(|v| v.to_string())
-            .collect()
-        })
-        .collect();
-    ctx.outputs().csv(
-        "ou_law.csv",
-        &[
-            "eta",
-            "S",
-            "f",
-            "excess_loss",
-            "se",
-            "eta_f_trH_over_4",
-            "eta_f_trC_over_4",
-            "ratio_H",
-            "ratio_C",
-            "fdr_residual",
-            "fdr_se",
-            "exact_lower",
-            "exact_upper",
-            "z_exact_bounds",
-            "exact",
-            "z_exact",
-        ],
-        &rows,
-    )?;
-    ctx.outputs().json("ou_law.json", r)?;
-    let pts = |pred: fn(&OuLawPoint) -> f64| {
-        r.points.iter().map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE))).collect::<Vec<_>>()
-    };
-    let all: Vec<f64> = r
-        .points
-        .iter()
-        .flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss])
-        .filter(|v| *v > 0.0)
-        .collect();
-    let (lo, hi) = (
-        all.iter().copied().fold(f64::INFINITY, f64::min),
-        all.iter().copied().fold(0.0, f64::max),
-    );
-    let fig = plot::Figure {
-        title: format!("OU law on a network ({} params, N = {})", r.params, r.n),
-        x_label: "predicted eta f/4 Tr(.)".into(),
-        y_label: "measured E[l_SGD - l_GD]".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![
-            plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5),
-            plot::Series::points(
-                "against Tr(H)",
-                pts(|p| p.predicted_from_h),
-                Some(r.points.iter().map(|p| p.excess_se).collect()),
-                0,
-            ),
-            plot::Series::points(
-                "against Tr(C)",
-                pts(|p| p.predicted_from_c),
-                Some(r.points.iter().map(|p| p.excess_se).collect()),
-                1,
-            ),
-        ],
-        ..Default::default()
-    };
-    ctx.outputs().figure("ou_law", &[fig])?;
-    Ok(ctx.write_manifest("ou-law", o, started)?)
+            .map(|p| {
+                [
+                    p.eta,
+                    p.batch as f64,
+                    p.f,
+                    p.excess_loss,
+                    p.excess_se,
+                    p.predicted_from_h,
+                    p.predicted_from_c,
+                    p.ratio_to_h,
+                    p.ratio_to_c,
+                    p.fdr_residual,
+                    p.fdr_se,
+                    p.exact_lower,
+                    p.exact_upper,
+                    p.z_exact_bounds,
+                    p.exact.unwrap_or(f64::NAN),
+                    p.z_exact.unwrap_or(f64::NAN),
+                ]
+                .iter()
+                .map(|v| v.to_string())
+                .collect()
+            })
+            .collect();
+        ctx.outputs().csv(
+            "ou_law.csv",
+            &[
+                "eta",
+                "S",
+                "f",
+                "excess_loss",
+                "se",
+                "eta_f_trH_over_4",
+                "eta_f_trC_over_4",
+                "ratio_H",
+                "ratio_C",
+                "fdr_residual",
+                "fdr_se",
+                "exact_lower",
+                "exact_upper",
+                "z_exact_bounds",
+                "exact",
+                "z_exact",
+            ],
+            &rows,
+        )?;
+        ctx.outputs().json("ou_law.json", r)?;
+        let pts = |pred: fn(&OuLawPoint) -> f64| {
+            r.points
+                .iter()
+                .map(|p| (pred(p), p.excess_loss.max(f64::MIN_POSITIVE)))
+                .collect::<Vec<_>>()
+        };
+        let all: Vec<f64> = r
+            .points
+            .iter()
+            .flat_map(|p| [p.predicted_from_h, p.predicted_from_c, p.excess_loss])
+            .filter(|v| *v > 0.0)
+            .collect();
+        let (lo, hi) = (
+            all.iter().copied().fold(f64::INFINITY, f64::min),
+            all.iter().copied().fold(0.0, f64::max),
+        );
+        let fig = plot::Figure {
+            title: format!("OU law on a network ({} params, N = {})", r.params, r.n),
+            x_label: "predicted eta f/4 Tr(.)".into(),
+            y_label: "measured E[l_SGD - l_GD]".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![
+                plot::Series::line("measured = predicted", vec![(lo, lo), (hi, hi)], 5),
+                plot::Series::points(
+                    "against Tr(H)",
+                    pts(|p| p.predicted_from_h),
+                    Some(r.points.iter().map(|p| p.excess_se).collect()),
+                    0,
+                ),
+                plot::Series::points(
+                    "against Tr(C)",
+                    pts(|p| p.predicted_from_c),
+                    Some(r.points.iter().map(|p| p.excess_se).collect()),
+                    1,
+                ),
+            ],
+            ..Default::default()
+        };
+        ctx.outputs().figure("ou_law", &[fig])?;
+        Ok(())
+    }
 }

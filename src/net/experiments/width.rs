@@ -40,155 +40,172 @@ pub struct WidthPoint {
     pub relu_flips: usize,
 }
 
+/// Runs [`WidthOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
 pub fn width<B: AutodiffBackend>(
     ctx: &NetContext,
     o: &WidthOptions,
     device: &B::Device,
 ) -> Result<Vec<WidthPoint>, ExperimentError> {
-    let started = std::time::Instant::now();
-    let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
-    let probe_data = if o.probe_n < ctx.train.len() {
-        ctx.train.stratified_subset(o.probe_n, ctx.seed)?
-    } else {
-        ctx.train.clone()
-    };
-    let probe = NetworkProblem::<CpuF64>::new(
-        model.clone(),
-        &probe_data,
-        1,
-        NoiseMode::FullBatch,
-        0.0,
-        &Default::default(),
-    )?;
-    let mut points = Vec::new();
-    for &batch in &o.batches {
-        for &eta in &o.etas {
-            let n = ctx.train.len();
-            let p = NetworkProblem::<B>::new(
-                model.clone(),
-                &ctx.train,
-                batch,
-                NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                0.0,
-                device,
-            )?;
-            let mut theta = model.init::<B>(ctx.seed, device);
-            let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
-            let mut curve = crate::net::train::LearningCurve {
-                model: model.clone(),
-                test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
-                every: spec.steps(n, batch).max(1),
-                steps_per_epoch: n as f64 / batch as f64,
-                records: Vec::new(),
-            };
-            crate::net::train::run_shown(
-                &p,
-                &mut theta,
-                &spec,
-                spec.steps(n, batch),
-                &mut curve,
-                &ctx.bar,
-                format!("eta {eta}, S {batch}"),
-            )
-            .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-            let last = *curve.records.last().ok_or_else(|| {
-                ExperimentError::Invalid(format!(
-                    "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
-                    o.epochs
-                ))
-            })?;
-            let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
-            let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
-            let hs = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
-            if !ctx.quiet {
-                ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
-            }
-            points.push(WidthPoint {
-                eta,
-                batch,
-                eta_over_s: eta / batch as f64,
-                lambda_max: lm.lambda,
-                lambda_max_residual: lm.residual,
-                frobenius: hs.frobenius.value,
-                frobenius_se: hs.frobenius.se,
-                trace: hs.trace.value,
-                trace_se: hs.trace.se,
-                test_accuracy: last.test_accuracy,
-                train_loss: last.train_loss,
-                relu_flips: hs.relu_flips + lm.relu_flips,
-            });
-        }
-    }
-    let rows: Vec<Vec<String>> = points
-        .iter()
-        .map(|p| {
-            [
-                p.eta,
-                p.batch as f64,
-                p.eta_over_s,
-                p.lambda_max,
-                p.lambda_max_residual,
-                p.frobenius,
-                p.frobenius_se,
-                p.trace,
-                p.trace_se,
-                p.test_accuracy,
-                p.train_loss,
-            ]
-            .iter()
-            .map(|v| v.to_string())
-            .collect()
-        })
-        .collect();
-    ctx.outputs().csv(
-        "width.csv",
-        &[
-            "eta",
-            "S",
-            "eta_over_S",
-            "lambda_max",
-            "lambda_max_residual",
-            "frobenius",
-            "frobenius_se",
-            "trace",
-            "trace_se",
-            "test_accuracy",
-            "train_loss",
-        ],
-        &rows,
-    )?;
-    ctx.outputs().json("width.json", &points)?;
-    let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
-    batches.dedup();
-    let panel = |title: &str, f: fn(&WidthPoint) -> (f64, f64)| plot::Figure {
-        legend_right: !title.starts_with("test"),
-        title: title.into(),
-        x_label: "eta / S".into(),
-        y_label: title.into(),
-        log_x: true,
-        series: batches
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let pts: Vec<&WidthPoint> = points.iter().filter(|p| p.batch == *s).collect();
-                plot::Series::points(
-                    format!("S = {s}"),
-                    pts.iter().map(|p| (p.eta_over_s, f(p).0)).collect(),
-                    Some(pts.iter().map(|p| f(p).1).collect()),
-                    i,
+    super::run_experiment::<_, B>(o, ctx, device)
+}
+
+impl super::Experiment for WidthOptions {
+    const NAME: &'static str = "width";
+    type Report = Vec<WidthPoint>;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
+        let probe_data = if o.probe_n < ctx.train.len() {
+            ctx.train.stratified_subset(o.probe_n, ctx.seed)?
+        } else {
+            ctx.train.clone()
+        };
+        let probe = NetworkProblem::<CpuF64>::new(
+            model.clone(),
+            &probe_data,
+            1,
+            NoiseMode::FullBatch,
+            0.0,
+            &Default::default(),
+        )?;
+        let mut points = Vec::new();
+        for &batch in &o.batches {
+            for &eta in &o.etas {
+                let n = ctx.train.len();
+                let p = NetworkProblem::<B>::new(
+                    model.clone(),
+                    &ctx.train,
+                    batch,
+                    NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                    0.0,
+                    device,
+                )?;
+                let mut theta = model.init::<B>(ctx.seed, device);
+                let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
+                let mut curve = crate::net::train::LearningCurve {
+                    model: model.clone(),
+                    test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
+                    every: spec.steps(n, batch).max(1),
+                    steps_per_epoch: n as f64 / batch as f64,
+                    records: Vec::new(),
+                };
+                crate::net::train::run_shown(
+                    &p,
+                    &mut theta,
+                    &spec,
+                    spec.steps(n, batch),
+                    &mut curve,
+                    &ctx.bar,
+                    format!("eta {eta}, S {batch}"),
                 )
+                .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
+                let last = *curve.records.last().ok_or_else(|| {
+                    ExperimentError::Invalid(format!(
+                        "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
+                        o.epochs
+                    ))
+                })?;
+                let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+                let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
+                let hs = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
+                if !ctx.quiet {
+                    ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
+                }
+                points.push(WidthPoint {
+                    eta,
+                    batch,
+                    eta_over_s: eta / batch as f64,
+                    lambda_max: lm.lambda,
+                    lambda_max_residual: lm.residual,
+                    frobenius: hs.frobenius.value,
+                    frobenius_se: hs.frobenius.se,
+                    trace: hs.trace.value,
+                    trace_se: hs.trace.se,
+                    test_accuracy: last.test_accuracy,
+                    train_loss: last.train_loss,
+                    relu_flips: hs.relu_flips + lm.relu_flips,
+                });
+            }
+        }
+        Ok(points)
+    }
+
+    fn write(&self, points: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let rows: Vec<Vec<String>> = points
+            .iter()
+            .map(|p| {
+                [
+                    p.eta,
+                    p.batch as f64,
+                    p.eta_over_s,
+                    p.lambda_max,
+                    p.lambda_max_residual,
+                    p.frobenius,
+                    p.frobenius_se,
+                    p.trace,
+                    p.trace_se,
+                    p.test_accuracy,
+                    p.train_loss,
+                ]
+                .iter()
+                .map(|v| v.to_string())
+                .collect()
             })
-            .collect(),
-        ..Default::default()
-    };
-    ctx.outputs().figure(
-        "width",
-        &[
-            panel("lambda_max", |p| (p.lambda_max, p.lambda_max_residual)),
-            panel("Frobenius norm of H", |p| (p.frobenius, p.frobenius_se)),
-            panel("test accuracy", |p| (p.test_accuracy, 0.0)),
-        ],
-    )?;
-    ctx.write_manifest("width", o, started)?;
-    Ok(points)
+            .collect();
+        ctx.outputs().csv(
+            "width.csv",
+            &[
+                "eta",
+                "S",
+                "eta_over_S",
+                "lambda_max",
+                "lambda_max_residual",
+                "frobenius",
+                "frobenius_se",
+                "trace",
+                "trace_se",
+                "test_accuracy",
+                "train_loss",
+            ],
+            &rows,
+        )?;
+        ctx.outputs().json("width.json", &points)?;
+        let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
+        batches.dedup();
+        let panel = |title: &str, f: fn(&WidthPoint) -> (f64, f64)| plot::Figure {
+            legend_right: !title.starts_with("test"),
+            title: title.into(),
+            x_label: "eta / S".into(),
+            y_label: title.into(),
+            log_x: true,
+            series: batches
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let pts: Vec<&WidthPoint> = points.iter().filter(|p| p.batch == *s).collect();
+                    plot::Series::points(
+                        format!("S = {s}"),
+                        pts.iter().map(|p| (p.eta_over_s, f(p).0)).collect(),
+                        Some(pts.iter().map(|p| f(p).1).collect()),
+                        i,
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        };
+        ctx.outputs().figure(
+            "width",
+            &[
+                panel("lambda_max", |p| (p.lambda_max, p.lambda_max_residual)),
+                panel("Frobenius norm of H", |p| (p.frobenius, p.frobenius_se)),
+                panel("test accuracy", |p| (p.test_accuracy, 0.0)),
+            ],
+        )?;
+        Ok(())
+    }
 }
