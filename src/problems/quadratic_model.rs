@@ -15,8 +15,9 @@ pub enum StabilityRule {
     Sgd,
     /// Heavy ball per eigenmode: `eta lambda_max < 2(1 + m)`.
     HeavyBall { momentum: f64 },
-    /// Multiplicative noise: the spectral radius of the second-moment map must be below 1.
-    MeanSquare,
+    /// Multiplicative noise: the spectral radius of the second-moment map (of `(e_k, e_{k-1})`
+    /// with momentum) must be below 1.
+    MeanSquare { momentum: f64 },
 }
 
 impl StabilityRule {
@@ -27,7 +28,12 @@ impl StabilityRule {
             Self::HeavyBall { momentum } => {
                 format!("eta*lambda_max < 2(1+m) = {:.4}", 2.0 * (1.0 + momentum))
             }
-            Self::MeanSquare => "mean-square: spectral radius of the second-moment map < 1".into(),
+            Self::MeanSquare { momentum } if *momentum > 0.0 => format!(
+                "mean-square, heavy ball m = {momentum}: spectral radius of the second-moment map of (e_k, e_k-1) < 1"
+            ),
+            Self::MeanSquare { .. } => {
+                "mean-square: spectral radius of the second-moment map < 1".into()
+            }
         }
     }
 
@@ -36,7 +42,7 @@ impl StabilityRule {
         match self {
             Self::Sgd => "2".into(),
             Self::HeavyBall { momentum } => format!("2(1+m) = {:.4}", 2.0 * (1.0 + momentum)),
-            Self::MeanSquare => format!("eta < {limit:.4e}, mean-square"),
+            Self::MeanSquare { .. } => format!("eta < {limit:.4e}, mean-square"),
         }
     }
 }

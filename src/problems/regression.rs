@@ -178,9 +178,12 @@ impl QuadraticModel for RegressionModel {
     fn lambda_max(&self) -> f64 {
         nalgebra::SymmetricEigen::new(self.problem.hessian().clone()).eigenvalues.max()
     }
-    /// The mean-square limit of plain SGD (the recursion here has no momentum term).
-    fn stability(&self, _momentum: f64) -> Stability {
-        Stability { limit: self.moments.stability_limit(), rule: StabilityRule::MeanSquare }
+    /// The mean-square limit of plain SGD, or of heavy ball on `(e_k, e_{k-1})` when m > 0.
+    fn stability(&self, momentum: f64) -> Stability {
+        Stability {
+            limit: self.moments.momentum_stability_limit(momentum),
+            rule: StabilityRule::MeanSquare { momentum },
+        }
     }
     /// The file gives `x0` relative to `θ*`; the simulation runs in `θ`.
     fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
@@ -229,7 +232,11 @@ impl QuadraticModel for RegressionModel {
         self.moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true))
     }
     /// The square root of the second-moment map's spectral radius (>= 1 past the limit).
-    fn contraction(&self, eta: f64, _momentum: f64) -> f64 {
+    fn contraction(&self, eta: f64, momentum: f64) -> f64 {
+        if momentum > 0.0 {
+            let rho = self.moments.momentum_spectral_radius(eta, momentum);
+            return if rho < 1.0 { rho.sqrt() } else { 1.0 };
+        }
         if eta < self.moments.stability_limit() {
             self.moments.spectral_radius(eta).sqrt()
         } else {

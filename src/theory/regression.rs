@@ -93,6 +93,59 @@ impl RegressionMoments {
         lo
     }
 
+    /// The second-moment map of heavy ball, `v <- m v - eta g`, `theta <- theta + v`, on the
+    /// state `z = (e_k, e_{k-1})`: `z' = A_B z + c_B` with `A_B = A0 - eta P H_B Q`,
+    /// `A0 = [[(1+m) I, -m I], [I, 0]]`, `P = [I; 0]`, `Q = [I, 0]`, so that
+    /// `E[A_B (x) A_B] = A0 (x) A0 - eta (A0 (x) PHQ + PHQ (x) A0) + eta^2 (P (x) P) E[H_B (x) H_B] (Q (x) Q)`
+    /// as a `4d^2 x 4d^2` matrix on `vec(E z z^T)`. At `m = 0` its spectrum is `T`'s plus zeros.
+    pub fn momentum_operator(&self, eta: f64, m: f64) -> DMatrix<f64> {
+        let d = self.d;
+        let eye = DMatrix::<f64>::identity(d, d);
+        let mut a0 = DMatrix::<f64>::zeros(2 * d, 2 * d);
+        a0.view_mut((0, 0), (d, d)).copy_from(&(&eye * (1.0 + m)));
+        a0.view_mut((0, d), (d, d)).copy_from(&(&eye * -m));
+        a0.view_mut((d, 0), (d, d)).copy_from(&eye);
+        let mut p = DMatrix::<f64>::zeros(2 * d, d);
+        p.view_mut((0, 0), (d, d)).copy_from(&eye);
+        let q = p.transpose();
+        let phq = &p * &self.h * &q;
+        let second = &self.fourth * self.alpha + self.h.kronecker(&self.h) * self.beta;
+        a0.kronecker(&a0) - (a0.kronecker(&phq) + phq.kronecker(&a0)) * eta
+            + p.kronecker(&p) * second * q.kronecker(&q) * (eta * eta)
+    }
+
+    /// Spectral radius of the heavy-ball second-moment map: mean-square stable iff < 1.
+    pub fn momentum_spectral_radius(&self, eta: f64, m: f64) -> f64 {
+        self.momentum_operator(eta, m)
+            .complex_eigenvalues()
+            .iter()
+            .map(|z| z.norm())
+            .fold(0.0, f64::max)
+    }
+
+    /// The mean-square stability limit of heavy ball with momentum `m`: the eta in
+    /// `(0, 2(1+m)/lambda_max]` where [`Self::momentum_spectral_radius`] reaches 1, by bisection.
+    /// At `m = 0` it is [`Self::stability_limit`].
+    pub fn momentum_stability_limit(&self, m: f64) -> f64 {
+        if m == 0.0 {
+            return self.stability_limit();
+        }
+        let lmax = nalgebra::SymmetricEigen::new(self.h.clone()).eigenvalues.max();
+        let (mut lo, mut hi) = (0.0, 2.0 * (1.0 + m) / lmax);
+        if self.momentum_spectral_radius(hi, m) < 1.0 {
+            return hi;
+        }
+        while hi - lo > 1e-10 * hi {
+            let mid = 0.5 * (lo + hi);
+            if self.momentum_spectral_radius(mid, m) < 1.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     fn check_stable(&self, eta: f64) -> Result<(), ProblemError> {
         positive("eta", eta)?;
         let rho = self.spectral_radius(eta);
