@@ -201,7 +201,7 @@ impl QuadraticModel for RegressionModel {
         let c = (eig.eigenvectors.transpose() * &g * &eig.eigenvectors).diagonal();
         let modes = Modes { lambda: eig.eigenvalues.clone(), c };
         let note = if momentum > 0.0 {
-            "linear regression with momentum: simulation only (the exact recursion here is for plain SGD)".into()
+            "linear regression with momentum: the mean-square stability limit is exact (heavy ball on (e_k, e_k-1)); the stationary loss is simulation only".into()
         } else {
             "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into()
         };
