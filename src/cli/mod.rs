@@ -3,6 +3,7 @@
 
 mod breakdown;
 mod error;
+mod flags;
 mod law;
 mod net_cmd;
 mod progress;
@@ -58,7 +59,7 @@ enum Command {
     Sim {
         #[arg(long)]
         problem: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = flags::at_least_one)]
         paths: Option<usize>,
         /// Total steps (including the burn-in).
         #[arg(long)]
@@ -88,11 +89,11 @@ enum Command {
         #[arg(long)]
         problem: Option<PathBuf>,
         /// Scale factors (comma separated; default: S = S0 * 2^j up to N, plus two near the limit).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = flags::positive)]
         betas: Vec<f64>,
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 128, value_parser = flags::at_least_one)]
         paths: usize,
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -105,14 +106,14 @@ enum Command {
         #[arg(long)]
         problem: Option<PathBuf>,
         /// Learning rates (comma separated; default: eta lambda_max in 0.02 .. 1.8).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = flags::positive)]
         etas: Vec<f64>,
         /// Batch sizes (comma separated; default 1,4,16,64).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = flags::at_least_one)]
         batches: Vec<usize>,
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 128, value_parser = flags::at_least_one)]
         paths: usize,
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -124,13 +125,13 @@ enum Command {
         /// A Gaussian-noise problem file (default: the embedded sims/weak_order.toml).
         #[arg(long)]
         problem: Option<PathBuf>,
-        #[arg(long, default_value_t = 0.2)]
+        #[arg(long, default_value_t = 0.2, value_parser = flags::positive)]
         h0: f64,
         #[arg(long, default_value_t = 5)]
         levels: usize,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = flags::positive)]
         t_end: f64,
-        #[arg(long, default_value_t = 40_000)]
+        #[arg(long, default_value_t = 40_000, value_parser = flags::at_least_one)]
         paths: usize,
         #[arg(long, default_value_t = 11)]
         seed: u64,
@@ -186,9 +187,21 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                let _ = e.print(); // --help, --version
+                return 0;
+            }
+            // One line: clap's first paragraph (the flag, the value and why, or the missing
+            // arguments), without the usage block and the help hint.
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{}", first.join(" "));
+            return 2;
         }
     };
     let result = match cli.command {

@@ -41,15 +41,15 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04")]
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04", value_parser = super::flags::positive)]
         etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "16,64")]
+        #[arg(long, value_delimiter = ',', default_value = "16,64", value_parser = super::flags::at_least_one)]
         batches: Vec<usize>,
-        #[arg(long, default_value_t = 40.0)]
+        #[arg(long, default_value_t = 40.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 1e-2)]
+        #[arg(long, default_value_t = 1e-2, value_parser = super::flags::non_negative)]
         l2: f64,
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = super::flags::at_least_one)]
         probes: usize,
         #[arg(long, default_value_t = 1000)]
         polish_steps: usize,
@@ -60,13 +60,13 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.01)]
+        #[arg(long, default_value_t = 0.01, value_parser = super::flags::positive)]
         eta0: f64,
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
         batch0: usize,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         factor: usize,
-        #[arg(long, default_value_t = 20.0)]
+        #[arg(long, default_value_t = 20.0, value_parser = super::flags::positive)]
         epochs: f64,
     },
     /// 3. Width of minima (lambda_max, |H|_F) and test accuracy against eta/S (ICANN Fig. 3).
@@ -75,15 +75,15 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,128,128,128,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1")]
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1", value_parser = super::flags::positive)]
         etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "16,128")]
+        #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = super::flags::at_least_one)]
         batches: Vec<usize>,
-        #[arg(long, default_value_t = 15.0)]
+        #[arg(long, default_value_t = 15.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
         probes: usize,
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 500, value_parser = super::flags::at_least_one)]
         probe_n: usize,
         /// Batch norm after each hidden layer (the ICANN network's option).
         #[arg(long)]
@@ -95,13 +95,13 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.05, value_parser = super::flags::positive)]
         eta: f64,
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
         batch: usize,
-        #[arg(long, default_value_t = 15.0)]
+        #[arg(long, default_value_t = 15.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         seeds: usize,
     },
     /// 4. Breakdown (ICANN Fig. 5): eta/S fixed, scaled by beta, on two training-set sizes.
@@ -110,21 +110,21 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.005)]
+        #[arg(long, default_value_t = 0.005, value_parser = super::flags::positive)]
         eta0: f64,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         batch0: usize,
-        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = super::flags::positive)]
         betas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "500,2000")]
+        #[arg(long, value_delimiter = ',', default_value = "500,2000", value_parser = super::flags::at_least_one)]
         ns: Vec<usize>,
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = super::flags::at_least_one)]
         lanczos_steps: usize,
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
         probes: usize,
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 500, value_parser = super::flags::at_least_one)]
         probe_n: usize,
     },
     /// 5a. Smith & Le: test accuracy against batch size; B_opt against eps N/(1-m).
@@ -133,19 +133,19 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1")]
+        #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1", value_parser = super::flags::positive)]
         etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256")]
+        #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256", value_parser = super::flags::at_least_one)]
         batches: Vec<usize>,
         /// Extra training-set sizes, run at the middle learning rate.
-        #[arg(long, value_delimiter = ',', default_value = "500")]
+        #[arg(long, value_delimiter = ',', default_value = "500", value_parser = super::flags::at_least_one)]
         ns: Vec<usize>,
         /// Extra momenta, run with eta (1-m) = the middle learning rate.
-        #[arg(long, value_delimiter = ',', default_value = "0.5")]
+        #[arg(long, value_delimiter = ',', default_value = "0.5", value_parser = super::flags::momentum)]
         momenta: Vec<f64>,
-        #[arg(long, default_value_t = 8.0)]
+        #[arg(long, default_value_t = 8.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
         seeds: usize,
     },
     /// 5b. Smith & Le: Bayesian (Laplace) evidence of logistic regression on MNIST 0/1 with
@@ -154,7 +154,7 @@ pub enum NetCommand {
     Evidence {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1,10,100,1000")]
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1,10,100,1000", value_parser = super::flags::positive)]
         lambdas: Vec<f64>,
     },
     /// Speed: one epoch of the 4-layer MLP (batch 128) and the cost of HVPs and Tr(H).
@@ -163,13 +163,13 @@ pub enum NetCommand {
         common: Common,
         #[arg(long, default_value = "784,512,512,512,10", value_delimiter = ',')]
         layers: Vec<usize>,
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 128, value_parser = super::flags::at_least_one)]
         batch: usize,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = super::flags::positive)]
         epochs: f64,
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
         hvp_n: usize,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
         probes: usize,
         /// Batch norm after each hidden layer.
         #[arg(long)]

@@ -819,3 +819,32 @@ fn a_closed_stdout_neither_panics_nor_loses_the_json() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(v.get("theory").is_some() || v.is_object(), "{v}");
 }
+
+/// Numeric flags are refused by the parser itself: non-finite, negative or zero where a positive
+/// value is needed, a momentum outside [0, 1); exit 2 and one line naming the flag and the range.
+#[test]
+fn absurd_numeric_flags_are_refused_before_any_work() {
+    let net = ["--n", "60", "--test-n", "30"];
+    let cases: &[(&[&str], &str)] = &[
+        (&["net", "width", "--epochs", "inf"], "--epochs"),
+        (&["net", "width", "--epochs", "nan"], "--epochs"),
+        (&["net", "width", "--epochs=-1"], "--epochs"),
+        (&["net", "width", "--etas", "0.1,nan"], "--etas"),
+        (&["net", "gaussian-vs-sgd", "--eta=-0.1"], "--eta"),
+        (&["net", "gaussian-vs-sgd", "--seeds", "0"], "--seeds"),
+        (&["net", "bench", "--batch", "0"], "--batch"),
+        (&["net", "ou-law", "--l2=-1"], "--l2"),
+        (&["net", "batch-size", "--momenta", "1.5"], "--momenta"),
+        (&["net", "invariance", "--batch0", "0"], "--batch0"),
+        (&["net", "breakdown", "--betas", "1,-2"], "--betas"),
+    ];
+    for (args, flag) in cases {
+        let full: Vec<&str> = args.iter().chain(net.iter()).copied().collect();
+        bad(&full, flag);
+    }
+    bad(&["weak-order", "--t-end", "inf"], "--t-end");
+    bad(&["weak-order", "--h0", "0"], "--h0");
+    bad(&["law", "--paths", "0"], "--paths");
+    bad(&["breakdown", "--window", "0"], "--window");
+    bad(&["sim"], "--problem");
+}

@@ -1,0 +1,46 @@
+//! Value parsers for numeric flags: a bad value is refused by the argument parser itself, with
+//! the flag, the value and the valid range on one line (exit 2), before any work starts.
+
+fn number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim().parse::<T>().map_err(|_| "valid is a number".to_string())
+}
+
+/// A finite number > 0 (learning rates, epochs, scale factors).
+pub fn positive(s: &str) -> Result<f64, String> {
+    let v: f64 = number(s)?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err("valid range is a finite number > 0".into())
+    }
+}
+
+/// A finite number >= 0 (regularisation).
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    let v: f64 = number(s)?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err("valid range is a finite number >= 0".into())
+    }
+}
+
+/// A momentum coefficient, 0 <= m < 1.
+pub fn momentum(s: &str) -> Result<f64, String> {
+    let v: f64 = number(s)?;
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("valid range is 0 <= m < 1".into())
+    }
+}
+
+/// A count >= 1 (batch sizes, seeds, probes, examples).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    let v: usize = number(s).map_err(|_| "valid is a whole number >= 1".to_string())?;
+    if v >= 1 {
+        Ok(v)
+    } else {
+        Err("valid range is >= 1".into())
+    }
+}
