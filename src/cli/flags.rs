@@ -44,3 +44,14 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
         Err("valid range is >= 1".into())
     }
 }
+
+/// A number of independent paths >= 2: every estimate carries a standard error over paths, and
+/// one path has none.
+pub fn paths(s: &str) -> Result<usize, String> {
+    let v: usize = number(s).map_err(|_| "valid is a whole number >= 2".to_string())?;
+    if v >= 2 {
+        Ok(v)
+    } else {
+        Err("valid range is >= 2 (a standard error over paths needs two of them)".into())
+    }
+}

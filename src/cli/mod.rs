@@ -59,7 +59,7 @@ enum Command {
     Sim {
         #[arg(long)]
         problem: PathBuf,
-        #[arg(long, value_parser = flags::at_least_one)]
+        #[arg(long, value_parser = flags::paths)]
         paths: Option<usize>,
         /// Total steps (including the burn-in).
         #[arg(long)]
@@ -91,7 +91,7 @@ enum Command {
         /// Scale factors (comma separated; default: S = S0 * 2^j up to N, plus two near the limit).
         #[arg(long, value_delimiter = ',', value_parser = flags::positive)]
         betas: Vec<f64>,
-        #[arg(long, default_value_t = 128, value_parser = flags::at_least_one)]
+        #[arg(long, default_value_t = 128, value_parser = flags::paths)]
         paths: usize,
         #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
@@ -111,7 +111,7 @@ enum Command {
         /// Batch sizes (comma separated; default 1,4,16,64).
         #[arg(long, value_delimiter = ',', value_parser = flags::at_least_one)]
         batches: Vec<usize>,
-        #[arg(long, default_value_t = 128, value_parser = flags::at_least_one)]
+        #[arg(long, default_value_t = 128, value_parser = flags::paths)]
         paths: usize,
         #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
@@ -131,7 +131,7 @@ enum Command {
         levels: usize,
         #[arg(long, default_value_t = 1.0, value_parser = flags::positive)]
         t_end: f64,
-        #[arg(long, default_value_t = 40_000, value_parser = flags::at_least_one)]
+        #[arg(long, default_value_t = 40_000, value_parser = flags::paths)]
         paths: usize,
         #[arg(long, default_value_t = 11)]
         seed: u64,

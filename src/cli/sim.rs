@@ -88,10 +88,13 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     let steps =
         o.steps.or(spec.steps).unwrap_or(burn + 20_000).max(transient.last().copied().unwrap_or(0));
     let seed = o.seed.or(spec.seed).unwrap_or(0);
-    for (name, v) in [("--paths", paths), ("--steps", steps)] {
-        if v == 0 {
-            return Err(CliError::Input(format!("invalid {name} = 0: valid range is >= 1")));
-        }
+    if paths < 2 {
+        return Err(CliError::Input(format!(
+            "invalid --paths (or simulation.paths) = {paths}: valid range is >= 2 (a standard error over paths needs two of them)"
+        )));
+    }
+    if steps == 0 {
+        return Err(CliError::Input("invalid --steps = 0: valid range is >= 1".into()));
     }
     let stationary_wanted = burn < steps;
     let observer = (

@@ -845,6 +845,11 @@ fn absurd_numeric_flags_are_refused_before_any_work() {
     bad(&["weak-order", "--t-end", "inf"], "--t-end");
     bad(&["weak-order", "--h0", "0"], "--h0");
     bad(&["law", "--paths", "0"], "--paths");
+    bad(&["weak-order", "--paths", "1"], "--paths");
     bad(&["breakdown", "--window", "0"], "--window");
     bad(&["sim"], "--problem");
+    // The same rule when the count comes from a problem file's [simulation] table.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "one.toml", &format!("{GOOD}\n[simulation]\npaths = 1\n"));
+    bad(&["sim", "--problem", p.to_str().unwrap()], "paths");
 }
