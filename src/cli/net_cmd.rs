@@ -245,13 +245,17 @@ fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
     })
 }
 
-/// Runs `$f::<Backend>(ctx, opts, device)` on the resolved device.
+/// Runs an experiment (options in, report out, files written) on the resolved device.
 macro_rules! on_device {
-    ($ctx:expr, $f:ident, $opts:expr) => {
+    ($ctx:expr, $opts:expr) => {
         match $ctx.device {
-            Resolved::Cpu => $f::<crate::net::CpuF32>(&$ctx, $opts, &Default::default()),
+            Resolved::Cpu => {
+                run_experiment::<_, crate::net::CpuF32>($opts, &$ctx, &Default::default())
+            }
             #[cfg(feature = "cuda")]
-            Resolved::Cuda => $f::<crate::net::backend::CudaF32>(&$ctx, $opts, &Default::default()),
+            Resolved::Cuda => {
+                run_experiment::<_, crate::net::backend::CudaF32>($opts, &$ctx, &Default::default())
+            }
             #[cfg(not(feature = "cuda"))]
             Resolved::Cuda => unreachable!("resolve() refuses cuda without the feature"),
         }
@@ -275,7 +279,6 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let ctx = context(&common, "ou_law", quiet)?;
             let r = on_device!(
                 ctx,
-                ou_law,
                 &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps }
             )?;
             outln!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
@@ -309,11 +312,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::Invariance { common, layers, eta0, batch0, factor, epochs } => {
             let ctx = context(&common, "invariance", quiet)?;
-            let runs = on_device!(
-                ctx,
-                invariance,
-                &InvarianceOptions { layers, eta0, batch0, factor, epochs }
-            )?;
+            let runs =
+                on_device!(ctx, &InvarianceOptions { layers, eta0, batch0, factor, epochs })?;
             for r in &runs {
                 outln!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
             }
@@ -332,7 +332,6 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let ctx = context(&common, "width", quiet)?;
             let pts = on_device!(
                 ctx,
-                width,
                 &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm }
             )?;
             outln!(
@@ -361,11 +360,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
             let ctx = context(&common, "gaussian_vs_sgd", quiet)?;
-            let r = on_device!(
-                ctx,
-                gaussian_vs_sgd,
-                &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds }
-            )?;
+            let r = on_device!(ctx, &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds })?;
             outln!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
             outln!(
                 "  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}",
@@ -397,7 +392,6 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             let rows = on_device!(
                 ctx,
-                breakdown_net,
                 &BreakdownNetOptions {
                     layers,
                     eta0,
@@ -451,7 +445,6 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             let r = on_device!(
                 ctx,
-                batch_size,
                 &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds }
             )?;
             for s in &r.settings {
@@ -477,7 +470,12 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             common.n = common.n.or(Some(1000));
             let mut ctx = binary_context(&common, quiet)?;
             ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
-            let pts = evidence(&ctx, &EvidenceOptions { lambdas })?;
+            // Closed-form logistic regression in f64 on the host: no training backend is involved.
+            let pts = run_experiment::<_, crate::net::CpuF64>(
+                &EvidenceOptions { lambdas },
+                &ctx,
+                &Default::default(),
+            )?;
             outln!(
                 "Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}",
                 ctx.train.name,
@@ -510,7 +508,6 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let ctx = context(&common, "bench", quiet)?;
             let r = on_device!(
                 ctx,
-                bench_epoch,
                 &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
             )?;
             outln!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);

@@ -108,8 +108,8 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
 
     let first_div = crate::ensemble::first_divergence(&outcomes)
         .map(|(path, diverged)| crate::ensemble::PathDiverged { path, diverged });
-    let stability = scenario.model.quadratic().stability(scenario.momentum);
     let div_error = first_div.map(|d| {
+        let stability = scenario.model.quadratic().stability(scenario.momentum);
         let rule = stability.rule.limit_phrase(stability.limit);
         diverged(&d, scenario.eta, scenario.lambda_max(), &rule)
     });

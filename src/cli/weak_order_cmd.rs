@@ -54,15 +54,17 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     }
     let scen = Scenario::build(&file, dir.as_deref())?;
     let Model::Gaussian(p) = &scen.model else { unreachable!("gaussian checked above") };
-    let bar = progress::bar((runs_expected() * o.levels * o.paths) as u64, "weak order", o.quiet);
+    // The SDE schemes with a discretisation error: heavy ball is not an SDE scheme, exact OU has
+    // none (infinite order).
+    let kinds: Vec<IntegratorKind> = IntegratorKind::ALL
+        .into_iter()
+        .filter(|k| k.is_sde_scheme() && k.order().weak.is_finite())
+        .collect();
+    let bar = progress::bar((kinds.len() * o.levels * o.paths) as u64, "weak order", o.quiet);
     let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());
     let div = |e: crate::ensemble::PathDiverged| CliError::Diverged(format!("{e} (reduce --h0)"));
     let mut runs = Vec::new();
-    for kind in IntegratorKind::ALL {
-        let order = kind.order().weak;
-        if !kind.is_sde_scheme() || !order.is_finite() {
-            continue; // heavy ball is not an SDE scheme; exact OU has no discretisation error
-        }
+    for kind in kinds {
         let task = CoupledLevels {
             x0: &scen.x0,
             t_end: o.t_end,
@@ -71,7 +73,7 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
             ensemble: &ens,
         };
         let (name, levels) = kind.dispatch(p, 0.0, task)?;
-        runs.push((name, order, levels.map_err(div)?));
+        runs.push((name, kind.order().weak, levels.map_err(div)?));
     }
     bar.finish_and_clear();
     let results: Vec<OrderResult> = runs
@@ -175,9 +177,4 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     )?;
     outln!("wrote {}/weak_order.{{csv,json,png,svg}} and manifest.json", o.out.display());
     Ok(())
-}
-
-/// How many rules the command measures: the SDE schemes with a finite weak order.
-fn runs_expected() -> usize {
-    IntegratorKind::ALL.iter().filter(|k| k.is_sde_scheme() && k.order().weak.is_finite()).count()
 }

@@ -174,7 +174,7 @@ impl QuadraticModel for FiniteSumQuadratic {
             sampling => {
                 let f = theory::noise_factor(batch, Some(self.n), sampling)
                     .expect("validated when built");
-                (Some(f), f_formula_loss(&modes, eta, momentum, f))
+                (Some(f), f_formula_loss(&modes, eta, momentum, f).ok())
             }
         };
         ModelTheory { modes, f, discrete, covariance: None, trace_h: self.hessian().trace(), note }

@@ -244,7 +244,7 @@ impl QuadraticModel for GaussianProblem {
         let (h, c) = (self.hessian(), self.noise_covariance());
         let modes = Modes::new(h, c);
         let f = 1.0 / batch as f64;
-        let discrete = f_formula_loss(&modes, eta, momentum, f);
+        let discrete = f_formula_loss(&modes, eta, momentum, f).ok();
         let covariance = (QuadraticModel::dim(self) <= 10)
             .then(|| {
                 if momentum > 0.0 {

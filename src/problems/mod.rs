@@ -11,6 +11,7 @@ mod sampling;
 
 pub use dataset::FiniteSumQuadratic;
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
+pub(crate) use quadratic_model::f_formula_loss;
 pub use quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
 pub use regression::{LinearRegression, RegressionModel};
 pub use sampling::{validate as sampling_validate, Batch, Sampling};

@@ -122,11 +122,16 @@ pub trait QuadraticModel: Sync {
 }
 
 /// The stationary loss of a linear model with `V = f C`: SGD or heavy ball.
-pub(crate) fn f_formula_loss(modes: &Modes, eta: f64, momentum: f64, f: f64) -> Option<f64> {
+pub(crate) fn f_formula_loss(
+    modes: &Modes,
+    eta: f64,
+    momentum: f64,
+    f: f64,
+) -> Result<f64, crate::error::ProblemError> {
     if momentum > 0.0 {
-        theory::momentum::stationary_loss(modes, eta, momentum, f).ok()
+        theory::momentum::stationary_loss(modes, eta, momentum, f)
     } else {
-        theory::sgd::stationary_loss(modes, eta, f).ok()
+        theory::sgd::stationary_loss(modes, eta, f)
     }
 }
 

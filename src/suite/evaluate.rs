@@ -68,12 +68,7 @@ fn theory_value(
             .quadratic()
             .f_formula_modes()
             .ok_or("the f-formulas apply to quadratic models only")?;
-        let r = if s.momentum > 0.0 {
-            theory::momentum::stationary_loss(&modes, s.eta, s.momentum, f)
-        } else {
-            theory::sgd::stationary_loss(&modes, s.eta, f)
-        };
-        r.map_err(|e| e.to_string())
+        crate::problems::f_formula_loss(&modes, s.eta, s.momentum, f).map_err(|e| e.to_string())
     };
     match choice {
         TheoryChoice::Exact => report

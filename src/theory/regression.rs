@@ -71,26 +71,14 @@ impl RegressionMoments {
 
     /// Spectral radius of `T`: mean-square stable iff < 1.
     pub fn spectral_radius(&self, eta: f64) -> f64 {
-        self.operator(eta).complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max)
+        spectral_radius_of(&self.operator(eta))
     }
 
     /// The mean-square stability limit: the eta in `(0, 2/lambda_max]` where the spectral radius
     /// reaches 1, by bisection (relative precision 1e-10).
     pub fn stability_limit(&self) -> f64 {
         let lmax = nalgebra::SymmetricEigen::new(self.h.clone()).eigenvalues.max();
-        let (mut lo, mut hi) = (0.0, 2.0 / lmax);
-        if self.spectral_radius(hi) < 1.0 {
-            return hi;
-        }
-        while hi - lo > 1e-10 * hi {
-            let mid = 0.5 * (lo + hi);
-            if self.spectral_radius(mid) < 1.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        limit_by_bisection(2.0 / lmax, |eta| self.spectral_radius(eta))
     }
 
     /// The second-moment map of heavy ball, `v <- m v - eta g`, `theta <- theta + v`, on the
@@ -116,11 +104,7 @@ impl RegressionMoments {
 
     /// Spectral radius of the heavy-ball second-moment map: mean-square stable iff < 1.
     pub fn momentum_spectral_radius(&self, eta: f64, m: f64) -> f64 {
-        self.momentum_operator(eta, m)
-            .complex_eigenvalues()
-            .iter()
-            .map(|z| z.norm())
-            .fold(0.0, f64::max)
+        spectral_radius_of(&self.momentum_operator(eta, m))
     }
 
     /// The mean-square stability limit of heavy ball with momentum `m`: the eta in
@@ -131,19 +115,7 @@ impl RegressionMoments {
             return self.stability_limit();
         }
         let lmax = nalgebra::SymmetricEigen::new(self.h.clone()).eigenvalues.max();
-        let (mut lo, mut hi) = (0.0, 2.0 * (1.0 + m) / lmax);
-        if self.momentum_spectral_radius(hi, m) < 1.0 {
-            return hi;
-        }
-        while hi - lo > 1e-10 * hi {
-            let mid = 0.5 * (lo + hi);
-            if self.momentum_spectral_radius(mid, m) < 1.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        limit_by_bisection(2.0 * (1.0 + m) / lmax, |eta| self.momentum_spectral_radius(eta, m))
     }
 
     fn check_stable(&self, eta: f64) -> Result<(), ProblemError> {
@@ -193,4 +165,27 @@ impl RegressionMoments {
         }
         out
     }
+}
+
+/// The largest modulus of a (non-symmetric) matrix's eigenvalues.
+fn spectral_radius_of(t: &DMatrix<f64>) -> f64 {
+    t.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max)
+}
+
+/// The eta in `(0, hi]` where `radius(eta)` reaches 1 (`hi` itself when it stays below), by
+/// bisection to relative precision 1e-10; the largest eta found stable is returned.
+fn limit_by_bisection(hi: f64, radius: impl Fn(f64) -> f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, hi);
+    if radius(hi) < 1.0 {
+        return hi;
+    }
+    while hi - lo > 1e-10 * hi {
+        let mid = 0.5 * (lo + hi);
+        if radius(mid) < 1.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }

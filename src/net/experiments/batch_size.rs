@@ -66,15 +66,6 @@ fn b_opt(acc: &[(usize, f64)]) -> (f64, String) {
     (2f64.powf(vertex), "interior".into())
 }
 
-/// Runs [`BatchSizeOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn batch_size<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &BatchSizeOptions,
-    device: &B::Device,
-) -> Result<BatchSizeReport, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for BatchSizeOptions {
     const NAME: &'static str = "batch-size";
     type Report = BatchSizeReport;

@@ -40,15 +40,6 @@ pub struct BenchReport {
     pub trace_seconds: f64,
 }
 
-/// Runs [`BenchOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn bench_epoch<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &BenchOptions,
-    device: &B::Device,
-) -> Result<BenchReport, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for BenchOptions {
     const NAME: &'static str = "bench";
     type Report = BenchReport;

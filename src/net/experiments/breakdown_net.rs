@@ -60,15 +60,6 @@ pub struct BreakdownNetReport {
     pub curves: Vec<(usize, f64, Vec<EpochRecord>)>,
 }
 
-/// Runs [`BreakdownNetOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn breakdown_net<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &BreakdownNetOptions,
-    device: &B::Device,
-) -> Result<BreakdownNetReport, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for BreakdownNetOptions {
     const NAME: &'static str = "breakdown";
     type Report = BreakdownNetReport;

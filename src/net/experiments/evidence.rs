@@ -90,15 +90,6 @@ fn fit(
     (theta, hess, steps, gnorm)
 }
 
-/// Runs [`EvidenceOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-/// Closed-form logistic regression in f64 on the host: no training backend is involved.
-pub fn evidence(
-    ctx: &NetContext,
-    o: &EvidenceOptions,
-) -> Result<Vec<EvidencePoint>, ExperimentError> {
-    super::run_experiment::<_, crate::net::CpuF64>(o, ctx, &Default::default())
-}
-
 impl super::Experiment for EvidenceOptions {
     const NAME: &'static str = "evidence";
     type Report = Vec<EvidencePoint>;

@@ -40,15 +40,6 @@ pub struct GapReport {
     pub gaussian_curves: Vec<Vec<EpochRecord>>,
 }
 
-/// Runs [`GaussianVsSgdOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn gaussian_vs_sgd<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &GaussianVsSgdOptions,
-    device: &B::Device,
-) -> Result<GapReport, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for GaussianVsSgdOptions {
     const NAME: &'static str = "gaussian-vs-sgd";
     type Report = GapReport;

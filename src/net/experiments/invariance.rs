@@ -35,15 +35,6 @@ pub struct Run {
     pub distance_test_accuracy: f64,
 }
 
-/// Runs [`InvarianceOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn invariance<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &InvarianceOptions,
-    device: &B::Device,
-) -> Result<Vec<Run>, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for InvarianceOptions {
     const NAME: &'static str = "invariance";
     type Report = Vec<Run>;

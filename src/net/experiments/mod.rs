@@ -14,16 +14,16 @@ mod invariance;
 mod ou_law;
 mod width;
 
-pub use batch_size::{batch_size, BatchSizeOptions, BatchSizeReport};
-pub use bench::{bench_epoch, BenchOptions};
-pub use breakdown_net::{breakdown_net, BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
+pub use batch_size::{BatchSizeOptions, BatchSizeReport};
+pub use bench::BenchOptions;
+pub use breakdown_net::{BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
 pub use context::{DataChoice, NetContext};
 pub use error::ExperimentError;
-pub use evidence::{evidence, EvidenceOptions, EvidencePoint};
-pub use gaussian_vs_sgd::{gaussian_vs_sgd, GaussianVsSgdOptions};
-pub use invariance::{invariance, InvarianceOptions};
-pub use ou_law::{ou_law, OuLawOptions};
-pub use width::{width, WidthOptions};
+pub use evidence::{EvidenceOptions, EvidencePoint};
+pub use gaussian_vs_sgd::GaussianVsSgdOptions;
+pub use invariance::InvarianceOptions;
+pub use ou_law::OuLawOptions;
+pub use width::WidthOptions;
 
 use burn::tensor::backend::AutodiffBackend;
 

@@ -80,14 +80,6 @@ fn to_f64(theta: &[f64]) -> Params<CpuF64> {
     Params::from_vec(theta, &Default::default())
 }
 
-pub fn ou_law<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &OuLawOptions,
-    device: &B::Device,
-) -> Result<OuLawReport, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for OuLawOptions {
     const NAME: &'static str = "ou-law";
     type Report = OuLawReport;

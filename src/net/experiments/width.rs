@@ -40,15 +40,6 @@ pub struct WidthPoint {
     pub relu_flips: usize,
 }
 
-/// Runs [`WidthOptions`] and writes its outputs and manifest (see [`super::run_experiment`]).
-pub fn width<B: AutodiffBackend>(
-    ctx: &NetContext,
-    o: &WidthOptions,
-    device: &B::Device,
-) -> Result<Vec<WidthPoint>, ExperimentError> {
-    super::run_experiment::<_, B>(o, ctx, device)
-}
-
 impl super::Experiment for WidthOptions {
     const NAME: &'static str = "width";
     type Report = Vec<WidthPoint>;
