@@ -18,6 +18,6 @@ pub mod problem;
 pub mod train;
 
 pub use backend::{CpuF32, CpuF64, DeviceChoice};
-pub use model::{Activation, Architecture, Model};
+pub use model::{Activation, Architecture, Layer, Model, ThetaLeaves};
 pub use params::Params;
 pub use problem::{NetNoise, NetworkProblem, NoiseMode};

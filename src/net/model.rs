@@ -16,7 +16,7 @@
 use super::params::Params;
 use crate::error::{ensure, ProblemError};
 use crate::rng;
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::{activation, backend::AutodiffBackend, backend::Backend, Tensor};
 use rand_distr::{Distribution, StandardNormal};
 
 /// Layer sizes: input, hidden..., output.
@@ -113,6 +113,28 @@ impl Architecture {
     pub fn outputs(&self) -> usize {
         *self.sizes.last().expect("validated non-empty")
     }
+    /// θ's contiguous blocks in layout order: per layer W, b, and with batch norm gamma, beta.
+    pub fn block_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let mut ranges = Vec::new();
+        let mut off = 0;
+        let mut push = |len: usize| {
+            ranges.push(off..off + len);
+            off += len;
+        };
+        for (l, w) in self.sizes.windows(2).enumerate() {
+            push(w[0] * w[1]);
+            push(w[1]);
+            if self.batch_norm && self.hidden(l) {
+                push(w[1]);
+                push(w[1]);
+            }
+        }
+        ranges
+    }
+    /// θ's blocks as slices of θ (views, or graph nodes when θ requires grad).
+    pub fn split<B: Backend>(&self, theta: &Tensor<B, 1>) -> Vec<Tensor<B, 1>> {
+        self.block_ranges().into_iter().map(|r| theta.clone().slice(r)).collect()
+    }
     /// `(weight offset, bias offset, batch-norm offset)` of each layer in θ.
     pub fn offsets(&self) -> Vec<(usize, usize, Option<usize>)> {
         let mut off = 0;
@@ -126,6 +148,56 @@ impl Architecture {
                 o
             })
             .collect()
+    }
+}
+
+/// One layer's tensors: `z = a W + b`, then with batch norm `gamma (z - mu) / sigma + beta`.
+#[derive(Debug, Clone)]
+pub struct Layer<B: Backend> {
+    pub weight: Tensor<B, 2>,
+    pub bias: Tensor<B, 2>,
+    pub norm: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
+}
+
+/// θ cut into its layout's blocks *outside* the autodiff graph, one leaf per block, and the
+/// gradient joined back by one concatenation. The same θ sliced under autodiff would make every
+/// slice's backward allocate a zero tensor the size of all of θ (8 full-size gradients per step
+/// for a 4-layer MLP, then summed); here each block's gradient is its own size. Values are the
+/// same: the gradient of every coordinate is computed by the same operations.
+pub struct ThetaLeaves<B: AutodiffBackend> {
+    pub blocks: Vec<Tensor<B, 1>>,
+}
+
+impl<B: AutodiffBackend> ThetaLeaves<B> {
+    pub fn new(arch: &Architecture, theta: &Tensor<B, 1>) -> Self {
+        let inner = theta.clone().inner();
+        let blocks = arch
+            .block_ranges()
+            .into_iter()
+            .map(|r| Tensor::from_inner(inner.clone().slice(r)).require_grad())
+            .collect();
+        Self { blocks }
+    }
+    /// `|θ|^2 / 2` as a graph node (for an L2 term).
+    pub fn half_norm_squared(&self) -> Tensor<B, 1> {
+        let mut sum: Option<Tensor<B, 1>> = None;
+        for b in &self.blocks {
+            let s = (b.clone() * b.clone()).sum();
+            sum = Some(match sum {
+                Some(t) => t + s,
+                None => s,
+            });
+        }
+        sum.expect("at least one block").mul_scalar(0.5)
+    }
+    /// The gradient with respect to θ, in θ's layout.
+    pub fn gradient(&self, grads: &B::Gradients) -> Tensor<B, 1> {
+        let parts = self
+            .blocks
+            .iter()
+            .map(|b| b.grad(grads).unwrap_or_else(|| b.clone().inner().zeros_like()))
+            .collect();
+        Tensor::from_inner(Tensor::cat(parts, 0))
     }
 }
 
@@ -199,18 +271,45 @@ impl Model {
         leaves: Option<&[Tensor<B, 2>]>,
         norm: Norm<'_, B>,
     ) -> ForwardPass<B> {
+        self.forward_layers(&self.layers(&self.arch.split(theta)), x, leaves, norm)
+    }
+
+    /// The layers' tensors from θ's blocks in layout order ([`Architecture::block_ranges`]):
+    /// views of θ, or separate autodiff leaves ([`ThetaLeaves`]).
+    pub fn layers<B: Backend>(&self, blocks: &[Tensor<B, 1>]) -> Vec<Layer<B>> {
+        let mut blocks = blocks.iter().cloned();
+        let mut next = || blocks.next().expect("one block per layout entry");
         let layers = self.arch.sizes.len() - 1;
+        self.arch
+            .sizes
+            .windows(2)
+            .enumerate()
+            .map(|(l, w)| {
+                let weight = next().reshape([w[0], w[1]]);
+                let bias = next().reshape([1, w[1]]);
+                let norm = (self.arch.batch_norm && l + 1 < layers)
+                    .then(|| (next().reshape([1, w[1]]), next().reshape([1, w[1]])));
+                Layer { weight, bias, norm }
+            })
+            .collect()
+    }
+
+    /// The forward pass through given layer tensors.
+    pub fn forward_layers<B: Backend>(
+        &self,
+        layers: &[Layer<B>],
+        x: Tensor<B, 2>,
+        leaves: Option<&[Tensor<B, 2>]>,
+        norm: Norm<'_, B>,
+    ) -> ForwardPass<B> {
+        let last = layers.len() - 1;
         let mut a = x;
-        let mut inputs = Vec::with_capacity(layers);
-        let mut pre = Vec::with_capacity(layers);
+        let mut inputs = Vec::with_capacity(layers.len());
+        let mut pre = Vec::with_capacity(layers.len());
         let mut stats = Vec::new();
-        for (l, ((w_off, b_off, bn_off), w)) in
-            self.arch.offsets().into_iter().zip(self.arch.sizes.windows(2)).enumerate()
-        {
-            let weight = theta.clone().slice(w_off..w_off + w[0] * w[1]).reshape([w[0], w[1]]);
-            let bias = theta.clone().slice(b_off..b_off + w[1]).reshape([1, w[1]]);
-            let mut z = a.clone().matmul(weight) + bias;
-            if let Some(off) = bn_off {
+        for (l, layer) in layers.iter().enumerate() {
+            let mut z = a.clone().matmul(layer.weight.clone()) + layer.bias.clone();
+            if let Some((gamma, beta)) = &layer.norm {
                 let (mean, var) = match norm {
                     Norm::Batch => {
                         let mean = z.clone().mean_dim(0);
@@ -219,9 +318,7 @@ impl Model {
                     }
                     Norm::Given(s) => s[stats.len()].clone(),
                 };
-                let gamma = theta.clone().slice(off..off + w[1]).reshape([1, w[1]]);
-                let beta = theta.clone().slice(off + w[1]..off + 2 * w[1]).reshape([1, w[1]]);
-                z = (z - mean.clone()) / (var.clone() + 1e-5).sqrt() * gamma + beta;
+                z = (z - mean.clone()) / (var.clone() + 1e-5).sqrt() * gamma.clone() + beta.clone();
                 stats.push((mean, var));
             }
             if let Some(leaves) = leaves {
@@ -229,7 +326,7 @@ impl Model {
             }
             inputs.push(a);
             pre.push(z.clone());
-            a = if l + 1 == layers { z } else { self.arch.activation.apply(z) };
+            a = if l == last { z } else { self.arch.activation.apply(z) };
         }
         ForwardPass { logits: a, inputs, pre_activations: pre, norm_stats: stats }
     }

@@ -13,7 +13,7 @@
 //! The loss is `mean_n l_n(θ) + l2/2 |θ|^2`.
 
 use super::data::Dataset;
-use super::model::Model;
+use super::model::{Model, Norm, ThetaLeaves};
 use super::params::Params;
 use crate::error::ProblemError;
 use crate::problems::{Batch, Sampling, StochasticProblem};
@@ -135,7 +135,7 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         rows: Option<&[usize]>,
         weights: Tensor<B, 1>,
     ) -> Tensor<B, 1> {
-        let theta = theta.clone().detach().require_grad();
+        let leaves = ThetaLeaves::new(&self.model.arch, theta);
         let (x, t) = match rows {
             Some(r) => {
                 let idx = Tensor::<B, 1, Int>::from_data(
@@ -146,13 +146,13 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
             }
             None => (self.x.clone(), self.targets.clone()),
         };
-        let f = self.model.forward(&theta, x, None);
+        let layers = self.model.layers(&leaves.blocks);
+        let f = self.model.forward_layers(&layers, x, None, Norm::Batch);
         let mut loss = (self.model.per_example_loss(f.logits, t) * weights).sum();
         if self.l2 > 0.0 {
-            loss = loss + (theta.clone() * theta.clone()).sum().mul_scalar(0.5 * self.l2);
+            loss = loss + leaves.half_norm_squared().mul_scalar(self.l2);
         }
-        let grads = loss.backward();
-        Tensor::from_inner(theta.grad(&grads).expect("θ requires grad"))
+        leaves.gradient(&loss.backward())
     }
 
     /// The full-batch gradient of the training objective.

@@ -6,6 +6,7 @@
 //! is `a_{l-1,n} (x) delta_{l,n}` (weights) and `delta_{l,n}` (bias), so
 //! `|g_n|^2 = sum_l (|a_{l-1,n}|^2 + 1) |delta_{l,n}|^2` without forming any outer product.
 
+use crate::net::model::{Norm, ThetaLeaves};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
@@ -34,7 +35,7 @@ pub fn gradient_noise<B: AutodiffBackend>(
     let mut start = 0;
     while start < p.n {
         let len = chunk.min(p.n - start);
-        let th = theta.tensor.clone().detach().require_grad();
+        let th = ThetaLeaves::new(&p.model.arch, &theta.tensor);
         let x = p.x.clone().narrow(0, start, len);
         let t = p.targets.clone().narrow(0, start, len);
         let device = x.device();
@@ -42,7 +43,7 @@ pub fn gradient_noise<B: AutodiffBackend>(
             .iter()
             .map(|&w| Tensor::zeros([len, w], &device).require_grad())
             .collect();
-        let f = p.model.forward(&th, x, Some(&leaves));
+        let f = p.model.forward_layers(&p.model.layers(&th.blocks), x, Some(&leaves), Norm::Batch);
         let loss = p.model.per_example_loss(f.logits, t).sum();
         let grads = loss.backward();
         let mut norm2: Option<Tensor<B::InnerBackend, 1>> = None;
@@ -58,7 +59,7 @@ pub fn gradient_noise<B: AutodiffBackend>(
             });
         }
         sum_norm2 += norm2.expect("at least one layer").sum().into_scalar().elem::<f64>();
-        let g = Tensor::<B, 1>::from_inner(th.grad(&grads).expect("θ requires grad"));
+        let g = th.gradient(&grads);
         grad_sum = Some(match grad_sum {
             Some(s) => s + g,
             None => g,
