@@ -2,12 +2,19 @@
 //! atomically; a rerun skips the points already done, so a killed sweep loses nothing.
 //! `--shard K/N` runs the points with `index % N == K` (a Slurm array task each).
 //! `sgd-sde merge` combines the shards' point files into one table.
+//!
+//! Integrity: every point file carries two fingerprints ([`fingerprint`]): `grid`, of everything
+//! that determines the sweep (the crate version, the base problem as loaded, the bytes of its data
+//! file, the run settings with the integrator, and the axes), and `fingerprint`, of the point
+//! (the same inputs without the axes, plus the point's parameters and seed). A rerun reuses a
+//! point only when its fingerprint matches, and reruns and reports stale ones; `merge` refuses
+//! point files of different grids, or of one grid with inconsistent sizes.
 
 use super::{progress, CliError};
 use crate::config::read::parse;
 use crate::config::{IntegratorKind, ProblemFile};
 use crate::ensemble::Ensemble;
-use crate::output::{write_csv, write_json, Manifest};
+use crate::output::{fingerprint, write_csv, write_json, Manifest};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,6 +87,12 @@ pub struct PointParams {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PointResult {
     pub id: String,
+    /// Fingerprint of the sweep this point belongs to (empty in files of older versions).
+    #[serde(default)]
+    pub grid: String,
+    /// Fingerprint of everything that determines this point's result.
+    #[serde(default)]
+    pub fingerprint: String,
     pub index: usize,
     pub total: usize,
     pub params: PointParams,
@@ -133,6 +146,8 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), CliError> {
 fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointParams) -> PointResult {
     let mut r = PointResult {
         id: String::new(),
+        grid: String::new(),
+        fingerprint: String::new(),
         index: 0,
         total: 0,
         params: p.clone(),
@@ -205,6 +220,20 @@ pub fn run_sweep(
         ))
     })?;
     let g: GridFile = parse(grid_path, &text).map_err(|e| CliError::Input(e.to_string()))?;
+    if g.run.paths < 2 {
+        return Err(CliError::Input(format!(
+            "invalid run.paths = {} in {}: valid range is >= 2 (a standard error over paths needs \
+             two of them)",
+            g.run.paths,
+            grid_path.display()
+        )));
+    }
+    if g.run.window == 0 {
+        return Err(CliError::Input(format!(
+            "invalid run.window = 0 in {}: valid range is >= 1 step",
+            grid_path.display()
+        )));
+    }
     let dir = grid_path.parent();
     let base_path = crate::config::read::resolve(dir, &g.base);
     let base = ProblemFile::load(&base_path).map_err(|e| CliError::Input(e.to_string()))?;
@@ -214,26 +243,46 @@ pub fn run_sweep(
     };
     let points = grid(&base, &g.axes);
     let total = points.len();
+    let prints = Fingerprints::new(&base, &base_path, &g);
     let mine: Vec<(usize, &PointParams)> =
         points.iter().enumerate().filter(|(i, _)| i % shards == k).collect();
     let points_dir = out.join("points");
-    std::fs::create_dir_all(&points_dir)?;
+    std::fs::create_dir_all(&points_dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", points_dir.display())))?;
+    let mut stale = 0;
     let todo: Vec<&(usize, &PointParams)> = mine
         .iter()
-        .filter(|(i, p)| !done(&points_dir.join(format!("{}.json", id(*i))), p))
+        .filter(|(i, p)| match stored(&points_dir.join(format!("{}.json", id(*i)))) {
+            Some(r) if r.fingerprint == prints.point(p) => false,
+            Some(_) => {
+                stale += 1;
+                true
+            }
+            None => true,
+        })
         .collect();
     outln!(
-        "grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run",
+        "grid {}: {total} points; shard {k}/{shards} has {}, {} already done, {} to run{}",
         grid_path.display(),
         mine.len(),
         mine.len() - todo.len(),
-        todo.len()
+        todo.len(),
+        if stale > 0 {
+            format!(
+                " ({stale} of them stale: their files were computed with other settings, a \
+                 different base problem or another version, and are recomputed)"
+            )
+        } else {
+            String::new()
+        }
     );
     let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
     let base_dir = base_path.parent().map(Path::to_path_buf);
     for (i, p) in todo {
         let mut r = evaluate(&base, base_dir.as_deref(), &g.run, p);
         r.id = id(*i);
+        r.grid = prints.grid.clone();
+        r.fingerprint = prints.point(p);
         r.index = *i;
         r.total = total;
         write_json(&points_dir.join(format!("{}.json", r.id)), &r)?;
@@ -256,12 +305,49 @@ fn id(i: usize) -> String {
     format!("p{i:06}")
 }
 
-/// A point is done when its file parses and holds the same parameters.
-fn done(path: &Path, p: &PointParams) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<PointResult>(&t).ok())
-        .is_some_and(|r| &r.params == p)
+/// A stored point file, if it parses.
+fn stored(path: &Path) -> Option<PointResult> {
+    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<PointResult>(&t).ok())
+}
+
+/// The fingerprints of one sweep: of its settings (shared by every point) and of its grid.
+struct Fingerprints {
+    settings: String,
+    grid: String,
+}
+
+impl Fingerprints {
+    fn new(base: &ProblemFile, base_path: &Path, g: &GridFile) -> Self {
+        // The data file's bytes, when the base problem reads one (its absence is reported when
+        // the points are built).
+        let data = base
+            .noise
+            .file
+            .as_ref()
+            .map(|f| crate::config::read::resolve(base_path.parent(), f))
+            .and_then(|f| std::fs::read(f).ok())
+            .unwrap_or_default();
+        let settings = fingerprint(&[
+            ("version", env!("CARGO_PKG_VERSION").as_bytes()),
+            ("base", canonical(base).as_bytes()),
+            ("data", &data),
+            ("run", canonical(&g.run).as_bytes()),
+        ]);
+        let grid = fingerprint(&[
+            ("settings", settings.as_bytes()),
+            ("axes", canonical(&g.axes).as_bytes()),
+        ]);
+        Self { settings, grid }
+    }
+    fn point(&self, p: &PointParams) -> String {
+        fingerprint(&[("settings", self.settings.as_bytes()), ("point", canonical(p).as_bytes())])
+    }
+}
+
+/// Canonical JSON of a value: serde_json writes fields in declaration order and floats in their
+/// shortest round-trip form, so equal values give equal text.
+fn canonical<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
@@ -270,7 +356,7 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
             "invalid merge arguments: valid is one or more sweep output folders".into(),
         ));
     }
-    let mut results: Vec<PointResult> = Vec::new();
+    let mut results: Vec<(PathBuf, PointResult)> = Vec::new();
     for d in dirs {
         let pd = d.join("points");
         let entries = std::fs::read_dir(&pd).map_err(|e| {
@@ -281,21 +367,27 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
             ))
         })?;
         for e in entries {
-            let path = e?.path();
+            let path =
+                e.map_err(|e| CliError::Io(format!("cannot read {}: {e}", pd.display())))?.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let t = std::fs::read_to_string(&path)?;
+                let t = std::fs::read_to_string(&path)
+                    .map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
                 let r: PointResult = serde_json::from_str(&t).map_err(|e| {
                     CliError::Input(format!("invalid point file {}: {e}", path.display()))
                 })?;
-                results.push(r);
+                results.push((path, r));
             }
         }
     }
+    let (total, mut results) = one_grid(results)?;
     results.sort_by_key(|r| r.index);
     results.dedup_by_key(|r| r.index);
-    let total = results.iter().map(|r| r.total).max().unwrap_or(0);
-    let missing: Vec<usize> =
-        (0..total).filter(|i| results.binary_search_by_key(i, |r| r.index).is_err()).collect();
+    // Indices are distinct and below `total`, so this scans at most len + 10 of them.
+    let missing_count = total - results.len();
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| results.binary_search_by_key(i, |r| r.index).is_err())
+        .take(10)
+        .collect();
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| dirs[0].clone());
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let rows: Vec<Vec<String>> = results
@@ -343,12 +435,54 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
         results.len(),
         out.display()
     );
-    if !missing.is_empty() {
+    if missing_count > 0 {
         outln!(
-            "missing {} points: {} (rerun the sweep or its shards to fill them in)",
-            missing.len(),
-            missing.iter().take(10).map(|i| id(*i)).collect::<Vec<_>>().join(", ")
+            "missing {missing_count} points: {}{} (rerun the sweep or its shards to fill them in)",
+            missing.iter().map(|i| id(*i)).collect::<Vec<_>>().join(", "),
+            if missing_count > missing.len() { ", ..." } else { "" }
         );
     }
     Ok(())
+}
+
+/// Checks that point files come from one sweep (one grid fingerprint, one size, indices inside
+/// it) and returns the grid's size with the points; refuses to mix anything else.
+fn one_grid(results: Vec<(PathBuf, PointResult)>) -> Result<(usize, Vec<PointResult>), CliError> {
+    let Some((first_path, first)) = results.first() else {
+        return Ok((0, Vec::new()));
+    };
+    for (path, r) in &results {
+        if r.grid.is_empty() {
+            return Err(CliError::Input(format!(
+                "invalid point file {}: it has no grid fingerprint (written by an older version); \
+                 valid are point files of this version: rerun the sweep to refresh it",
+                path.display()
+            )));
+        }
+        if r.grid != first.grid {
+            return Err(CliError::Input(format!(
+                "cannot merge {} and {}: they come from different sweeps (grid fingerprints {} \
+                 and {}: another base problem, run settings, axes or version); valid are the \
+                 point files of one sweep (rerun the stale shards with the current grid)",
+                first_path.display(),
+                path.display(),
+                first.grid,
+                r.grid
+            )));
+        }
+        if r.total != first.total || r.index >= r.total || r.id != id(r.index) {
+            return Err(CliError::Input(format!(
+                "invalid point file {}: index {} of {} points (id {}) does not fit the grid of {} \
+                 ({} points); valid are unedited point files",
+                path.display(),
+                r.index,
+                r.total,
+                r.id,
+                first_path.display(),
+                first.total
+            )));
+        }
+    }
+    let total = first.total;
+    Ok((total, results.into_iter().map(|(_, r)| r).collect()))
 }
