@@ -290,6 +290,60 @@ fn sweep_shards_resume_and_merge() {
     bad(&["sweep", "--grid", g, "--shard", "2/2", "--out", o], "--shard");
 }
 
+/// Changed settings never reuse old points: resume reruns the stale ones and says so, and merge
+/// refuses to mix two grids or a grid with pre-fingerprint files.
+#[test]
+fn sweep_fingerprints_stop_stale_reuse_and_mixed_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = write(d, "base.toml", GOOD);
+    let grid_text = |paths: usize| {
+        format!("base = \"base.toml\"\n[axes]\neta = [0.1, 0.2]\n[run]\npaths = {paths}\nwindow = 300\n")
+    };
+    let grid = write(d, "grid.toml", &grid_text(8));
+    let (g, a, b) = (grid.to_str().unwrap(), d.join("a"), d.join("b"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    assert_eq!(run(&["sweep", "--grid", g, "--out", a]).0, 0);
+    let before = std::fs::read_to_string(d.join("a/points/p000000.json")).unwrap();
+    // Another run setting: both points are stale and rerun.
+    write(d, "grid.toml", &grid_text(10));
+    let (code, stdout, _) = run(&["sweep", "--grid", g, "--out", a]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("0 already done, 2 to run (2 of them stale"), "{stdout}");
+    let after = std::fs::read_to_string(d.join("a/points/p000000.json")).unwrap();
+    assert_ne!(before, after);
+    // The base problem's contents count too (same file name, another batch size).
+    std::fs::write(&base, GOOD.replace("batch = 4", "batch = 2")).unwrap();
+    let (_, stdout, _) = run(&["sweep", "--grid", g, "--out", a]);
+    assert!(stdout.contains("(2 of them stale"), "{stdout}");
+    let (_, stdout, _) = run(&["sweep", "--grid", g, "--out", a]);
+    assert!(stdout.contains("2 already done, 0 to run\n"), "{stdout}");
+    // A second folder run with other settings cannot be merged with the first.
+    write(d, "grid.toml", &grid_text(8));
+    assert_eq!(run(&["sweep", "--grid", g, "--out", b]).0, 0);
+    bad(&["merge", a, b], "different sweeps");
+    // One folder holding points of two grids (another shard not yet rerun) is refused as well.
+    std::fs::copy(d.join("b/points/p000001.json"), d.join("a/points/p000001.json")).unwrap();
+    bad(&["merge", a], "different sweeps");
+    // Files without fingerprints (older versions) are refused, not trusted.
+    let current = std::fs::read_to_string(d.join("a/points/p000000.json")).unwrap();
+    let legacy = current.lines().filter(|l| !l.contains("\"grid\"")).collect::<Vec<_>>().join("\n");
+    std::fs::write(d.join("a/points/p000001.json"), legacy).unwrap();
+    bad(&["merge", a], "no grid fingerprint");
+    // A point file claiming an absurd grid size is refused, not looped over.
+    let huge = current.replace("\"total\": 2", "\"total\": 18446744073709551615");
+    std::fs::write(d.join("a/points/p000001.json"), &huge).unwrap();
+    bad(&["merge", a], "does not fit the grid");
+    std::fs::remove_file(d.join("a/points/p000001.json")).unwrap();
+    std::fs::write(d.join("a/points/p000000.json"), &huge).unwrap();
+    let (code, stdout, _) = run(&["merge", a]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("missing 18446744073709551614 points: p000001, p000002"), "{stdout}");
+    // Zero or one path is refused before any work.
+    write(d, "grid.toml", &grid_text(1));
+    bad(&["sweep", "--grid", g, "--out", a], "run.paths");
+}
+
 #[test]
 fn bad_inputs_exit_2_with_one_line_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
