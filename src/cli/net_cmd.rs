@@ -511,7 +511,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
             )?;
             outln!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
-            outln!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s; Tr(H) with {} probes: {:.2} s", r.hvp_examples, r.hvp_seconds, r.trace_probes, r.trace_seconds);
+            outln!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s (central difference, step {:.0e}); Tr(H) with {} probes: {:.2} s ({} ReLU flips left)", r.hvp_examples, r.hvp_seconds, r.hvp_step, r.trace_probes, r.trace_seconds, r.trace_relu_flips);
         }
     }
     Ok(())

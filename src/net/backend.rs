@@ -1,11 +1,18 @@
-//! Backends and device choice. The CPU (NdArray) is the default; `--device cuda` needs the `cuda`
+//! Backends and device choice. The CPU (Flex in f32, NdArray in f64) is the default; `--device cuda` needs the `cuda`
 //! feature and a working driver, probed once with any panic caught, so a missing GPU gives one
 //! clear message instead of a backtrace.
 
-use burn::backend::{Autodiff, NdArray};
+//!
+//! The f32 and f64 CPU backends must run on different device types: burn keeps one default float
+//! dtype per device (its device-settings registry, filled by the first backend that asks), so
+//! `NdArray<f32>` training followed by `NdArray<f64>` probes in one process made the "f64" probes
+//! compute in f32. Flex and NdArray have distinct devices; `tests/all/network.rs` checks the
+//! dtypes after f32 training.
 
-/// Training on the CPU in f32.
-pub type CpuF32 = Autodiff<NdArray<f32>>;
+use burn::backend::{Autodiff, Flex, NdArray};
+
+/// Training on the CPU in f32 (Flex: gemm-based matrix products, SIMD, rayon).
+pub type CpuF32 = Autodiff<Flex>;
 /// Probes that need accuracy (finite-difference Hessian-vector products) run in f64 on the CPU.
 pub type CpuF64 = Autodiff<NdArray<f64>>;
 /// Training on an NVIDIA GPU in f32.

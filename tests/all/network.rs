@@ -529,3 +529,31 @@ fn multiclass_logistic_regression_hvp_matches_the_dense_finite_difference_hessia
     assert!(eig.min() > 0.0099, "{eig}");
     assert_eq!(Architecture::logistic(3, 2).sizes, vec![3, 1], "binary uses one logit");
 }
+
+/// burn keeps one default float dtype per device (its device-settings registry). When the f32
+/// training backend and the f64 probe backend shared the CPU device type, whichever ran first set
+/// the dtype for both, and "f64" probes after f32 training computed in f32. The two must stay on
+/// different devices: after training in f32, every probe tensor is still f64.
+#[test]
+fn f64_probes_stay_f64_after_f32_training() {
+    use burn::tensor::DType;
+    use sgd_sde::net::CpuF32;
+    let data = teacher_student(40, 5, 3, 2, 1);
+    let model = Model::new(Architecture::new(vec![5, 4, 2]).unwrap());
+    let dev32 = Default::default();
+    let p32 =
+        NetworkProblem::<CpuF32>::new(model.clone(), &data, 8, NoiseMode::FullBatch, 0.0, &dev32)
+            .unwrap();
+    let th32 = model.init::<CpuF32>(0, &dev32);
+    let g32 = p32.full_gradient(&th32.tensor);
+    assert_eq!(g32.dtype(), DType::F32);
+    let dev64 = Default::default();
+    let p64 =
+        NetworkProblem::<CpuF64>::new(model.clone(), &data, 8, NoiseMode::FullBatch, 0.0, &dev64)
+            .unwrap();
+    let th64 = Params::<CpuF64>::from_vec(&th32.to_vec(), &dev64);
+    assert_eq!(p64.x.dtype(), DType::F64);
+    assert_eq!(th64.tensor.dtype(), DType::F64);
+    assert_eq!(p64.full_gradient(&th64.tensor).dtype(), DType::F64);
+    assert_eq!(Tensor::<CpuF64, 1>::ones([3], &dev64).dtype(), DType::F64);
+}
