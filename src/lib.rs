@@ -34,6 +34,7 @@ macro_rules! outln {
     }};
 }
 
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod coupling;

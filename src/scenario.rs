@@ -327,6 +327,33 @@ impl Scenario {
         self.x0.len()
     }
 
+    /// The cost of one step of one path in multiply-adds, for work estimates
+    /// ([`crate::budget`]): `d` per coordinate with diagonal Gaussian noise, `d^2` with a dense
+    /// H or C, `S d` for a minibatch of data-set or regression examples.
+    pub fn step_cost(&self) -> f64 {
+        let d = self.dim() as f64;
+        match &self.model {
+            Model::Gaussian(p) if p.is_diagonal() => d,
+            Model::Gaussian(_) => d * d,
+            Model::Dataset(_) | Model::Regression(_) => d * self.batch.max(1) as f64,
+        }
+    }
+
+    /// The cost of `paths x steps` steps of this problem (see [`crate::budget`]).
+    pub fn work(&self, paths: usize, steps: usize) -> crate::budget::Work {
+        let threads = rayon::current_num_threads() as f64;
+        crate::budget::Work::simulation(
+            format!("{paths} paths x {steps} steps of a d = {} problem", self.dim()),
+            paths as f64 * steps as f64 * self.step_cost(),
+            8.0 * (16.0 * self.dim() as f64 * threads + 16.0 * paths as f64),
+        )
+    }
+
+    /// Refuses `paths x steps` steps of this problem when they cannot fit.
+    pub fn check_work(&self, paths: usize, steps: usize) -> Result<(), crate::budget::TooMuchWork> {
+        self.work(paths, steps).check()
+    }
+
     pub fn sampling(&self) -> Option<Sampling> {
         self.model.quadratic().sampling()
     }

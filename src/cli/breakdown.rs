@@ -120,6 +120,21 @@ pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
             )));
         }
     }
+    let mut parts = Vec::new();
+    for (_, file) in &variants {
+        for &beta in &betas {
+            if let Ok(scen) = Scenario::build(&scaled(file, beta).0, dir.as_deref()) {
+                parts.push(scen.work(o.paths, scen.default_burn_in() + o.window));
+            }
+        }
+    }
+    let what = format!(
+        "the breakdown map ({} runs x {} paths x burn-in + {} steps)",
+        parts.len(),
+        o.paths,
+        o.window
+    );
+    crate::budget::Work::sequence(what, parts).check()?;
     let bar = progress::bar((betas.len() * variants.len() * o.paths) as u64, "breakdown", o.quiet);
     let mut rows = Vec::new();
     for (name, file) in &variants {

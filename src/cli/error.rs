@@ -61,6 +61,12 @@ impl From<crate::net::experiments::ExperimentError> for CliError {
     }
 }
 
+impl From<crate::budget::TooMuchWork> for CliError {
+    fn from(e: crate::budget::TooMuchWork) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         CliError::Io(e.to_string())

@@ -52,6 +52,23 @@ pub fn run(o: &LawOptions) -> Result<(), CliError> {
         o.etas.clone()
     };
     let batches = if o.batches.is_empty() { vec![1, 4, 16, 64] } else { o.batches.clone() };
+    let mut parts = Vec::new();
+    for &s in &batches {
+        for &eta in &etas {
+            let mut f = base.clone();
+            (f.optimizer.eta, f.optimizer.batch) = (eta, s);
+            if let Ok(scen) = Scenario::build(&f, dir.as_deref()) {
+                parts.push(scen.work(o.paths, scen.default_burn_in() + o.window));
+            }
+        }
+    }
+    let what = format!(
+        "the law grid ({} points x {} paths x burn-in + {} steps)",
+        parts.len(),
+        o.paths,
+        o.window
+    );
+    crate::budget::Work::sequence(what, parts).check()?;
     let bar = progress::bar((etas.len() * batches.len() * o.paths) as u64, "law grid", o.quiet);
     let mut points = Vec::new();
     for &s in &batches {

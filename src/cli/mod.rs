@@ -1,5 +1,6 @@
-//! The `sgd-sde` command line. Exit codes: 0 success, 1 a check failed (or I/O failed),
-//! 2 bad input (one line naming the field, its value and the valid range), 3 a run diverged.
+//! The `sgd-sde` command line. Exit codes: 0 success, 1 a check failed, 2 bad input (one line
+//! naming the field, its value and the valid range; also work refused as too large), 3 a run
+//! diverged, 4 an I/O failure (naming the path).
 
 mod breakdown;
 mod error;
@@ -29,6 +30,9 @@ struct Cli {
     /// No progress bars.
     #[arg(long, global = true)]
     quiet: bool,
+    /// Refuse runs estimated to take longer than this (the estimate errs long; see the README).
+    #[arg(long, global = true, default_value_t = crate::budget::DEFAULT_MAX_HOURS, value_parser = flags::positive)]
+    max_hours: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -204,6 +208,7 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    crate::budget::set_max_hours(cli.max_hours);
     let result = match cli.command {
         Command::Validate { out: Some(_), calibrate: Some(_), .. } => Err(CliError::Input(
             "invalid --out with --calibrate: valid is --json FILE for the calibration table".into(),

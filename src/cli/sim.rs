@@ -96,6 +96,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     if steps == 0 {
         return Err(CliError::Input("invalid --steps = 0: valid range is >= 1".into()));
     }
+    scenario.check_work(paths, steps)?;
     let stationary_wanted = burn < steps;
     let observer = (
         TimeAverage::new(burn, if stationary_wanted { steps } else { 0 }),

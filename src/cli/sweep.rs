@@ -143,6 +143,18 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), CliError> {
     Ok((k, n))
 }
 
+/// The base problem with a point's parameters.
+fn point_file(base: &ProblemFile, p: &PointParams) -> ProblemFile {
+    let mut f = base.clone();
+    f.optimizer.eta = p.eta;
+    f.optimizer.batch = p.batch;
+    f.optimizer.momentum = p.momentum;
+    if let (Some(n), Some(g)) = (p.n, f.noise.generate.as_mut()) {
+        g.n = n;
+    }
+    f
+}
+
 fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointParams) -> PointResult {
     let mut r = PointResult {
         id: String::new(),
@@ -160,14 +172,7 @@ fn evaluate(base: &ProblemFile, dir: Option<&Path>, run: &RunSpec, p: &PointPara
         z_exact: None,
         z_continuous: None,
     };
-    let mut f = base.clone();
-    f.optimizer.eta = p.eta;
-    f.optimizer.batch = p.batch;
-    f.optimizer.momentum = p.momentum;
-    if let (Some(n), Some(g)) = (p.n, f.noise.generate.as_mut()) {
-        g.n = n;
-    }
-    let scen = match Scenario::build(&f, dir) {
+    let scen = match Scenario::build(&point_file(base, p), dir) {
         Ok(s) => s,
         Err(e) => {
             r.status = "invalid".into();
@@ -213,12 +218,8 @@ pub fn run_sweep(
     quiet: bool,
 ) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let text = std::fs::read_to_string(grid_path).map_err(|e| {
-        CliError::Input(format!(
-            "invalid --grid = {}: cannot read it ({e}); valid is a readable grid file",
-            grid_path.display()
-        ))
-    })?;
+    let text = crate::config::read::read_text(grid_path, "--grid")
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let g: GridFile = parse(grid_path, &text).map_err(|e| CliError::Input(e.to_string()))?;
     if g.run.paths < 2 {
         return Err(CliError::Input(format!(
@@ -276,8 +277,19 @@ pub fn run_sweep(
             String::new()
         }
     );
-    let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
     let base_dir = base_path.parent().map(Path::to_path_buf);
+    let work = todo.iter().filter_map(|(_, p)| {
+        let scen = Scenario::build(&point_file(&base, p), base_dir.as_deref()).ok()?;
+        Some(scen.work(g.run.paths, g.run.burn_in.unwrap_or(scen.default_burn_in()) + g.run.window))
+    });
+    let what = format!(
+        "this shard's {} points x {} paths x burn-in + {} steps",
+        todo.len(),
+        g.run.paths,
+        g.run.window
+    );
+    crate::budget::Work::sequence(what, work).check()?;
+    let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
     for (i, p) in todo {
         let mut r = evaluate(&base, base_dir.as_deref(), &g.run, p);
         r.id = id(*i);

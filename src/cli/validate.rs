@@ -17,7 +17,8 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
         Some((path, text)) => (PathBuf::from(path), text.to_string()),
         None => {
             let p = PathBuf::from(name);
-            let t = std::fs::read_to_string(&p).map_err(|e| CliError::Input(format!("invalid --suite = {name}: cannot read it ({e}); valid is quick, full, net, net-full or a suite file")))?;
+            let t = crate::config::read::read_text(&p, "--suite")
+                .map_err(|e| CliError::Input(format!("{e} (or quick, full, net, net-full)")))?;
             (p, t)
         }
     };

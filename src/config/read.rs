@@ -14,10 +14,34 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// Reads a whole file, with an error naming the field that pointed to it.
+/// Input files larger than this are refused unread (a problem, grid or suite file is a few KB; a
+/// CSV data set a few MB): `--problem /dev/zero` must not fill the memory.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// Reads a whole text file of at most [`MAX_INPUT_BYTES`], with an error naming the field that
+/// pointed to it.
 pub(crate) fn read_text(path: &Path, field: &str) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: &dyn std::fmt::Display| {
         InputError(format!(
             "invalid {field} = {}: cannot read the file ({e}); valid is an existing, readable file",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError(format!(
+            "invalid {field} = {}: the file is larger than {} MiB; valid is a problem, grid or \
+             data file of at most that size",
+            path.display(),
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        InputError(format!(
+            "invalid {field} = {}: the file is not UTF-8 text; valid is a TOML, JSON or CSV file",
             path.display()
         ))
     })

@@ -68,19 +68,37 @@ impl GaussianProblem {
             ));
         }
         positive("temperature eta/S", temperature)?;
-        let (drift, c) = match frame {
+        // Both diagonal: no d x d matrix is ever formed (the same bits as the dense route, whose
+        // square root of a diagonal matrix is the element-wise one).
+        let both_diagonal = hessian.is_diagonal() && noise_covariance.is_diagonal();
+        let (drift, diffusion) = match frame {
+            _ if both_diagonal => (
+                LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()),
+                LinearMap::Diagonal(
+                    noise_covariance.eigenvalues().iter().map(|c| c.sqrt()).collect(),
+                ),
+            ),
             Frame::Eigen => (
                 LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()),
-                hessian.rotate_into_eigenbasis(&noise_covariance.dense()),
+                LinearMap::square_root_of(
+                    &hessian.rotate_into_eigenbasis(&noise_covariance.dense()),
+                ),
             ),
             Frame::Original if hessian.is_diagonal() => (
                 LinearMap::Diagonal(hessian.eigenvalues().as_slice().to_vec()),
-                noise_covariance.dense(),
+                LinearMap::square_root_of(&noise_covariance.dense()),
             ),
-            Frame::Original => (LinearMap::Dense(hessian.dense()), noise_covariance.dense()),
+            Frame::Original => (
+                LinearMap::Dense(hessian.dense()),
+                LinearMap::square_root_of(&noise_covariance.dense()),
+            ),
         };
-        let diffusion = LinearMap::square_root_of(&c);
         Ok(Self { hessian, noise_covariance, temperature, frame, drift, diffusion, substeps: 1 })
+    }
+
+    /// Whether a step costs O(d): H and the noise factor are both diagonal in the working frame.
+    pub fn is_diagonal(&self) -> bool {
+        matches!((&self.drift, &self.diffusion), (LinearMap::Diagonal(_), LinearMap::Diagonal(_)))
     }
 
     /// SGD with Gaussian noise `N(0, C/S)` at learning rate `eta`: temperature `eta/S`.

@@ -907,3 +907,40 @@ fn absurd_numeric_flags_are_refused_before_any_work() {
     let p = write(dir.path(), "one.toml", &format!("{GOOD}\n[simulation]\npaths = 1\n"));
     bad(&["sim", "--problem", p.to_str().unwrap()], "paths");
 }
+
+/// Work that cannot fit is refused before it starts, with its estimate: no hang, no abort.
+#[test]
+fn unbounded_work_is_refused_with_an_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = write(d, "good.toml", GOOD);
+    let g = good.to_str().unwrap();
+    let long = "--max-hours";
+    bad(&["sim", "--problem", g, "--steps", "18446744073709551615"], long);
+    bad(&["weak-order", "--levels", "64"], long);
+    bad(&["law", "--window", "1000000000000"], long);
+    bad(&["breakdown", "--window", "1000000000000"], long);
+    bad(&["net", "invariance", "--epochs", "1e12", "--n", "60", "--test-n", "30"], long);
+    bad(&["net", "gaussian-vs-sgd", "--epochs", "1e9", "--n", "60", "--test-n", "30"], long);
+    bad(&["--max-hours", "0", "sim", "--problem", g], "--max-hours");
+    // The limit is the user's to raise: a tiny limit refuses an ordinary run...
+    bad(&["--max-hours", "1e-9", "sim", "--problem", g, "--paths", "8", "--steps", "100"], long);
+    // ...and the default lets it run.
+    assert_eq!(run(&["sim", "--problem", g, "--paths", "8", "--steps", "100"]).0, 0);
+    // A sweep's points count together.
+    write(d, "base.toml", GOOD);
+    let grid =
+        write(d, "grid.toml", "base = \"base.toml\"\n[run]\npaths = 8\nwindow = 1000000000000\n");
+    bad(&["sweep", "--grid", grid.to_str().unwrap(), "--out", d.join("s").to_str().unwrap()], long);
+    // A file that never ends is refused unread, not loaded into memory.
+    bad(&["theory", "--problem", "/dev/zero"], "larger than");
+    // A diagonal problem of a million coordinates never forms a d x d matrix.
+    let wide = write(
+        d,
+        "wide.toml",
+        "[hessian]\nlog_spaced = { d = 1000000, min = 0.1, max = 10.0 }\n[optimizer]\neta = 0.01\nbatch = 1\n",
+    );
+    let (code, stdout, err) = run(&["theory", "--problem", wide.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("\"stable\": true"), "{stdout}");
+}

@@ -230,4 +230,10 @@ impl super::Experiment for BatchSizeOptions {
         ctx.outputs().figure("batch_size", &[curves, scaling])?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        let runs = (self.etas.len() * self.batches.len() + self.momenta.len()) as f64
+            * self.ns.len().max(1) as f64
+            * self.seeds as f64;
+        (runs * self.epochs * n as f64, super::params_of(&self.layers))
+    }
 }

@@ -36,8 +36,12 @@ pub struct BenchReport {
     pub seconds_per_epoch: f64,
     pub hvp_examples: usize,
     pub hvp_seconds: f64,
+    /// The central-difference step the product used (divided by 10 per retry after ReLU flips).
+    pub hvp_step: f64,
     pub trace_probes: usize,
     pub trace_seconds: f64,
+    /// ReLU units that changed sign within the probes' final steps (0: every product clean).
+    pub trace_relu_flips: usize,
 }
 
 impl super::Experiment for BenchOptions {
@@ -100,10 +104,10 @@ impl super::Experiment for BenchOptions {
         )?;
         let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
         let t = Instant::now();
-        let _ = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5);
+        let hvp_step = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5).eps;
         let hvp_seconds = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let _ = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
+        let trace_relu_flips = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed).relu_flips;
         let trace_seconds = t.elapsed().as_secs_f64();
         let r = BenchReport {
             device: format!("{:?}", ctx.device),
@@ -116,8 +120,10 @@ impl super::Experiment for BenchOptions {
             seconds_per_epoch: seconds / o.epochs,
             hvp_examples: sub.len(),
             hvp_seconds,
+            hvp_step,
             trace_probes: o.probes,
             trace_seconds,
+            trace_relu_flips,
         };
         Ok(r)
     }
@@ -125,5 +131,10 @@ impl super::Experiment for BenchOptions {
     fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
         ctx.outputs().json("bench.json", &r)?;
         Ok(())
+    }
+    fn work(&self, n: usize) -> (f64, usize) {
+        // The epoch, then 1 + probes Hessian-vector products of up to 4 tries x 2 gradients.
+        let probes = (1 + self.probes) as f64 * 8.0 * self.hvp_n.min(n) as f64;
+        (self.epochs * n as f64 + probes, super::params_of(&self.layers))
     }
 }

@@ -283,4 +283,9 @@ impl super::Experiment for BreakdownNetOptions {
         )?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        let runs = (self.betas.len() * self.ns.len().max(1)) as f64;
+        let probes = (self.lanczos_steps + self.probes) as f64 * 8.0 * self.probe_n as f64;
+        (runs * (self.epochs * n as f64 + probes), super::params_of(&self.layers))
+    }
 }

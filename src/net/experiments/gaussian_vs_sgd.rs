@@ -157,4 +157,10 @@ impl super::Experiment for GaussianVsSgdOptions {
         )?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        // Per seed: SGD (one batch per step) and Gaussian-noise GD (all n examples per step).
+        let steps = self.epochs * n as f64 / self.batch.max(1) as f64;
+        let per_seed = steps * (self.batch as f64 + n as f64);
+        (self.seeds as f64 * per_seed, super::params_of(&self.layers))
+    }
 }

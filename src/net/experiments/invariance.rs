@@ -149,4 +149,7 @@ impl super::Experiment for InvarianceOptions {
         )?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        (3.0 * self.epochs * n as f64, super::params_of(&self.layers))
+    }
 }

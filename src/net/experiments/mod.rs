@@ -42,6 +42,18 @@ pub trait Experiment: serde::Serialize {
     ) -> Result<Self::Report, ExperimentError>;
     /// The report's tables, JSON and figures, through `ctx.outputs()`.
     fn write(&self, report: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError>;
+    /// About how many one-example gradients (forward + backward passes) the run takes with
+    /// `n` training examples, and the parameter count: checked against the time limit before
+    /// anything is trained ([`crate::budget`]).
+    fn work(&self, n: usize) -> (f64, usize);
+}
+
+/// Parameters of an MLP with these layer sizes (0 for sizes the run will refuse anyway).
+fn params_of(layers: &[usize]) -> usize {
+    layers
+        .windows(2)
+        .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
+        .fold(0, usize::saturating_add)
 }
 
 /// Runs an experiment, writes its outputs and its manifest, and returns the report.
@@ -51,6 +63,18 @@ pub fn run_experiment<E: Experiment, B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<E::Report, ExperimentError> {
     let started = std::time::Instant::now();
+    let (gradients, params) = experiment.work(ctx.train.len());
+    crate::budget::Work::network(
+        format!(
+            "net {}: about {gradients:.3e} example gradients of a {params}-parameter network",
+            E::NAME
+        ),
+        gradients,
+        params as f64,
+        0.0,
+    )
+    .check()
+    .map_err(|e| ExperimentError::Invalid(e.to_string()))?;
     let report = experiment.run::<B>(ctx, device)?;
     experiment.write(&report, ctx)?;
     ctx.write_manifest(E::NAME, experiment, started)?;

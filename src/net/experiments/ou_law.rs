@@ -370,4 +370,10 @@ impl super::Experiment for OuLawOptions {
         ctx.outputs().figure("ou_law", &[fig])?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        let runs = (self.etas.len() * self.batches.len()) as f64;
+        let per_run =
+            2.0 * self.epochs * n as f64 + (self.polish_steps + 8 * self.probes) as f64 * n as f64;
+        (runs * per_run, super::params_of(&self.layers))
+    }
 }

@@ -199,4 +199,9 @@ impl super::Experiment for WidthOptions {
         )?;
         Ok(())
     }
+    fn work(&self, n: usize) -> (f64, usize) {
+        let runs = (self.etas.len() * self.batches.len()) as f64;
+        let probes = 8.0 * (self.probes + 20) as f64 * self.probe_n as f64;
+        (runs * (self.epochs * n as f64 + probes), super::params_of(&self.layers))
+    }
 }
