@@ -1,5 +1,6 @@
-//! Networks: the same integrators train real networks through burn (CPU NdArray by default,
-//! CUDA with the `cuda` feature), and probes measure curvature and gradient noise.
+//! Networks: the same integrators train real networks through burn (on the CPU by default: Flex
+//! in f32, NdArray in f64; CUDA with the `cuda` feature), and probes measure curvature and
+//! gradient noise.
 //!
 //! A network's parameters are one flat vector θ ([`Params`]); the model reads its weight matrices
 //! as slices of θ. So the core's update rules (SGD/EM, heavy ball, Heun) step θ through the same
