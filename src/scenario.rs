@@ -494,7 +494,7 @@ fn rename(p: &str) -> String {
     match p {
         "S" => "optimizer.batch".into(),
         "eta" => "optimizer.eta".into(),
-        "N" => "noise (number of examples N)".into(),
+        "N" => "the number of examples N (noise.generate.n, or the rows of noise.centers or noise.file)".into(),
         other
             if other.starts_with("centers") || other.starts_with("x") || other.starts_with("y") =>
         {

@@ -53,7 +53,7 @@ impl From<crate::net::experiments::ExperimentError> for CliError {
     fn from(e: crate::net::experiments::ExperimentError) -> Self {
         use crate::net::experiments::ExperimentError as E;
         match e {
-            E::Input(p) => CliError::Input(p.to_string()),
+            E::Input(p) => CliError::Input(net_names(p).to_string()),
             E::Invalid(m) => CliError::Input(m),
             E::Diverged(m) => CliError::Diverged(m),
             E::Output(o) => CliError::Io(o.to_string()),
@@ -65,6 +65,20 @@ impl From<crate::budget::TooMuchWork> for CliError {
     fn from(e: crate::budget::TooMuchWork) -> Self {
         CliError::Input(e.to_string())
     }
+}
+
+/// The core names a batch size S, a data-set size N and a momentum m; on the `net` command line
+/// they are flags, so the message names those.
+fn net_names(mut p: ProblemError) -> ProblemError {
+    let flag = match p.parameter.as_str() {
+        "S" => "batch size S (--batch, --batches, or --batch0 scaled)",
+        "N" => "training examples N (--n)",
+        "m" => "momentum m (--momenta)",
+        _ => return p,
+    };
+    p.parameter = flag.into();
+    p.valid = p.valid.replace("N = ", "N (--n) = ");
+    p
 }
 
 impl From<std::io::Error> for CliError {

@@ -188,7 +188,15 @@ fn problem_or_default(
 }
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    // A negative number after a flag is its value (so `--paths -3` is refused as a value of
+    // --paths, naming the flag), not an unknown flag.
+    fn negatives_are_values(c: clap::Command) -> clap::Command {
+        c.allow_negative_numbers(true).mut_subcommands(negatives_are_values)
+    }
+    let matches = negatives_are_values(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match matches {
         Ok(c) => c,
         Err(e) => {
             if !e.use_stderr() {

@@ -17,10 +17,10 @@ pub struct Common {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Training examples (a stratified, seeded subset).
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::at_least_one)]
     pub n: Option<usize>,
     /// Test examples (a stratified, seeded subset).
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::at_least_one)]
     pub test_n: Option<usize>,
     /// cpu, cuda or auto (CUDA when usable, else the CPU).
     #[arg(long, default_value = "cpu")]

@@ -944,3 +944,304 @@ fn unbounded_work_is_refused_with_an_estimate() {
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("\"stable\": true"), "{stdout}");
 }
+
+/// The bad-input table: every subcommand, the exit code the README's contract gives and a
+/// fragment of the one-line message (the flag or field as the user wrote it, or the reason).
+/// `{d}` is a folder holding the files written below.
+const BAD_INPUTS: &[(&str, i32, &str)] = &[
+    // top level and argument parsing
+    ("frobnicate", 2, "frobnicate"),
+    ("--max-hours nan sim --problem {d}/good.toml", 2, "--max-hours"),
+    ("--max-hours=-1 sim --problem {d}/good.toml", 2, "--max-hours"),
+    // validate
+    ("validate --suite nosuch", 2, "--suite"),
+    ("validate --suite {d}/missing.toml", 2, "--suite"),
+    ("validate --suite {d}/garbage.toml", 2, "garbage.toml"),
+    ("validate --suite {d}/zero_levels.toml", 2, "levels"),
+    ("validate --calibrate 5 --out {d}/o", 2, "--calibrate"),
+    ("validate --calibrate 0", 2, "--calibrate"),
+    // theory: malformed and invalid problem files
+    ("theory --problem {d}/missing.toml", 2, "--problem"),
+    ("theory --problem /dev/zero", 2, "larger than"),
+    ("theory --problem {d}/garbage.toml", 2, "garbage.toml"),
+    ("theory --problem {d}/binary.toml", 2, "UTF-8"),
+    ("theory --problem {d}/empty.toml", 2, "missing field"),
+    ("theory --problem {d}/unknown.toml", 2, "unknown field"),
+    ("theory --problem {d}/eta0.toml", 2, "eta"),
+    ("theory --problem {d}/eta_neg.toml", 2, "eta"),
+    ("theory --problem {d}/batch0.toml", 2, "batch"),
+    ("theory --problem {d}/mom1.toml", 2, "momentum"),
+    ("theory --problem {d}/mom_neg.toml", 2, "momentum"),
+    ("theory --problem {d}/eig_nan.toml", 2, "eigenvalues"),
+    ("theory --problem {d}/eig_zero.toml", 2, "eigenvalues"),
+    ("theory --problem {d}/eig_empty.toml", 2, "eigenvalues"),
+    ("theory --problem {d}/nonsym.toml", 2, "symmetric"),
+    ("theory --problem {d}/ragged.toml", 2, "matrix"),
+    ("theory --problem {d}/logsp_min.toml", 2, "log_spaced"),
+    ("theory --problem {d}/logsp_d0.toml", 2, "log_spaced"),
+    ("theory --problem {d}/x0_len.toml", 2, "x0"),
+    ("theory --problem {d}/x0_nan.toml", 2, "x0"),
+    ("theory --problem {d}/c_dim.toml", 2, "C"),
+    ("theory --problem {d}/s_gt_n.toml", 2, "batch"),
+    ("theory --problem {d}/gen_n0.toml", 2, "noise.generate.n"),
+    ("theory --problem {d}/csv_missing.toml", 2, "file"),
+    ("theory --problem {d}/csv_nan.toml", 2, "NaN"),
+    ("theory --problem {d}/bad_model.toml", 2, "model"),
+    ("theory --problem {d}/bad_sampling.toml", 2, "sampling"),
+    ("theory --problem {d}/rot_seed.toml", 2, "rot_seed.toml: line 3"),
+    // sim
+    ("sim", 2, "--problem"),
+    ("sim --problem {d}/good.toml --paths 0", 2, "--paths"),
+    ("sim --problem {d}/good.toml --paths 1", 2, "--paths"),
+    ("sim --problem {d}/good.toml --paths -3", 2, "--paths"),
+    ("sim --problem {d}/good.toml --steps 0", 2, "--steps"),
+    ("sim --problem {d}/good.toml --steps abc", 2, "--steps"),
+    ("sim --problem {d}/good.toml --steps 18446744073709551615", 2, "--max-hours"),
+    ("sim --problem {d}/good.toml --integrator rk4", 2, "rk4"),
+    ("sim --problem {d}/good.toml --integrator exact_ou --transient 1,x", 2, "--transient"),
+    ("sim --problem {d}/unstable.toml", 2, "eta"),
+    ("sim --problem {d}/one_path.toml", 2, "paths"),
+    ("sim --problem {d}/data.toml --integrator exact_ou", 2, "exact_ou"),
+    ("sim --problem {d}/good.toml --seed -1", 2, "--seed"),
+    // law
+    ("law --etas 0", 2, "--etas"),
+    ("law --etas=-0.1", 2, "--etas"),
+    ("law --etas nan", 2, "--etas"),
+    ("law --batches 0", 2, "--batches"),
+    ("law --paths 1", 2, "--paths"),
+    ("law --window 0", 2, "--window"),
+    ("law --etas 100", 2, "--etas"),
+    ("law --problem {d}/data.toml", 2, "gaussian"),
+    ("law --window 1000000000000", 2, "--max-hours"),
+    // breakdown
+    ("breakdown --betas 0", 2, "--betas"),
+    ("breakdown --betas inf", 2, "--betas"),
+    ("breakdown --paths 0", 2, "--paths"),
+    ("breakdown --window 0", 2, "--window"),
+    ("breakdown --problem {d}/missing.toml", 2, "--problem"),
+    ("breakdown --window 1000000000000", 2, "--max-hours"),
+    // weak-order
+    ("weak-order --levels 2", 2, "--levels"),
+    ("weak-order --levels 64", 2, "--max-hours"),
+    ("weak-order --h0 0", 2, "--h0"),
+    ("weak-order --h0 nan", 2, "--h0"),
+    ("weak-order --t-end inf", 2, "--t-end"),
+    ("weak-order --paths 1", 2, "--paths"),
+    ("weak-order --problem {d}/data.toml", 2, "gaussian"),
+    // sweep and merge
+    ("sweep --grid {d}/missing.toml --out {d}/s", 2, "--grid"),
+    ("sweep --grid {d}/garbage.toml --out {d}/s", 2, "garbage.toml"),
+    ("sweep --grid {d}/grid_one_path.toml --out {d}/s", 2, "run.paths"),
+    ("sweep --grid {d}/grid_window0.toml --out {d}/s", 2, "run.window"),
+    ("sweep --grid {d}/grid_nobase.toml --out {d}/s", 2, "--problem"),
+    ("sweep --grid {d}/grid_ok.toml --shard 3/2 --out {d}/s", 2, "--shard"),
+    ("sweep --grid {d}/grid_ok.toml --shard x --out {d}/s", 2, "--shard"),
+    ("sweep --grid {d}/grid_ok.toml --out /dev/null/s", 4, "/dev/null"),
+    ("merge {d}/nosuchdir", 2, "nosuchdir"),
+    ("merge", 2, "merge"),
+    // net: flags
+    ("net width --epochs inf", 2, "--epochs"),
+    ("net width --epochs 0", 2, "--epochs"),
+    ("net width --layers 784,0,10", 2, "layers"),
+    ("net width --layers 784", 2, "layers"),
+    ("net width --layers 10,10", 2, "layers[0]"),
+    ("net width --etas 0.1,nan", 2, "--etas"),
+    ("net width --batches 0", 2, "--batches"),
+    ("net width --n 0", 2, "--n"),
+    ("net width --n 100 --test-n 0", 2, "--test-n"),
+    ("net width --n 100 --batches 1000", 2, "--batches"),
+    ("net bench --n 100 --batch 128", 2, "N (--n) = 100"),
+    ("net width --dataset cifar", 2, "--dataset"),
+    ("net width --dataset mnist --data {d}/nodata", 2, "--data"),
+    ("net width --device tpu", 2, "--device"),
+    ("net invariance --factor 0", 2, "--factor"),
+    ("net invariance --epochs 1e12", 2, "--max-hours"),
+    ("net gaussian-vs-sgd --seeds 0", 2, "--seeds"),
+    ("net gaussian-vs-sgd --eta=-0.1", 2, "--eta"),
+    ("net ou-law --l2=-1", 2, "--l2"),
+    ("net ou-law --probes 0", 2, "--probes"),
+    ("net batch-size --momenta 1.5", 2, "--momenta"),
+    ("net breakdown --betas 1,-2", 2, "--betas"),
+    ("net evidence --lambdas 0", 2, "--lambdas"),
+    ("net bench --batch 0", 2, "--batch"),
+    (
+        "net bench --out /dev/null/x --n 60 --test-n 30 --batch 8 --epochs 0.01 --hvp-n 10 --probes 1 --layers 784,8,10",
+        4,
+        "/dev/null",
+    ),
+];
+
+#[test]
+fn bad_input_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = "[optimizer]\neta = 0.1\nbatch = 2\n";
+    let h = "[hessian]\neigenvalues = [1.0, 2.0]\n";
+    let files: &[(&str, String)] = &[
+        ("good.toml", GOOD.into()),
+        ("garbage.toml", "\u{1}\u{2}[[[ = = ]".into()),
+        ("empty.toml", String::new()),
+        ("unknown.toml", format!("{h}{p}colour = 1\n")),
+        ("eta0.toml", format!("{h}[optimizer]\neta = 0.0\n")),
+        ("eta_neg.toml", format!("{h}[optimizer]\neta = -0.1\n")),
+        ("batch0.toml", format!("{h}[optimizer]\neta = 0.1\nbatch = 0\n")),
+        ("mom1.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 1.0\n")),
+        ("mom_neg.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = -0.5\n")),
+        ("eig_nan.toml", format!("[hessian]\neigenvalues = [1.0, nan]\n{p}")),
+        ("eig_zero.toml", format!("[hessian]\neigenvalues = [1.0, 0.0]\n{p}")),
+        ("eig_empty.toml", format!("[hessian]\neigenvalues = []\n{p}")),
+        ("nonsym.toml", format!("[hessian]\nmatrix = [[1.0, 0.5], [0.0, 1.0]]\n{p}")),
+        ("ragged.toml", format!("[hessian]\nmatrix = [[1.0, 0.0], [0.0]]\n{p}")),
+        ("logsp_min.toml", format!("[hessian]\nlog_spaced = {{ d = 3, min = 0.0, max = 1.0 }}\n{p}")),
+        ("logsp_d0.toml", format!("[hessian]\nlog_spaced = {{ d = 0, min = 0.1, max = 1.0 }}\n{p}")),
+        ("x0_len.toml", format!("x0 = [1.0]\n{h}{p}")),
+        ("x0_nan.toml", format!("x0 = [1.0, nan]\n{h}{p}")),
+        ("c_dim.toml", format!("{h}[noise]\nmodel = \"gaussian\"\ncovariance = {{ eigenvalues = [1.0] }}\n{p}")),
+        ("s_gt_n.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 4 }}\n[optimizer]\neta = 0.1\nbatch = 8\n")),
+        ("gen_n0.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 0 }}\n{p}")),
+        ("csv_missing.toml", format!("{h}[noise]\nmodel = \"dataset\"\nfile = \"nope.csv\"\n{p}")),
+        ("nan.csv", "1.0,2.0\nNaN,1.0\n0.5,0.5\n".into()),
+        ("csv_nan.toml", format!("{h}[noise]\nmodel = \"dataset\"\nfile = \"nan.csv\"\n{p}")),
+        ("bad_model.toml", format!("{h}[noise]\nmodel = \"cauchy\"\n{p}")),
+        ("bad_sampling.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"sometimes\"\ngenerate = {{ n = 10 }}\n{p}")),
+        ("rot_seed.toml", format!("[hessian]\neigenvalues = [1.0, 2.0]\nrotation = {{ seed = -1 }}\n{p}")),
+        ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
+        ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
+        ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
+        ("zero_levels.toml", "name = \"z\"\n[[check]]\nid = \"w\"\nclaim = \"c\"\nkind = \"weak_order\"\nintegrator = \"sgd\"\npaths = 100\nh0 = 0.1\nlevels = 0\n[check.problem]\nhessian = { eigenvalues = [1.0] }\noptimizer = { eta = 0.1 }\n".into()),
+        ("grid_ok.toml", "base = \"good.toml\"\n[run]\npaths = 4\nwindow = 100\n".into()),
+        ("grid_one_path.toml", "base = \"good.toml\"\n[run]\npaths = 1\n".into()),
+        ("grid_window0.toml", "base = \"good.toml\"\n[run]\nwindow = 0\n".into()),
+        ("grid_nobase.toml", "base = \"nope.toml\"\n".into()),
+    ];
+    for (name, text) in files {
+        write(d, name, text);
+    }
+    std::fs::write(d.join("binary.toml"), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let small = ["--n", "60", "--test-n", "30"];
+    let mut failures = Vec::new();
+    for (line, want, fragment) in BAD_INPUTS {
+        let line = line.replace("{d}", d.to_str().unwrap());
+        let mut args: Vec<&str> = line.split_whitespace().collect();
+        if args[0] == "net" && !line.contains("--n ") {
+            args.extend(small);
+        }
+        let (code, _, err) = run(&args);
+        let one_line = err.trim().lines().count() == 1;
+        if code != *want || !one_line || !err.contains(fragment) || err.contains("panicked") {
+            failures.push(format!("{line}: exit {code} (want {want}), stderr: {}", err.trim()));
+        }
+    }
+    assert!(BAD_INPUTS.len() >= 80, "{} rows", BAD_INPUTS.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        BAD_INPUTS.len(),
+        failures.join("\n")
+    );
+}
+
+/// A valid file's text with random damage: spans deleted, hostile tokens inserted, bytes replaced.
+fn mutated(valid: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        Just(&b"-1"[..]),
+        Just(&b"0"[..]),
+        Just(&b"nan"[..]),
+        Just(&b"1e308"[..]),
+        Just(&b"18446744073709551615"[..]),
+        Just(&b"\""[..]),
+        Just(&b"["[..]),
+        Just(&b"\n"[..]),
+        Just(&b"\xff\xfe"[..]),
+        Just(&b","[..]),
+    ];
+    let edit = (0..valid.len().max(1), 0..3usize, token, any::<u8>());
+    prop::collection::vec(edit, 1..6).prop_map(move |edits| {
+        let mut b = valid.as_bytes().to_vec();
+        for (at, kind, token, byte) in edits {
+            let at = at.min(b.len());
+            match kind {
+                0 => {
+                    let end = (at + 1 + byte as usize % 8).min(b.len());
+                    b.drain(at..end);
+                }
+                1 => {
+                    b.splice(at..at, token.iter().copied());
+                }
+                _ if at < b.len() => b[at] = byte,
+                _ => b.push(byte),
+            }
+        }
+        b
+    })
+}
+
+/// Every file the tool reads, damaged: exit 0, 1, 2, 3 or 4 with one line on stderr, never a
+/// panic or a hang.
+fn assert_handled(args: &[&str], what: &[u8]) -> Result<(), TestCaseError> {
+    let (code, _, err) = run(args);
+    prop_assert!(
+        [0, 1, 2, 3, 4].contains(&code),
+        "exit {code} for {:?}: {err}",
+        String::from_utf8_lossy(what)
+    );
+    prop_assert!(!err.contains("panicked"), "panic for {:?}: {err}", String::from_utf8_lossy(what));
+    if code >= 2 {
+        prop_assert_eq!(err.trim().lines().count(), 1, "{}", err);
+    }
+    Ok(())
+}
+
+const GRID: &str = "base = \"base.toml\"\n[axes]\neta = [0.1, 0.2]\nbatch = [1, 4]\nseed = [1]\n[run]\npaths = 4\nwindow = 100\nintegrator = \"sgd\"\n";
+const SUITE: &str = "name = \"s\"\nthreshold = 5.0\n[[check]]\nid = \"a\"\nclaim = \"c\"\nkind = \"stationary\"\nintegrator = \"sgd\"\npaths = 8\nwindow = 200\n[check.problem]\nhessian = { eigenvalues = [1.0, 2.0] }\noptimizer = { eta = 0.1, batch = 2 }\n";
+const CSV: &str = "# c1, c2\n1.0, 2.0\n-0.5, 0.25\n0.0 1.5\n2.0,-1.0\n";
+
+proptest! {
+    #![proptest_config(config(24))]
+    #[test]
+    fn garbage_grid_files_never_panic(text in mutated(GRID)) {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "base.toml", GOOD);
+        let g = dir.path().join("g.toml");
+        std::fs::write(&g, &text).unwrap();
+        let out = dir.path().join("o");
+        assert_handled(&["sweep", "--grid", g.to_str().unwrap(), "--out", out.to_str().unwrap()], &text)?;
+    }
+
+    #[test]
+    fn garbage_suite_files_never_panic(text in mutated(SUITE)) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("s.toml");
+        std::fs::write(&s, &text).unwrap();
+        assert_handled(&["validate", "--suite", s.to_str().unwrap()], &text)?;
+    }
+
+    #[test]
+    fn garbage_csv_data_never_panics(text in mutated(CSV)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("d.csv"), &text).unwrap();
+        let p = write(dir.path(), "p.toml", "[hessian]\neigenvalues = [1.0, 2.0]\n[noise]\nmodel = \"dataset\"\nfile = \"d.csv\"\n[optimizer]\neta = 0.1\nbatch = 2\n");
+        assert_handled(&["theory", "--problem", p.to_str().unwrap()], &text)?;
+    }
+}
+
+/// Damaged sweep point files: merge refuses them with one line, never panics.
+#[test]
+fn garbage_point_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "base.toml", GOOD);
+    let g = write(d, "g.toml", GRID);
+    let out = d.join("o");
+    assert_eq!(run(&["sweep", "--grid", g.to_str().unwrap(), "--out", out.to_str().unwrap()]).0, 0);
+    let point = out.join("points/p000001.json");
+    let valid: &'static str = Box::leak(std::fs::read_to_string(&point).unwrap().into_boxed_str());
+    let mut runner = proptest::test_runner::TestRunner::new(config(24));
+    runner
+        .run(&mutated(valid), |text| {
+            std::fs::write(&point, &text).unwrap();
+            assert_handled(&["merge", out.to_str().unwrap()], &text)
+        })
+        .unwrap();
+}
