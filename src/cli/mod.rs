@@ -58,6 +58,13 @@ enum Command {
     Theory {
         #[arg(long)]
         problem: PathBuf,
+        /// Steps at which to give the exact mean loss from x0 (comma separated; default: the
+        /// file's simulation.transient_at).
+        #[arg(long, value_delimiter = ',')]
+        transient: Vec<usize>,
+        /// The update rule the transient is for (default: the file's, else sgd).
+        #[arg(long)]
+        integrator: Option<String>,
     },
     /// Simulate a problem file and compare with its exact theory.
     Sim {
@@ -227,7 +234,9 @@ pub fn main() -> i32 {
         Command::Validate { suite, json, out, calibrate: None } => {
             validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet)
         }
-        Command::Theory { problem } => theory_cmd::run(&problem),
+        Command::Theory { problem, transient, integrator } => {
+            theory_cmd::run(&problem, &transient, integrator.as_deref())
+        }
         Command::Sim {
             problem,
             paths,

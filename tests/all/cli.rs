@@ -112,6 +112,44 @@ fn theory_prints_the_exact_values() {
     assert_eq!(v["covariance"].as_array().unwrap().len(), 3);
 }
 
+/// `theory --transient`: the exact mean loss after k steps, against the variance recursion
+/// `v_{k+1} = a^2 v_k + eta^2 f c` per mode (a = 1 - eta lambda), written out here.
+#[test]
+fn theory_gives_exact_transients_and_the_spectral_radius() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "diag.toml",
+        "x0 = [1.0, 1.0]\n[hessian]\neigenvalues = [1.0, 2.0]\n[optimizer]\neta = 0.1\nbatch = 2\n",
+    );
+    let (code, out, err) =
+        run(&["theory", "--problem", p.to_str().unwrap(), "--transient", "0,1,7,50"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (eta, f) = (0.1f64, 0.5f64);
+    let expected = |k: i32| -> f64 {
+        [1.0f64, 2.0]
+            .iter()
+            .map(|&l| {
+                let a2 = (1.0 - eta * l).powi(2);
+                let var = a2.powi(k) + eta * eta * f * l * (1.0 - a2.powi(k)) / (1.0 - a2);
+                0.5 * l * var
+            })
+            .sum()
+    };
+    let points = v["transient"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    for (pt, k) in points.iter().zip([0, 1, 7, 50]) {
+        assert_eq!(pt["step"], k);
+        assert_eq!(pt["exact"], true);
+        let (got, want) = (pt["loss"].as_f64().unwrap(), expected(k));
+        assert!((got - want).abs() < 1e-13 * want, "k = {k}: {got} vs {want}");
+    }
+    // The mean contracts by the slowest mode's |1 - eta lambda_min| = 0.9 per step.
+    assert!((v["spectral_radius"].as_f64().unwrap() - 0.9).abs() < 1e-15, "{out}");
+    assert_eq!(v["integrator"], "sgd");
+}
+
 #[test]
 fn sim_compares_with_theory_and_writes_outputs() {
     let dir = tempfile::tempdir().unwrap();
@@ -989,6 +1027,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("theory --problem {d}/bad_model.toml", 2, "model"),
     ("theory --problem {d}/bad_sampling.toml", 2, "sampling"),
     ("theory --problem {d}/rot_seed.toml", 2, "rot_seed.toml: line 3"),
+    ("theory --problem {d}/good.toml --transient 1,100000000000", 2, "--transient"),
+    ("theory --problem {d}/good.toml --transient x", 2, "--transient"),
+    ("theory --problem {d}/good.toml --integrator rk4", 2, "rk4"),
+    ("theory --problem {d}/data.toml --integrator exact_ou", 2, "exact_ou"),
     // sim
     ("sim", 2, "--problem"),
     ("sim --problem {d}/good.toml --paths 0", 2, "--paths"),
