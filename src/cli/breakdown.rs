@@ -95,6 +95,7 @@ fn scaled(f: &ProblemFile, beta: f64) -> (ProblemFile, usize) {
 
 pub fn run(o: &BreakdownOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    crate::output::Outputs::new(&o.out).ensure_writable()?;
     let (base, dir) =
         super::problem_or_default(o.problem.as_deref(), "sims/breakdown.toml", DEFAULT_PROBLEM)?;
     let variants = variants(&base, dir.as_deref())?;
@@ -372,7 +373,7 @@ fn write(
             ));
         }
     }
-    plot::save(&[by_beta, by_sn], &dir.join("breakdown")).map_err(CliError::Io)?;
+    crate::output::Outputs::new(dir).figure("breakdown", &[by_beta, by_sn])?;
     write_json(
         &dir.join("manifest.json"),
         &Manifest::new(

@@ -81,6 +81,12 @@ fn net_names(mut p: ProblemError) -> ProblemError {
     p
 }
 
+impl From<crate::output::OutputError> for CliError {
+    fn from(e: crate::output::OutputError) -> Self {
+        CliError::Io(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         CliError::Io(e.to_string())

@@ -40,6 +40,7 @@ pub struct LawPoint {
 
 pub fn run(o: &LawOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    crate::output::Outputs::new(&o.out).ensure_writable()?;
     let (base, dir) =
         super::problem_or_default(o.problem.as_deref(), "sims/law.toml", DEFAULT_PROBLEM)?;
     if base.noise.model != NoiseModel::Gaussian || base.optimizer.momentum != 0.0 {
@@ -222,7 +223,7 @@ fn write(
             i,
         ));
     }
-    plot::save(&[by_ratio, by_eta], &o.out.join("law")).map_err(CliError::Io)?;
+    crate::output::Outputs::new(&o.out).figure("law", &[by_ratio, by_eta])?;
     write_json(
         &o.out.join("manifest.json"),
         &Manifest::new(

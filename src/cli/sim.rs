@@ -64,6 +64,9 @@ pub struct StationaryReport {
 
 pub fn run(o: &SimOptions) -> Result<(), CliError> {
     let started = Instant::now();
+    if let Some(dir) = &o.out {
+        crate::output::Outputs::new(dir).ensure_writable()?;
+    }
     let scenario = Scenario::load(&o.problem)?;
     let spec = &scenario.file.simulation;
     let kind = match (&o.integrator, spec.integrator) {
@@ -298,7 +301,7 @@ fn write_outputs(
             ],
             ..Default::default()
         };
-        plot::save(&[fig], &dir.join("transient")).map_err(CliError::Io)?;
+        crate::output::Outputs::new(dir).figure("transient", &[fig])?;
     }
     write_json(
         &dir.join("manifest.json"),

@@ -328,7 +328,7 @@ fn write_outputs(
             ],
             ..Default::default()
         };
-        plot::save(&[fig], &dir.join("validation")).map_err(CliError::Io)?;
+        crate::output::Outputs::new(dir).figure("validation", &[fig])?;
     }
     write_json(
         &dir.join("manifest.json"),

@@ -42,6 +42,7 @@ pub struct OrderResult {
 
 pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    crate::output::Outputs::new(&o.out).ensure_writable()?;
     if o.levels < 3 || o.h0.is_nan() || o.h0 <= 0.0 || o.t_end.is_nan() || o.t_end <= 0.0 {
         return Err(CliError::Input(format!("invalid --levels = {}, --h0 = {}, --t-end = {}: valid is levels >= 3, h0 > 0, t_end > 0", o.levels, o.h0, o.t_end)));
     }
@@ -182,7 +183,7 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
             i,
         ));
     }
-    plot::save(&[fig], &o.out.join("weak_order")).map_err(CliError::Io)?;
+    crate::output::Outputs::new(&o.out).figure("weak_order", &[fig])?;
     write_json(
         &o.out.join("manifest.json"),
         &Manifest::new(

@@ -42,6 +42,16 @@ impl Outputs {
         OutputError { message: message.strip_prefix(&prefix).unwrap_or(&message).to_string(), path }
     }
 
+    /// Checks before a long run that the folder can be created and written (a probe file is
+    /// written and removed), so a run never finishes only to lose its results.
+    pub fn ensure_writable(&self) -> Result<(), OutputError> {
+        let probe = self.dir.join(format!(".write-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&probe, b""))
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| OutputError { path: self.dir.clone(), message: e.to_string() })
+    }
+
     /// `<dir>/<name>` as a CSV table with a header row.
     pub fn csv(
         &self,

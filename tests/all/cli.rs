@@ -1062,6 +1062,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("breakdown --window 0", 2, "--window"),
     ("breakdown --problem {d}/missing.toml", 2, "--problem"),
     ("breakdown --window 1000000000000", 2, "--max-hours"),
+    ("breakdown --out /dev/null/b", 4, "cannot write /dev/null/b"),
+    ("law --out /dev/null/l", 4, "cannot write /dev/null/l"),
+    ("weak-order --out /dev/null/w", 4, "cannot write /dev/null/w"),
+    ("sim --problem {d}/good.toml --out /dev/null/s", 4, "cannot write /dev/null/s"),
     // weak-order
     ("weak-order --levels 2", 2, "--levels"),
     ("weak-order --levels 64", 2, "--max-hours"),

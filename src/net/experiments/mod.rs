@@ -75,6 +75,7 @@ pub fn run_experiment<E: Experiment, B: AutodiffBackend>(
     )
     .check()
     .map_err(|e| ExperimentError::Invalid(e.to_string()))?;
+    ctx.outputs().ensure_writable()?;
     let report = experiment.run::<B>(ctx, device)?;
     experiment.write(&report, ctx)?;
     ctx.write_manifest(E::NAME, experiment, started)?;
