@@ -149,16 +149,29 @@ impl StochasticProblem<Vec<f64>> for LinearRegression {
 }
 
 /// Linear regression with its exact second-moment recursion (the fourth moments of the data).
+/// Per-epoch reshuffling has no such recursion (the batches of an epoch are dependent): it runs as
+/// simulation only, with the mean's stability limit.
 #[derive(Debug, Clone)]
 pub struct RegressionModel {
     pub problem: LinearRegression,
-    pub moments: RegressionMoments,
+    /// None for per-epoch reshuffling.
+    pub moments: Option<RegressionMoments>,
 }
 
 impl RegressionModel {
     pub fn new(problem: LinearRegression) -> Result<Self, ProblemError> {
-        let moments = RegressionMoments::new(&problem)?;
+        let moments = match problem.sampling() {
+            Sampling::Reshuffle => None,
+            _ => Some(RegressionMoments::new(&problem)?),
+        };
         Ok(Self { problem, moments })
+    }
+
+    fn eigenvalues(&self) -> Vec<f64> {
+        nalgebra::SymmetricEigen::new(self.problem.hessian().clone())
+            .eigenvalues
+            .as_slice()
+            .to_vec()
     }
 }
 
@@ -180,9 +193,12 @@ impl QuadraticModel for RegressionModel {
     }
     /// The mean-square limit of plain SGD, or of heavy ball on `(e_k, e_{k-1})` when m > 0.
     fn stability(&self, momentum: f64) -> Stability {
-        Stability {
-            limit: self.moments.momentum_stability_limit(momentum),
-            rule: StabilityRule::MeanSquare { momentum },
+        match &self.moments {
+            Some(moments) => Stability {
+                limit: moments.momentum_stability_limit(momentum),
+                rule: StabilityRule::MeanSquare { momentum },
+            },
+            None => Stability::linear(self.lambda_max(), momentum),
         }
     }
     /// The file gives `x0` relative to `θ*`; the simulation runs in `θ`.
@@ -200,17 +216,17 @@ impl QuadraticModel for RegressionModel {
         });
         let c = (eig.eigenvectors.transpose() * &g * &eig.eigenvectors).diagonal();
         let modes = Modes { lambda: eig.eigenvalues.clone(), c };
-        let note = if momentum > 0.0 {
+        let note = if self.moments.is_none() {
+            "linear regression with per-epoch reshuffling: no exact moment recursion (the batches of an epoch are dependent), so the stationary loss is simulation only; the stability limit shown is the mean's, necessary but not sufficient".into()
+        } else if momentum > 0.0 {
             "linear regression with momentum: the mean-square stability limit is exact (heavy ball on (e_k, e_k-1)); the stationary loss is simulation only".into()
         } else {
             "multiplicative noise: exact second-moment recursion (fourth moments of the data); C is the gradient covariance at the optimum".into()
         };
-        let discrete = if momentum > 0.0 { None } else { self.moments.stationary_loss(eta).ok() };
-        let covariance = if momentum > 0.0 || d > 10 {
-            None
-        } else {
-            self.moments.stationary_second_moment(eta).ok()
-        };
+        let moments = self.moments.as_ref().filter(|_| momentum == 0.0);
+        let discrete = moments.and_then(|m| m.stationary_loss(eta).ok());
+        let covariance =
+            moments.filter(|_| d <= 10).and_then(|m| m.stationary_second_moment(eta).ok());
         let f = crate::theory::noise_factor(batch, Some(p.n()), p.sampling()).ok();
         ModelTheory { modes, f, discrete, covariance, trace_h: eig.eigenvalues.sum(), note }
     }
@@ -229,16 +245,20 @@ impl QuadraticModel for RegressionModel {
         }
         let e0: Vec<f64> =
             x0.iter().zip(self.problem.theta_star().iter()).map(|(a, b)| a - b).collect();
-        self.moments.transient_loss(eta, &e0, k).last().map(|v| (*v, true))
+        self.moments.as_ref()?.transient_loss(eta, &e0, k).last().map(|v| (*v, true))
     }
     /// The square root of the second-moment map's spectral radius (>= 1 past the limit).
+    /// (Reshuffling: the mean's contraction.)
     fn contraction(&self, eta: f64, momentum: f64) -> f64 {
+        let Some(moments) = &self.moments else {
+            return super::quadratic_model::linear_contraction(&self.eigenvalues(), eta, momentum);
+        };
         if momentum > 0.0 {
-            let rho = self.moments.momentum_spectral_radius(eta, momentum);
+            let rho = moments.momentum_spectral_radius(eta, momentum);
             return if rho < 1.0 { rho.sqrt() } else { 1.0 };
         }
-        if eta < self.moments.stability_limit() {
-            self.moments.spectral_radius(eta).sqrt()
+        if eta < moments.stability_limit() {
+            moments.spectral_radius(eta).sqrt()
         } else {
             1.0
         }

@@ -1291,3 +1291,40 @@ fn garbage_point_files_never_panic() {
         })
         .unwrap();
 }
+
+/// Linear regression with per-epoch reshuffling has no exact moment recursion: `theory` says so
+/// (no discrete value, the mean's stability limit) and `sim` runs it as simulation only.
+#[test]
+fn regression_with_reshuffling_runs_as_simulation_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "rr.toml",
+        "[noise]\nmodel = \"regression\"\nsampling = \"reshuffle\"\ngenerate = { n = 20, d = 2, seed = 1 }\n[optimizer]\neta = 0.05\nbatch = 5\n",
+    );
+    let p = p.to_str().unwrap();
+    let (code, out, err) = run(&["theory", "--problem", p, "--transient", "10"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["discrete_loss"].is_null(), "{out}");
+    assert_eq!(v["stability_rule"], "eta*lambda_max < 2");
+    assert!(v["note"].as_str().unwrap().contains("simulation only"), "{out}");
+    assert!(v["transient"].as_array().unwrap().is_empty(), "{out}");
+    let json = dir.path().join("r.json");
+    let (code, _, err) = run(&[
+        "sim",
+        "--problem",
+        p,
+        "--paths",
+        "8",
+        "--steps",
+        "2000",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let measured = r["stationary"]["measured"].as_f64().or(r["measured"].as_f64());
+    assert!(measured.is_some_and(|m| m.is_finite() && m > 0.0), "{r}");
+}
