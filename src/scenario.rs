@@ -9,7 +9,7 @@ use crate::integrators::{ExactLaw, Integrator, IntegratorTask};
 use crate::observers::Observer;
 use crate::problems::{
     FiniteSumQuadratic, Frame, GaussianProblem, LinearRegression, QuadraticModel, RegressionModel,
-    Sampling, StochasticProblem,
+    Sampling, StochasticProblem, Svag,
 };
 use crate::rng;
 use crate::spd::SpdMatrix;
@@ -469,25 +469,96 @@ impl Scenario {
             burn + window,
             &crate::observers::TimeAverage::new(burn, burn + window),
         )?;
-        if let Some((path, diverged)) = crate::ensemble::first_divergence(&out) {
-            return Err(StationaryError::Diverged(crate::ensemble::PathDiverged {
-                path,
-                diverged,
-            }));
-        }
-        Ok(crate::stats::Estimate::from_replicas(
-            &out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>(),
-        ))
+        time_averages(&out)
     }
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
     pub fn default_burn_in(&self) -> usize {
-        let rho = self.model.quadratic().contraction(self.eta, self.momentum);
+        self.burn_in_at(self.eta)
+    }
+
+    /// [`Self::default_burn_in`] for steps of size `h` (no momentum when `h != eta`), capped at
+    /// 1e6 steps of size `eta`.
+    fn burn_in_at(&self, h: f64) -> usize {
+        let m = if h == self.eta { self.momentum } else { 0.0 };
+        let rho = self.model.quadratic().contraction(h, m);
         if rho >= 1.0 {
             return 1000;
         }
-        (((1e-9f64).ln() / (2.0 * rho.ln())).ceil() as usize + 10).min(1_000_000)
+        let cap = (1e6 * self.eta / h).min(1e9) as usize;
+        (((1e-9f64).ln() / (2.0 * rho.ln())).ceil() as usize + 10).min(cap)
     }
+
+    /// Refuses SVAG where it is not defined here: momentum, or per-epoch reshuffling (whose
+    /// batches are not independent draws).
+    pub fn check_svag(&self) -> Result<(), ProblemError> {
+        ensure(self.momentum == 0.0, || {
+            ProblemError::new("optimizer.momentum", self.momentum, "0 for SVAG")
+        })?;
+        ensure(self.sampling() != Some(Sampling::Reshuffle), || {
+            ProblemError::new("noise.sampling", "reshuffle", "with_replacement or without_replacement for SVAG (its two draws must be independent)")
+        })
+    }
+
+    /// Runs every path with SVAG at amplification `l`: SGD at step `eta / l` on the SVAG oracle
+    /// ([`crate::problems::Svag`]).
+    pub fn simulate_svag<O: Observer<Vec<f64>> + Sync>(
+        &self,
+        l: f64,
+        ensemble: &Ensemble,
+        steps: usize,
+        observer: &O,
+    ) -> Result<Vec<PathOutcome<O>>, ProblemError> {
+        self.check_svag()?;
+        let task = Simulate { ensemble, x0: &self.x0, h: self.eta / l, steps, observer };
+        let sgd = crate::integrators::EulerMaruyama::new();
+        Ok(match &self.model {
+            Model::Gaussian(p) => task.run(&Svag::new(p, l)?, sgd),
+            Model::Dataset(p) => task.run(&Svag::new(p, l)?, sgd),
+            Model::Regression(p) => task.run(&Svag::new(p, l)?, sgd),
+        })
+    }
+
+    /// SVAG's exact stationary loss at amplification `l` (`theory::svag`); None for
+    /// multiplicative noise (regression) or past SVAG's limit `eta lambda_max < 2 l`.
+    pub fn svag_theory(&self, l: f64) -> Option<f64> {
+        let model = self.model.quadratic();
+        let modes = model.f_formula_modes()?;
+        let f = model.theory(self.eta, self.batch, 0.0).f?;
+        crate::theory::svag::stationary_loss(&modes, self.eta, f, l).ok()
+    }
+
+    /// SVAG's stationary loss at amplification `l`, measured like [`Self::stationary_estimate`]
+    /// with `burn_in` and `window` counted in steps of size `eta / l` (default burn-in: the
+    /// slowest mode's transient below 1e-9 at that step).
+    pub fn svag_stationary_estimate(
+        &self,
+        l: f64,
+        ensemble: &Ensemble,
+        burn_in: Option<usize>,
+        window: usize,
+    ) -> Result<crate::stats::Estimate, StationaryError> {
+        let burn = burn_in.unwrap_or_else(|| self.burn_in_at(self.eta / l));
+        let out = self.simulate_svag(
+            l,
+            ensemble,
+            burn + window,
+            &crate::observers::TimeAverage::new(burn, burn + window),
+        )?;
+        time_averages(&out)
+    }
+}
+
+/// The mean and standard error of the paths' time averages, or the first divergence.
+fn time_averages(
+    out: &[PathOutcome<crate::observers::TimeAverage>],
+) -> Result<crate::stats::Estimate, StationaryError> {
+    if let Some((path, diverged)) = crate::ensemble::first_divergence(out) {
+        return Err(StationaryError::Diverged(crate::ensemble::PathDiverged { path, diverged }));
+    }
+    Ok(crate::stats::Estimate::from_replicas(
+        &out.iter().map(|o| o.observer.mean()).collect::<Vec<_>>(),
+    ))
 }
 
 fn rename(p: &str) -> String {

@@ -9,6 +9,7 @@ mod law;
 mod net_cmd;
 mod progress;
 mod sim;
+mod svag_cmd;
 mod sweep;
 mod theory_cmd;
 mod validate;
@@ -147,6 +148,25 @@ enum Command {
         #[arg(long, default_value_t = 11)]
         seed: u64,
         #[arg(long, default_value = "out/weak_order")]
+        out: PathBuf,
+    },
+    /// SVAG (Li, Malladi & Arora 2021) on a quadratic: its exact stationary loss at each l and its
+    /// convergence to the continuous law as l grows, with negative controls.
+    Svag {
+        /// A Gaussian or data-set problem file, momentum 0 (default: the embedded sims/svag.toml).
+        #[arg(long)]
+        problem: Option<PathBuf>,
+        /// Amplifications l >= 1 (comma separated; default 1,2,4,8,16,32,64).
+        #[arg(long = "l", value_delimiter = ',')]
+        ls: Vec<f64>,
+        #[arg(long, default_value_t = 400, value_parser = flags::paths)]
+        paths: usize,
+        /// The averaging window in SGD steps (l = 4 runs 4 times as many SVAG steps).
+        #[arg(long, default_value_t = 4_000, value_parser = flags::at_least_one)]
+        window: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "out/svag")]
         out: PathBuf,
     },
     /// Run a grid of (eta, S, m, N, seed) points, one atomic result file each; reruns resume.
@@ -291,6 +311,17 @@ pub fn main() -> i32 {
                 levels,
                 t_end,
                 paths,
+                seed,
+                out,
+                quiet: cli.quiet,
+            })
+        }
+        Command::Svag { problem, ls, paths, window, seed, out } => {
+            svag_cmd::run(&svag_cmd::SvagOptions {
+                problem,
+                ls,
+                paths,
+                window,
                 seed,
                 out,
                 quiet: cli.quiet,

@@ -207,7 +207,7 @@ pub fn calibrate(
     Ok(())
 }
 
-fn print_row(r: &CheckRow) {
+pub(super) fn print_row(r: &CheckRow) {
     outln!("{} {}", if r.pass { "PASS" } else { "FAIL" }, r.id);
     outln!("     claim     {}", r.claim);
     outln!("     theory    {:.6e} ({})", r.theory, r.compared_with);
@@ -221,7 +221,7 @@ fn print_row(r: &CheckRow) {
     outln!("     method    {}", r.method);
 }
 
-fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
+pub(super) fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
     outln!();
     outln!("{:<44} {:>13} {:>13} {:>10} {:>8}  result", "check", "theory", "measured", "se", "z");
     for r in rows {

@@ -8,6 +8,7 @@ mod gaussian;
 mod quadratic_model;
 mod regression;
 mod sampling;
+mod svag;
 
 pub use dataset::FiniteSumQuadratic;
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
@@ -15,6 +16,7 @@ pub(crate) use quadratic_model::f_formula_loss;
 pub use quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
 pub use regression::{LinearRegression, RegressionModel};
 pub use sampling::{validate as sampling_validate, Batch, Sampling};
+pub use svag::{Svag, SvagNoise};
 
 use crate::rng::PathRng;
 use crate::state::State;

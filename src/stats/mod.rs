@@ -1,9 +1,11 @@
-//! Estimates with standard errors, z-scores against theory, and the weak-order slope.
+//! Estimates with standard errors, z-scores against theory, the weak-order slope and power-law fits.
 
 mod batch_means;
 mod estimate;
+mod log_slope;
 mod weak_order;
 
 pub use batch_means::{batch_means, integrated_autocorrelation_time};
 pub use estimate::{Estimate, Method};
+pub use log_slope::log_log_slope;
 pub use weak_order::{weak_order_slope, Slope};

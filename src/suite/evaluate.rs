@@ -25,6 +25,36 @@ pub struct CheckRow {
     pub seconds: f64,
 }
 
+impl CheckRow {
+    /// A row comparing an estimate with a theory value by `|z|` against `threshold` (agree, or
+    /// reject for a negative control); the method is the estimate's own description.
+    pub fn from_estimate(
+        id: String,
+        claim: String,
+        compared_with: String,
+        theory: f64,
+        est: &Estimate,
+        threshold: f64,
+        expect: Expect,
+    ) -> Self {
+        let z = est.z(theory);
+        let (pass, criterion) = verdict(z, threshold, expect);
+        Self {
+            id,
+            claim,
+            compared_with,
+            theory,
+            measured: est.value,
+            se: est.se,
+            z,
+            criterion,
+            pass,
+            method: est.to_string(),
+            seconds: 0.0,
+        }
+    }
+}
+
 /// Runs one check; a check may expand into several rows (one per beta or step).
 pub fn evaluate(
     spec: &CheckSpec,
@@ -102,21 +132,15 @@ fn stationary(
         .stationary_estimate(spec.integrator, &ens, spec.burn_in, spec.window)
         .map_err(|e| format!("check {id}: {e}"))?;
     let (theory, label) = theory_value(&s, spec.integrator, spec.theory)?;
-    let z = est.z(theory);
-    let (pass, criterion) = verdict(z, threshold, spec.expect);
-    Ok(CheckRow {
-        id: id.into(),
-        claim: spec.claim.clone(),
-        compared_with: label,
+    Ok(CheckRow::from_estimate(
+        id.into(),
+        spec.claim.clone(),
+        label,
         theory,
-        measured: est.value,
-        se: est.se,
-        z,
-        criterion,
-        pass,
-        method: est.to_string(),
-        seconds: 0.0,
-    })
+        &est,
+        threshold,
+        spec.expect,
+    ))
 }
 
 fn breakdown(

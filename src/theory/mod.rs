@@ -13,6 +13,7 @@ pub mod regression;
 pub mod reshuffle;
 pub mod sgd;
 mod stability;
+pub mod svag;
 
 pub use finite_n::noise_factor;
 pub use modes::Modes;

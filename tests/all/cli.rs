@@ -1083,6 +1083,18 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("sweep --grid {d}/grid_ok.toml --shard 3/2 --out {d}/s", 2, "--shard"),
     ("sweep --grid {d}/grid_ok.toml --shard x --out {d}/s", 2, "--shard"),
     ("sweep --grid {d}/grid_ok.toml --out /dev/null/s", 4, "/dev/null"),
+    // svag
+    ("svag --l 0.5", 2, "--l"),
+    ("svag --l 4", 2, "--l"),
+    ("svag --l 1,nan", 2, "--l"),
+    ("svag --paths 1", 2, "--paths"),
+    ("svag --window 0", 2, "--window"),
+    ("svag --problem {d}/mom_half.toml", 2, "optimizer.momentum"),
+    ("svag --problem {d}/reshuffle.toml", 2, "noise.sampling"),
+    ("svag --problem {d}/regression.toml", 2, "noise.model"),
+    ("svag --problem {d}/unstable.toml --l 1,2", 2, "--l entry 1"),
+    ("svag --paths 100000000 --window 100000000", 2, "--max-hours"),
+    ("svag --out /dev/null/s", 4, "/dev/null"),
     ("merge {d}/nosuchdir", 2, "nosuchdir"),
     ("merge", 2, "merge"),
     // net: flags
@@ -1154,6 +1166,9 @@ fn bad_input_table() {
         ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
         ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
         ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
+        ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
+        ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),
+        ("regression.toml", format!("[noise]\nmodel = \"regression\"\ngenerate = {{ n = 20, d = 2, seed = 1 }}\n{p}")),
         ("zero_levels.toml", "name = \"z\"\n[[check]]\nid = \"w\"\nclaim = \"c\"\nkind = \"weak_order\"\nintegrator = \"sgd\"\npaths = 100\nh0 = 0.1\nlevels = 0\n[check.problem]\nhessian = { eigenvalues = [1.0] }\noptimizer = { eta = 0.1 }\n".into()),
         ("grid_ok.toml", "base = \"good.toml\"\n[run]\npaths = 4\nwindow = 100\n".into()),
         ("grid_one_path.toml", "base = \"good.toml\"\n[run]\npaths = 1\n".into()),
@@ -1327,4 +1342,36 @@ fn regression_with_reshuffling_runs_as_simulation_only() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let measured = r["stationary"]["measured"].as_f64().or(r["measured"].as_f64());
     assert!(measured.is_some_and(|m| m.is_finite() && m > 0.0), "{r}");
+}
+
+/// `svag` on its embedded problem: every l agrees with SVAG's exact value, the order check
+/// passes, and its negative controls are rejected (exit 0); the report and figure are written.
+#[test]
+fn svag_passes_its_checks_and_rejects_its_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("svag");
+    let (code, stdout, err) = run(&[
+        "svag",
+        "--l",
+        "1,4,16",
+        "--paths",
+        "64",
+        "--window",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("svag.json")).unwrap()).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3 + 2 + 2, "{v}");
+    assert!(checks.iter().all(|c| c["pass"] == true), "{v}");
+    let controls: Vec<_> =
+        checks.iter().filter(|c| c["id"].as_str().unwrap().starts_with("control")).collect();
+    assert_eq!(controls.len(), 3);
+    assert!(controls.iter().all(|c| c["z"].as_f64().unwrap().abs() >= 5.0));
+    for f in ["svag.csv", "svag.png", "svag.svg", "manifest.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
 }

@@ -14,5 +14,6 @@ mod regression_momentum;
 mod rng_stream;
 mod state_seams;
 mod stationary;
+mod svag;
 mod theory;
 mod weak_order;
