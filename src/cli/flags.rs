@@ -55,3 +55,13 @@ pub fn paths(s: &str) -> Result<usize, String> {
         Err("valid range is >= 2 (a standard error over paths needs two of them)".into())
     }
 }
+
+/// SVAG's amplification, a finite 1 <= l <= 1e6.
+pub fn amplification(s: &str) -> Result<f64, String> {
+    let v: f64 = number(s)?;
+    if v.is_finite() && (1.0..=1e6).contains(&v) {
+        Ok(v)
+    } else {
+        Err("valid range is 1 <= l <= 1e6".into())
+    }
+}

@@ -157,7 +157,7 @@ enum Command {
         #[arg(long)]
         problem: Option<PathBuf>,
         /// Amplifications l >= 1 (comma separated; default 1,2,4,8,16,32,64).
-        #[arg(long = "l", value_delimiter = ',')]
+        #[arg(long = "l", value_delimiter = ',', value_parser = flags::amplification)]
         ls: Vec<f64>,
         #[arg(long, default_value_t = 400, value_parser = flags::paths)]
         paths: usize,

@@ -104,6 +104,24 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         seeds: usize,
     },
+    /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
+    Svag {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0.05, value_parser = super::flags::positive)]
+        eta: f64,
+        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
+        batch: usize,
+        /// SVAG amplifications l > 1 (comma separated); SGD (l = 1) always runs.
+        #[arg(long = "l", value_delimiter = ',', default_value = "2,4,8", value_parser = super::flags::amplification)]
+        ls: Vec<f64>,
+        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
+        epochs: f64,
+        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
+        seeds: usize,
+    },
     /// 4. Breakdown (ICANN Fig. 5): eta/S fixed, scaled by beta, on two training-set sizes.
     Breakdown {
         #[command(flatten)]
@@ -373,6 +391,29 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             outln!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Svag { common, layers, eta, batch, ls, epochs, seeds } => {
+            let ctx = context(&common, "svag", quiet)?;
+            let r = on_device!(ctx, &SvagNetOptions { layers, eta, batch, ls, epochs, seeds })?;
+            outln!("eta = {eta}, S = {batch}, {seeds} seeds; differences are run - SGD, paired by seed, final epoch:");
+            for c in &r.comparisons {
+                outln!(
+                    "  {:<24} train loss {:+.4} ± {:.4}   test accuracy {:+.4} ± {:.4}   curve distance {:.4}   {}",
+                    c.label,
+                    c.final_train_loss_difference.value,
+                    c.final_train_loss_difference.se,
+                    c.final_test_accuracy_difference.value,
+                    c.final_test_accuracy_difference.se,
+                    c.curve_distance_train_loss,
+                    if c.consistent_with_sgd { "consistent with SGD" } else { "differs from SGD" }
+                );
+            }
+            outln!(
+                "  seed-to-seed curve distance of SGD (noise floor): {:.4}",
+                r.noise_floor_train_loss
+            );
+            outln!("verdict: {}", r.verdict);
+            outln!("wrote {}/svag.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Breakdown {
             common,

@@ -93,16 +93,31 @@ pub struct TrainSpec {
     pub integrator: IntegratorKind,
     pub epochs: f64,
     pub seed: u64,
+    /// SVAG's amplification `l` (1: the plain oracle). With `l > 1` the rule is SGD at step
+    /// `eta / l` on [`Svag`](crate::problems::Svag)'s oracle, `l` steps per SGD step of time.
+    pub svag: f64,
 }
 
 impl TrainSpec {
     /// SGD at learning rate `eta` with momentum `momentum` (heavy ball when > 0; see
     /// [`IntegratorKind::rule`](crate::integrators::IntegratorKind::rule)).
     pub fn sgd(eta: f64, momentum: f64, epochs: f64, seed: u64) -> Self {
-        Self { eta, momentum, integrator: IntegratorKind::Sgd, epochs, seed }
+        Self { eta, momentum, integrator: IntegratorKind::Sgd, epochs, seed, svag: 1.0 }
+    }
+    /// SVAG with amplification `l >= 1` at learning rate `eta` (momentum 0).
+    pub fn svag(eta: f64, l: f64, epochs: f64, seed: u64) -> Self {
+        Self { svag: l, ..Self::sgd(eta, 0.0, epochs, seed) }
+    }
+    /// Steps per epoch of `n` examples at batch size `batch` (`l` times SGD's under SVAG).
+    pub fn steps_per_epoch(&self, n: usize, batch: usize) -> f64 {
+        self.svag * n as f64 / batch as f64
     }
     pub fn steps(&self, n: usize, batch: usize) -> usize {
-        (self.epochs * n as f64 / batch as f64).round() as usize
+        (self.epochs * self.steps_per_epoch(n, batch)).round() as usize
+    }
+    /// The step size of the update rule: `eta`, or `eta / l` under SVAG.
+    pub fn step_size(&self) -> f64 {
+        self.eta / self.svag
     }
 }
 
@@ -137,7 +152,31 @@ where
 {
     spec.integrator.check(spec.momentum, false).map_err(TrainError::Problem)?;
     let rng = crate::rng::stream(spec.seed, 0);
-    let task = Solve { theta, h: spec.eta, steps, rng, observer };
+    let task = Solve { theta, h: spec.step_size(), steps, rng, observer };
+    if spec.svag != 1.0 {
+        let refuse = |value: String, valid: &str| {
+            TrainError::Problem(crate::error::ProblemError::new("svag", value, valid))
+        };
+        if spec.momentum != 0.0 || spec.integrator != IntegratorKind::Sgd {
+            return Err(refuse(
+                format!("l = {} with momentum {}", spec.svag, spec.momentum),
+                "SGD without momentum under SVAG",
+            ));
+        }
+        if matches!(
+            problem.mode,
+            super::problem::NoiseMode::Minibatch(crate::problems::Sampling::Reshuffle)
+        ) {
+            return Err(refuse(
+                format!("l = {} with reshuffling", spec.svag),
+                "with or without replacement (SVAG's two draws must be independent)",
+            ));
+        }
+        let svag = crate::problems::Svag::new(problem, spec.svag).map_err(TrainError::Problem)?;
+        let sgd = crate::integrators::EulerMaruyama::new();
+        return crate::integrators::IntegratorTask::run(task, &svag, sgd)
+            .map_err(TrainError::Diverged);
+    }
     spec.integrator
         .dispatch(problem, spec.momentum, task)
         .map_err(TrainError::Problem)?

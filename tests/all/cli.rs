@@ -604,6 +604,29 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "svag",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--seeds",
+                "2",
+                "--l",
+                "2",
+                "--layers",
+                "784,8,10",
+                "--out",
+                &o("svag"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "svag/svag.json",
+        ),
+        (
+            [
+                "net",
                 "ou-law",
                 "--n",
                 "100",
@@ -1085,6 +1108,7 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("sweep --grid {d}/grid_ok.toml --out /dev/null/s", 4, "/dev/null"),
     // svag
     ("svag --l 0.5", 2, "--l"),
+    ("svag --l 1e7", 2, "--l"),
     ("svag --l 4", 2, "--l"),
     ("svag --l 1,nan", 2, "--l"),
     ("svag --paths 1", 2, "--paths"),
@@ -1115,6 +1139,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net invariance --factor 0", 2, "--factor"),
     ("net invariance --epochs 1e12", 2, "--max-hours"),
     ("net gaussian-vs-sgd --seeds 0", 2, "--seeds"),
+    ("net svag --seeds 1", 2, "--seeds"),
+    ("net svag --l 1", 2, "--l"),
+    ("net svag --l 2,nan", 2, "--l"),
+    ("net svag --eta 0", 2, "--eta"),
     ("net gaussian-vs-sgd --eta=-0.1", 2, "--eta"),
     ("net ou-law --l2=-1", 2, "--l2"),
     ("net ou-law --probes 0", 2, "--probes"),

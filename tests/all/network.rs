@@ -557,3 +557,26 @@ fn f64_probes_stay_f64_after_f32_training() {
     assert_eq!(p64.full_gradient(&th64.tensor).dtype(), DType::F64);
     assert_eq!(Tensor::<CpuF64, 1>::ones([3], &dev64).dtype(), DType::F64);
 }
+
+/// SVAG at l = 1 is SGD, bit for bit; under SVAG the run takes l steps of eta / l per SGD step
+/// and refuses momentum.
+#[test]
+fn svag_at_l_one_is_sgd_and_refuses_momentum() {
+    use sgd_sde::net::train::{run, TrainSpec};
+    let mode = NoiseMode::Minibatch(sgd_sde::problems::Sampling::WithReplacement);
+    let (p, theta0) = problem(vec![4, 5, 3], 40, 3, mode, 4, 0.0);
+    let train = |spec: TrainSpec| {
+        let mut theta = theta0.clone();
+        let steps = spec.steps(40, 4);
+        run(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1)).map(|_| theta.to_vec())
+    };
+    let sgd_spec = TrainSpec::sgd(0.05, 0.0, 1.0, 7);
+    let sgd = train(sgd_spec).unwrap();
+    assert_eq!(train(TrainSpec::svag(0.05, 1.0, 1.0, 7)).unwrap(), sgd);
+    let svag = TrainSpec::svag(0.05, 4.0, 1.0, 7);
+    assert_eq!(svag.steps(40, 4), 4 * sgd_spec.steps(40, 4));
+    assert_eq!(svag.step_size(), 0.05 / 4.0);
+    assert_ne!(train(svag).unwrap(), sgd);
+    let with_momentum = TrainSpec { momentum: 0.9, ..svag };
+    assert!(train(with_momentum).unwrap_err().to_string().contains("svag"));
+}

@@ -19,7 +19,7 @@ pub fn train_curve<B: AutodiffBackend>(
 ) -> Result<Vec<EpochRecord>, ExperimentError> {
     let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
-    let steps_per_epoch = n as f64 / batch as f64;
+    let steps_per_epoch = spec.steps_per_epoch(n, batch);
     let mut curve = LearningCurve {
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),

@@ -12,6 +12,7 @@ mod evidence;
 mod gaussian_vs_sgd;
 mod invariance;
 mod ou_law;
+mod svag_net;
 mod width;
 
 pub use batch_size::{BatchSizeOptions, BatchSizeReport};
@@ -23,6 +24,7 @@ pub use evidence::{EvidenceOptions, EvidencePoint};
 pub use gaussian_vs_sgd::GaussianVsSgdOptions;
 pub use invariance::InvarianceOptions;
 pub use ou_law::OuLawOptions;
+pub use svag_net::{SvagNetOptions, SvagNetReport};
 pub use width::WidthOptions;
 
 use burn::tensor::backend::AutodiffBackend;
