@@ -104,6 +104,28 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         seeds: usize,
     },
+    /// The sharpest directions along the trajectory (Jastrzebski et al. 2019): lambda_max and the
+    /// top-k spectrum during training, eta lambda_max against 2, the step's share in the top-k space.
+    Sharpest {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1", value_parser = super::flags::positive)]
+        etas: Vec<f64>,
+        #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = super::flags::at_least_one)]
+        batches: Vec<usize>,
+        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
+        epochs: f64,
+        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
+        probes_per_epoch: usize,
+        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
+        k: usize,
+        #[arg(long, default_value_t = 20, value_parser = super::flags::at_least_one)]
+        lanczos_steps: usize,
+        #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
+        probe_n: usize,
+    },
     /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
     Svag {
         #[command(flatten)]
@@ -391,6 +413,55 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             outln!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Sharpest {
+            common,
+            layers,
+            etas,
+            batches,
+            epochs,
+            probes_per_epoch,
+            k,
+            lanczos_steps,
+            probe_n,
+        } => {
+            let ctx = context(&common, "sharpest", quiet)?;
+            let o = SharpestOptions {
+                layers,
+                etas,
+                batches,
+                epochs,
+                probes_per_epoch,
+                k,
+                lanczos_steps,
+                probe_n,
+            };
+            let runs = on_device!(ctx, &o)?;
+            outln!(
+                "{:>8} {:>5} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
+                "eta",
+                "S",
+                "peak lmax",
+                "at epoch",
+                "final lmax",
+                "max eta*lmax",
+                "step share",
+                "random"
+            );
+            for r in &runs {
+                outln!(
+                    "{:>8} {:>5} {:>12.4} {:>10.2} {:>12.4} {:>14.3} {:>12.3} {:>10.1e}",
+                    r.eta,
+                    r.batch,
+                    r.peak_lambda_max,
+                    r.peak_epoch,
+                    r.final_lambda_max,
+                    r.max_eta_lambda_max,
+                    r.mean_step_share,
+                    r.random_share
+                );
+            }
+            outln!("wrote {}/sharpest.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Svag { common, layers, eta, batch, ls, epochs, seeds } => {
             let ctx = context(&common, "svag", quiet)?;

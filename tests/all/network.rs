@@ -580,3 +580,38 @@ fn svag_at_l_one_is_sgd_and_refuses_momentum() {
     let with_momentum = TrainSpec { momentum: 0.9, ..svag };
     assert!(train(with_momentum).unwrap_err().to_string().contains("svag"));
 }
+
+/// Lanczos's top eigenpairs of a small MLP's Hessian against the dense matrix of its HVPs: the
+/// values agree, the vectors align and each residual bounds the distance to some eigenvalue.
+#[test]
+fn top_eigenpairs_match_the_dense_hessian() {
+    use sgd_sde::net::probes::top_eigenpairs;
+    let (p, theta) = problem(vec![4, 6, 3], 40, 3, NoiseMode::FullBatch, 8, 0.01);
+    let m = hvp_matrix(&p, &theta);
+    let sym = (&m + m.transpose()) * 0.5;
+    let eig = nalgebra::SymmetricEigen::new(sym);
+    let mut order: Vec<usize> = (0..eig.eigenvalues.len()).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    let d = theta.len();
+    let top = top_eigenpairs(&p, &theta, 3, d, 1e-5, 4);
+    for (j, &i) in order.iter().take(3).enumerate() {
+        let exact = eig.eigenvalues[i];
+        assert!(
+            (top.values[j] - exact).abs() < 1e-6 * exact.abs().max(1.0),
+            "{j}: {} vs {exact}",
+            top.values[j]
+        );
+        let y = vec_of(&top.vectors[j]);
+        let u = eig.eigenvectors.column(i);
+        let cos: f64 = y.iter().zip(u.iter()).map(|(a, b)| a * b).sum();
+        assert!((cos.abs() - 1.0).abs() < 1e-5, "{j}: |cos| = {}", cos.abs());
+    }
+    // Fewer steps: lambda_max still within its residual (plus the HVP's own error) of the truth.
+    let short = top_eigenpairs(&p, &theta, 1, 8, 1e-5, 4);
+    let lmax = eig.eigenvalues[order[0]];
+    assert!(
+        (short.values[0] - lmax).abs() <= short.residuals[0] + 1e-6 * lmax,
+        "{:?} vs {lmax}",
+        short.values
+    );
+}

@@ -12,6 +12,7 @@ mod evidence;
 mod gaussian_vs_sgd;
 mod invariance;
 mod ou_law;
+mod sharpest;
 mod svag_net;
 mod width;
 
@@ -24,6 +25,7 @@ pub use evidence::{EvidenceOptions, EvidencePoint};
 pub use gaussian_vs_sgd::GaussianVsSgdOptions;
 pub use invariance::InvarianceOptions;
 pub use ou_law::OuLawOptions;
+pub use sharpest::{SharpRun, SharpestOptions};
 pub use svag_net::{SvagNetOptions, SvagNetReport};
 pub use width::WidthOptions;
 

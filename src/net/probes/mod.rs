@@ -10,5 +10,5 @@ mod noise;
 
 pub use fdr::{Fdr, FdrResult, MeanGradient};
 pub use hessian::{hessian_stats, hvp, lambda_max, HessianStats, Hvp, PowerIteration};
-pub use lanczos::{spectral_density, SpectralDensity};
+pub use lanczos::{spectral_density, top_eigenpairs, SpectralDensity, TopEigenpairs};
 pub use noise::{gradient_noise, per_example_gradients, per_example_gradients_loop, GradientNoise};
