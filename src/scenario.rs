@@ -474,13 +474,12 @@ impl Scenario {
 
     /// A burn-in long enough for the slowest mode's transient to fall below 1e-9 of its start.
     pub fn default_burn_in(&self) -> usize {
-        self.burn_in_at(self.eta)
+        self.burn_in_at(self.eta, self.momentum)
     }
 
-    /// [`Self::default_burn_in`] for steps of size `h` (no momentum when `h != eta`), capped at
-    /// 1e6 steps of size `eta`.
-    fn burn_in_at(&self, h: f64) -> usize {
-        let m = if h == self.eta { self.momentum } else { 0.0 };
+    /// [`Self::default_burn_in`] for steps of size `h` at momentum `m`, capped at 1e6 steps of
+    /// size `eta`.
+    fn burn_in_at(&self, h: f64, m: f64) -> usize {
         let rho = self.model.quadratic().contraction(h, m);
         if rho >= 1.0 {
             return 1000;
@@ -538,7 +537,7 @@ impl Scenario {
         burn_in: Option<usize>,
         window: usize,
     ) -> Result<crate::stats::Estimate, StationaryError> {
-        let burn = burn_in.unwrap_or_else(|| self.burn_in_at(self.eta / l));
+        let burn = burn_in.unwrap_or_else(|| self.burn_in_at(self.eta / l, 0.0));
         let out = self.simulate_svag(
             l,
             ensemble,

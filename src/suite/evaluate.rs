@@ -209,25 +209,16 @@ fn transient(
             let (theory, exact) = s.transient_theory(spec.integrator, k).ok_or_else(|| {
                 format!("check {}: no transient theory for {}", spec.id, spec.integrator.name())
             })?;
-            let z = est.z(theory);
-            let (pass, criterion) = verdict(z, threshold, spec.expect);
-            Ok(CheckRow {
-                id: format!("{}[k={k}]", spec.id),
-                claim: spec.claim.clone(),
-                compared_with: if exact {
-                    "exact transient".into()
-                } else {
-                    "continuous transient".into()
-                },
+            let compared_with = if exact { "exact transient" } else { "continuous transient" };
+            Ok(CheckRow::from_estimate(
+                format!("{}[k={k}]", spec.id),
+                spec.claim.clone(),
+                compared_with.into(),
                 theory,
-                measured: est.value,
-                se: est.se,
-                z,
-                criterion,
-                pass,
-                method: est.to_string(),
-                seconds: 0.0,
-            })
+                &est,
+                threshold,
+                spec.expect,
+            ))
         })
         .collect()
 }

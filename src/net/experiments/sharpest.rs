@@ -19,6 +19,7 @@ use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::observers::Observer;
 use crate::output::plot;
 use crate::problems::{Sampling, StochasticProblem};
+use crate::state::State;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
@@ -110,8 +111,6 @@ impl<B: AutodiffBackend> Observer<Params<B>> for Tracker {
         });
     }
 }
-
-use crate::state::State;
 
 impl super::Experiment for SharpestOptions {
     const NAME: &'static str = "sharpest";

@@ -57,7 +57,13 @@ pub fn hvp<B: AutodiffBackend>(
     last.expect("at least one try")
 }
 
-fn rademacher<B: AutodiffBackend>(d: usize, seed: u64, i: u64, device: &B::Device) -> Tensor<B, 1> {
+/// A vector of independent ±1 entries from stream `(seed, i)`.
+pub(super) fn rademacher<B: AutodiffBackend>(
+    d: usize,
+    seed: u64,
+    i: u64,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let mut r = rng::stream(seed, i);
     let v: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
     Tensor::from_data(TensorData::new(v, [d]), device)

@@ -7,10 +7,8 @@
 use super::hessian::hvp;
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
-use crate::rng;
-use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
+use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
 use nalgebra::DMatrix;
-use rand::Rng;
 
 /// Quadrature nodes and weights; the weights sum to d (the number of parameters), so
 /// `sum_j w_j g(node_j)` estimates `Tr g(H)`.
@@ -105,15 +103,14 @@ impl<B: AutodiffBackend> Krylov<B> {
     }
 }
 
+/// A Rademacher vector scaled to unit length.
 fn rademacher_unit<B: AutodiffBackend>(
     d: usize,
     seed: u64,
     id: u64,
     device: &B::Device,
 ) -> Tensor<B, 1> {
-    let mut r = rng::stream(seed, id);
-    let v0: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
-    Tensor::<B, 1>::from_data(TensorData::new(v0, [d]), device).div_scalar((d as f64).sqrt())
+    super::hessian::rademacher::<B>(d, seed, id, device).div_scalar((d as f64).sqrt())
 }
 
 /// `steps` Lanczos steps from each of `probes` Rademacher vectors.
