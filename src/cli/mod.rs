@@ -54,6 +54,10 @@ enum Command {
         /// how often its 95% (and 68%) intervals cover the prediction.
         #[arg(long, value_name = "K")]
         calibrate: Option<u64>,
+        /// Where the network checks' SGD runs go: cpu (f64), cuda or auto (f32 on the GPU; the
+        /// fits at θ* and the quadratic checks stay on the CPU in f64).
+        #[arg(long, default_value = "cpu")]
+        device: String,
     },
     /// Print the exact theory for a problem file as JSON.
     Theory {
@@ -248,11 +252,11 @@ pub fn main() -> i32 {
         Command::Validate { out: Some(_), calibrate: Some(_), .. } => Err(CliError::Input(
             "invalid --out with --calibrate: valid is --json FILE for the calibration table".into(),
         )),
-        Command::Validate { suite, json, calibrate: Some(k), .. } => {
-            validate::calibrate(&suite, k, json.as_deref(), cli.quiet)
+        Command::Validate { suite, json, calibrate: Some(k), device, .. } => {
+            validate::calibrate(&suite, k, json.as_deref(), &device, cli.quiet)
         }
-        Command::Validate { suite, json, out, calibrate: None } => {
-            validate::run(&suite, json.as_deref(), out.as_deref(), cli.quiet)
+        Command::Validate { suite, json, out, calibrate: None, device } => {
+            validate::run(&suite, json.as_deref(), out.as_deref(), &device, cli.quiet)
         }
         Command::Theory { problem, transient, integrator } => {
             theory_cmd::run(&problem, &transient, integrator.as_deref())

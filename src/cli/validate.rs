@@ -39,14 +39,27 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
     Ok((file, (checks, net_checks)))
 }
 
+/// The lab for a suite's network checks on `--device` (resolved only when there are any).
+fn net_lab(device: &str, needed: bool) -> Result<NetLab, CliError> {
+    use crate::net::backend::{resolve, DeviceChoice, Resolved};
+    let choice = DeviceChoice::parse(device)?;
+    let resolved = if needed { resolve(choice).map_err(CliError::Input)? } else { Resolved::Cpu };
+    if resolved == Resolved::Cuda {
+        outln!("network checks: θ*, H and C in f64 on the CPU; the SGD runs on CUDA in f32");
+    }
+    Ok(NetLab::on(resolved))
+}
+
 pub fn run(
     suite_name: &str,
     json: Option<&Path>,
     out: Option<&Path>,
+    device: &str,
     quiet: bool,
 ) -> Result<(), CliError> {
     let started = Instant::now();
     let (suite, (checks, net_checks)) = load_suite(suite_name)?;
+    let mut lab = net_lab(device, !net_checks.is_empty())?;
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
     outln!(
         "suite {}: {} ({} checks; |z| < {} per check unless stated)",
@@ -65,7 +78,6 @@ pub fn run(
         }
         rows.extend(r);
     }
-    let mut lab = NetLab::default();
     for c in &net_checks {
         let r = suite::evaluate_net(c, suite.threshold, &mut lab, &bar).map_err(CliError::Input)?;
         for row in &r {
@@ -117,6 +129,7 @@ pub fn calibrate(
     suite_name: &str,
     k: u64,
     json: Option<&Path>,
+    device: &str,
     quiet: bool,
 ) -> Result<(), CliError> {
     if !(2..=100_000).contains(&k) {
@@ -133,8 +146,8 @@ pub fn calibrate(
         })
         .collect();
     outln!("calibration of suite {}: {} network z-checks x {k} seeds", suite.name, checks.len());
+    let mut lab = net_lab(device, !checks.is_empty())?;
     let bar = progress::bar(0, "calibrating", quiet);
-    let mut lab = NetLab::default();
     let mut z: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
     for c in &checks {
         for s in 0..k {

@@ -19,6 +19,28 @@ pub type CpuF64 = Autodiff<NdArray<f64>>;
 #[cfg(feature = "cuda")]
 pub type CudaF32 = Autodiff<burn::backend::Cuda<f32, i32>>;
 
+/// Calls the generic function `f::<B>(args)` with `B` the backend that *measures* on a
+/// [`Resolved`] device in the network validation suite: [`CpuF64`] on the CPU, [`CudaF32`] on
+/// CUDA, because burn 0.21's CUDA matrix products (cubek-matmul) refuse f64 operands ("Types
+/// lhs=F64 ... not supported", seen on an H100). The suite's predictions (θ*, the Hessian, C) are
+/// always computed on the CPU in f64.
+#[macro_export]
+macro_rules! with_measurement_backend {
+    ($device:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match $device {
+            $crate::net::backend::Resolved::Cpu => $f::<$crate::net::backend::CpuF64>($($arg),*),
+            #[cfg(feature = "cuda")]
+            $crate::net::backend::Resolved::Cuda => {
+                $f::<$crate::net::backend::CudaF32>($($arg),*)
+            }
+            #[cfg(not(feature = "cuda"))]
+            $crate::net::backend::Resolved::Cuda => {
+                unreachable!("resolve() refuses cuda without the feature")
+            }
+        }
+    };
+}
+
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
@@ -40,8 +62,9 @@ impl DeviceChoice {
 }
 
 /// The device a run will use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Resolved {
+    #[default]
     Cpu,
     Cuda,
 }

@@ -27,14 +27,19 @@
 use super::evaluate::{verdict, CheckRow};
 use super::spec::Expect;
 use crate::config::SamplingSpec;
+use crate::net::backend::Resolved;
 use crate::net::data::Dataset;
 use crate::net::excess_loss::{measure, ExcessLoss, RunLength, BATCHES, MIN_BATCH_OVER_TAU};
 use crate::net::experiments::DataChoice;
 use crate::net::local_quadratic::{Formula, LocalQuadratic, Regime};
+use crate::net::params::Params;
+use crate::net::problem::NetNoise;
 use crate::net::train::{run_shown, TrainSpec};
-use crate::net::{Activation, Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
+use crate::net::{Activation, Architecture, Model, NetworkProblem, NoiseMode};
 use crate::observers::Series;
 use crate::problems::Sampling;
+use crate::problems::StochasticProblem;
+use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -149,14 +154,15 @@ pub struct Fitted {
     pub local: LocalQuadratic,
 }
 
-/// Fitted models and finished runs, shared by the checks of one suite.
+/// Fitted models and finished runs, shared by the checks of one suite, and the device the runs
+/// use (f64 on the CPU by default; f32 on CUDA with `--device cuda`, see
+/// [`with_measurement_backend`](crate::with_measurement_backend)). Models are fitted on the CPU in f64.
 #[derive(Default)]
 pub struct NetLab {
     models: HashMap<String, Rc<Fitted>>,
     runs: HashMap<String, ExcessLoss>,
+    device: Resolved,
 }
-
-type B = CpuF64;
 
 /// The data set and the model a spec describes.
 pub fn build(spec: &NetModelSpec) -> Result<(Dataset, Model), String> {
@@ -177,6 +183,11 @@ pub fn build(spec: &NetModelSpec) -> Result<(Dataset, Model), String> {
 }
 
 impl NetLab {
+    /// A lab whose runs use `device`.
+    pub fn on(device: Resolved) -> Self {
+        Self { device, ..Self::default() }
+    }
+
     /// The fitted model for a spec (fitted once per suite).
     pub fn fitted(
         &mut self,
@@ -188,42 +199,7 @@ impl NetLab {
             return Ok(f.clone());
         }
         let (data, model) = build(spec)?;
-        let device = Default::default();
-        let mut theta = model.init::<B>(spec.seed, &device);
-        if spec.warmup_epochs > 0.0 {
-            let batch = 32.min(data.len());
-            let warm = NetworkProblem::<B>::new(
-                model.clone(),
-                &data,
-                batch,
-                NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                spec.l2,
-                &device,
-            )
-            .map_err(|e| e.to_string())?;
-            let train = TrainSpec::sgd(0.05, 0.9, spec.warmup_epochs, spec.seed);
-            run_shown(
-                &warm,
-                &mut theta,
-                &train,
-                train.steps(data.len(), batch),
-                &mut Series::new(usize::MAX, 1),
-                bar,
-                "warm-up".into(),
-            )
-            .map_err(|e| format!("warm-up: {e}"))?;
-        }
-        bar.set_message("θ*: Newton polishing, Hessian, per-example gradients");
-        let full = NetworkProblem::<B>::new(
-            model.clone(),
-            &data,
-            data.len(),
-            NoiseMode::FullBatch,
-            spec.l2,
-            &device,
-        )
-        .map_err(|e| e.to_string())?;
-        let local = LocalQuadratic::at_minimum(&full, &theta)?;
+        let local = fit::<crate::net::CpuF64>(spec, &data, &model, bar)?;
         let fitted = Rc::new(Fitted { data, model, local });
         self.models.insert(key, fitted.clone());
         Ok(fitted)
@@ -250,21 +226,89 @@ impl NetLab {
         if let Some(r) = self.runs.get(&key) {
             return Ok((*r, false));
         }
-        let problem = NetworkProblem::<B>::new(
-            fitted.model.clone(),
-            &fitted.data,
-            regime.batch,
-            NoiseMode::Minibatch(regime.sampling),
-            check.model.l2,
-            &Default::default(),
-        )
-        .map_err(|e| e.to_string())?;
         let label = format!("{}: eta {}, S {}", check.id, regime.eta, regime.batch);
-        let r = measure(&problem, &fitted.local, regime, &length, bar, label)
-            .map_err(|e| format!("check {}: {e}", check.id))?;
+        let r = crate::with_measurement_backend!(
+            self.device,
+            measure_from_minimum(check, fitted, regime, &length, bar, label)
+        )?;
         self.runs.insert(key, r);
         Ok((r, true))
     }
+}
+
+/// θ* of a spec's model on backend `B`: an optional SGD warm-up, then the local quadratic model
+/// (Newton polishing, Hessian, per-example gradients).
+fn fit<B: AutodiffBackend>(
+    spec: &NetModelSpec,
+    data: &Dataset,
+    model: &Model,
+    bar: &indicatif::ProgressBar,
+) -> Result<LocalQuadratic, String>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = NetNoise>,
+{
+    let device = Default::default();
+    let mut theta = model.init::<B>(spec.seed, &device);
+    if spec.warmup_epochs > 0.0 {
+        let batch = 32.min(data.len());
+        let warm = NetworkProblem::<B>::new(
+            model.clone(),
+            data,
+            batch,
+            NoiseMode::Minibatch(Sampling::WithoutReplacement),
+            spec.l2,
+            &device,
+        )
+        .map_err(|e| e.to_string())?;
+        let train = TrainSpec::sgd(0.05, 0.9, spec.warmup_epochs, spec.seed);
+        run_shown(
+            &warm,
+            &mut theta,
+            &train,
+            train.steps(data.len(), batch),
+            &mut Series::new(usize::MAX, 1),
+            bar,
+            "warm-up".into(),
+        )
+        .map_err(|e| format!("warm-up: {e}"))?;
+    }
+    bar.set_message("θ*: Newton polishing, Hessian, per-example gradients");
+    let full = NetworkProblem::<B>::new(
+        model.clone(),
+        data,
+        data.len(),
+        NoiseMode::FullBatch,
+        spec.l2,
+        &device,
+    )
+    .map_err(|e| e.to_string())?;
+    LocalQuadratic::at_minimum(&full, &theta)
+}
+
+/// One regime's run from θ* on backend `B`.
+fn measure_from_minimum<B: AutodiffBackend>(
+    check: &NetCheckSpec,
+    fitted: &Fitted,
+    regime: &Regime,
+    length: &RunLength,
+    bar: &indicatif::ProgressBar,
+    label: String,
+) -> Result<ExcessLoss, String>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = NetNoise>,
+    B::FloatElem: Send + Sync,
+{
+    let problem = NetworkProblem::<B>::new(
+        fitted.model.clone(),
+        &fitted.data,
+        regime.batch,
+        NoiseMode::Minibatch(regime.sampling),
+        check.model.l2,
+        &Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    measure(&problem, &fitted.local, regime, length, bar, label)
+        .map_err(|e| format!("check {}: {e}", check.id))
 }
 
 fn describe_run(r: &ExcessLoss, local: &LocalQuadratic) -> String {

@@ -896,7 +896,9 @@ fn network_bad_inputs_exit_2() {
     bad(&["net", "invariance", "--device", "tpu"], "--device");
     if sgd_sde::net::backend::cuda_available().is_err() {
         bad(&["net", "invariance", "--device", "cuda"], "--device = cuda");
+        bad(&["validate", "--suite", "net", "--device", "cuda"], "--device = cuda");
     }
+    bad(&["validate", "--suite", "net", "--device", "tpu"], "--device = tpu");
 }
 
 #[test]
