@@ -19,11 +19,20 @@ pub use finite_n::noise_factor;
 pub use modes::Modes;
 pub use stability::{check_momentum_stable, check_sgd_stable, momentum_limit, sgd_limit};
 
+/// `q^k` for any step count: `powi` (exact repeated squaring) while `k` fits its `i32`
+/// exponent, `powf` beyond, where `k as i32` would wrap to a negative power.
+pub(crate) fn pow_steps(q: f64, k: usize) -> f64 {
+    match i32::try_from(k) {
+        Ok(k) => q.powi(k),
+        Err(_) => q.powf(k as f64),
+    }
+}
+
 /// `sum_{j<k} q^j`, exact also at `q = 1`.
 pub(crate) fn geometric_sum(q: f64, k: usize) -> f64 {
     if (1.0 - q).abs() < 1e-12 {
         k as f64
     } else {
-        (1.0 - q.powi(k as i32)) / (1.0 - q)
+        (1.0 - pow_steps(q, k)) / (1.0 - q)
     }
 }

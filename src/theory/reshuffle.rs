@@ -30,9 +30,9 @@ pub fn stationary_loss(modes: &Modes, eta: f64, s: usize, n: usize) -> Result<f6
         let noise_sum = |j: usize| {
             v * ((1.0 - rho) * geometric_sum(a * a, j) + rho * geometric_sum(a, j).powi(2))
         };
-        let s0 = eta * eta * noise_sum(k) / (1.0 - (a * a).powi(k as i32));
+        let s0 = eta * eta * noise_sum(k) / (1.0 - super::pow_steps(a * a, k));
         let avg: f64 =
-            (0..k).map(|j| (a * a).powi(j as i32) * s0 + eta * eta * noise_sum(j)).sum::<f64>()
+            (0..k).map(|j| super::pow_steps(a * a, j) * s0 + eta * eta * noise_sum(j)).sum::<f64>()
                 / k as f64;
         total += 0.5 * l * avg;
     }

@@ -39,7 +39,8 @@ pub fn transient_loss(modes: &Modes, x0_eigen: &[f64], eta: f64, f: f64, k: usiz
         .zip(x0_eigen)
         .map(|((&l, &c), &x)| {
             let a2 = (1.0 - eta * l).powi(2);
-            0.5 * l * x * x * a2.powi(k as i32) + 0.5 * eta * eta * f * l * c * geometric_sum(a2, k)
+            0.5 * l * x * x * super::pow_steps(a2, k)
+                + 0.5 * eta * eta * f * l * c * geometric_sum(a2, k)
         })
         .sum()
 }

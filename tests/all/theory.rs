@@ -74,6 +74,11 @@ fn discrete_transient_matches_iterating_the_covariance_recursion() {
     }
     let stat = sgd::stationary_loss(&modes, eta, f).unwrap();
     assert!(rel(sgd::transient_loss(&modes, &x0e, eta, f, 5000), stat) < 1e-10);
+    // Step counts past i32::MAX: the powers must not wrap to negative exponents (they did once,
+    // giving infinite or negative losses at k >= 2^31).
+    for k in [i32::MAX as usize, 1usize << 31, (1usize << 40) + 3] {
+        assert!(rel(sgd::transient_loss(&modes, &x0e, eta, f, k), stat) < 1e-10, "k = {k}");
+    }
 }
 
 #[test]
