@@ -60,6 +60,12 @@ pub fn run(
     let started = Instant::now();
     let (suite, (checks, net_checks)) = load_suite(suite_name)?;
     let mut lab = net_lab(device, !net_checks.is_empty())?;
+    let work: Vec<crate::budget::Work> =
+        checks.iter().map(suite::work).collect::<Result<_, _>>().map_err(CliError::Input)?;
+    if let Some(costliest) = work.iter().max_by(|a, b| a.seconds.total_cmp(&b.seconds)) {
+        let what = format!("suite {} (its costliest: {})", suite.name, costliest.what);
+        crate::budget::Work::sequence(what, work.clone()).check()?;
+    }
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
     outln!(
         "suite {}: {} ({} checks; |z| < {} per check unless stated)",

@@ -143,6 +143,51 @@ fn stationary(
     ))
 }
 
+/// The check's problem with eta and S both scaled by `beta` (a breakdown check's point).
+fn at_beta(spec: &CheckSpec, beta: f64) -> ProblemFile {
+    let mut f = spec.problem.clone();
+    f.optimizer.eta *= beta;
+    f.optimizer.batch = ((f.optimizer.batch as f64 * beta).round() as usize).max(1);
+    f
+}
+
+/// The estimated cost of a check (see [`crate::budget`]), so that `validate` refuses a suite
+/// that cannot finish before running any of it. Errors are the ones the check itself would give.
+pub fn work(spec: &CheckSpec) -> Result<crate::budget::Work, String> {
+    let stationary = |f: &ProblemFile| -> Result<crate::budget::Work, String> {
+        let s = scenario(f, &spec.id)?;
+        let burn_in = spec.burn_in.unwrap_or_else(|| s.default_burn_in());
+        Ok(s.work(spec.paths, burn_in.saturating_add(spec.window)))
+    };
+    let w = match spec.kind {
+        CheckKind::Stationary => stationary(&spec.problem)?,
+        CheckKind::Breakdown => crate::budget::Work::sequence(
+            format!("{} values of beta", spec.betas.len()),
+            spec.betas
+                .iter()
+                .map(|&b| stationary(&at_beta(spec, b)))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        CheckKind::Transient => {
+            let s = scenario(&spec.problem, &spec.id)?;
+            s.work(spec.paths, spec.steps.iter().copied().max().unwrap_or(0))
+        }
+        CheckKind::WeakOrder => {
+            // As in `sgd-sde weak-order`: about 2^levels t_end / h0 fine steps per path in all.
+            let s = scenario(&spec.problem, &spec.id)?;
+            let h0 = spec.h0.ok_or_else(|| format!("check {}: weak_order needs h0", spec.id))?;
+            let levels = spec.levels.unwrap_or(4);
+            let fine = spec.t_end.unwrap_or(1.0) / h0 * 2f64.powf(levels as f64);
+            crate::budget::Work::simulation(
+                format!("{} paths x {levels} levels from h0 = {h0}", spec.paths),
+                spec.paths as f64 * 1.5 * fine * s.step_cost(),
+                s.work(spec.paths, 0).bytes,
+            )
+        }
+    };
+    Ok(crate::budget::Work { what: format!("check {} ({})", spec.id, w.what), ..w })
+}
+
 fn breakdown(
     spec: &CheckSpec,
     threshold: f64,
@@ -151,9 +196,7 @@ fn breakdown(
     spec.betas
         .iter()
         .map(|&beta| {
-            let mut f = spec.problem.clone();
-            f.optimizer.eta *= beta;
-            f.optimizer.batch = ((f.optimizer.batch as f64 * beta).round() as usize).max(1);
+            let f = at_beta(spec, beta);
             let id = format!("{}[beta={beta}]", spec.id);
             let mut row = stationary(spec, &f, threshold, &id, progress.clone())?;
             let report = scenario(&f, &id)?.theory();

@@ -5,7 +5,7 @@ mod evaluate;
 pub mod net;
 mod spec;
 
-pub use evaluate::{evaluate, CheckRow};
+pub use evaluate::{evaluate, work, CheckRow};
 pub use net::{evaluate_net, NetCheckSpec, NetLab};
 pub use spec::{CheckKind, CheckSpec, Expect, SuiteFile, TheoryChoice};
 

@@ -1024,6 +1024,10 @@ fn unbounded_work_is_refused_with_an_estimate() {
     let grid =
         write(d, "grid.toml", "base = \"base.toml\"\n[run]\npaths = 8\nwindow = 1000000000000\n");
     bad(&["sweep", "--grid", grid.to_str().unwrap(), "--out", d.join("s").to_str().unwrap()], long);
+    // A suite file's checks count together, before any of them runs.
+    let text = SUITE.replace("window = 200", "window = 1000000000000");
+    let suite = write(d, "suite.toml", &format!("description = \"d\"\n{text}"));
+    bad(&["validate", "--suite", suite.to_str().unwrap()], "check a (8 paths x");
     // A file that never ends is refused unread, not loaded into memory.
     bad(&["theory", "--problem", "/dev/zero"], "larger than");
     // A diagonal problem of a million coordinates never forms a d x d matrix.
