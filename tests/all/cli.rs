@@ -633,6 +633,31 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "noise-scale",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--batch",
+                "10",
+                "--probe-n",
+                "40",
+                "--k",
+                "5",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("noise"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "noise/noise_scale.json",
+        ),
+        (
+            [
+                "net",
                 "svag",
                 "--n",
                 "100",
@@ -1178,6 +1203,8 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net sharpest --k 0", 2, "--k"),
     ("net sharpest --k 30 --lanczos-steps 20", 2, "--k"),
     ("net sharpest --probe-n 0", 2, "--probe-n"),
+    ("net noise-scale --k 0", 2, "--k"),
+    ("net noise-scale --eta=-1", 2, "--eta"),
     ("net svag --l 1", 2, "--l"),
     ("net svag --l 2,nan", 2, "--l"),
     ("net svag --eta 0", 2, "--eta"),

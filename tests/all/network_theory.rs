@@ -62,6 +62,49 @@ fn per_example_gradients_match_one_backward_pass_per_example() {
     assert!(per_example_gradients(&p, &theta, 100).unwrap_err().contains("GB"));
 }
 
+/// McCandlish's noise scales against dense linear algebra: with k = N examples the Tr(HC)
+/// estimate is the exact mean, so B_simple = Tr(C)/|G|^2 and B_noise = Tr(HC)/(G^T H G) must match
+/// the dense H (second differences) and C (per-example gradients) to the HVP's accuracy; with
+/// k < N the estimate must cover the exact value (|z| < 5), and a wrong formula must not.
+#[test]
+fn noise_scales_match_dense_h_and_c() {
+    use sgd_sde::net::probes::noise_scales;
+    let data = images(&[0, 3, 6], 7, 40);
+    let model =
+        Model::new(Architecture::new(vec![16, 4, 3]).unwrap().with_activation(Activation::Tanh));
+    let p = full_batch(model, &data, 0.02);
+    let theta = p.model.init::<B>(5, &Default::default());
+    let t = theta.to_vec();
+    let h = dense_fd_hessian(&p, &t, 1e-4);
+    let rows = per_example_gradients(&p, &theta, 1 << 30).unwrap();
+    let n = rows.nrows() as f64;
+    let mean = rows.row_mean();
+    let centred = DMatrix::from_fn(rows.nrows(), rows.ncols(), |r, c| rows[(r, c)] - mean[c]);
+    let c = centred.transpose() * &centred / n;
+    let g =
+        nalgebra::DVector::from_iterator(t.len(), mean.iter().zip(&t).map(|(m, th)| m + 0.02 * th));
+    let (trace_c, trace_hc) = (c.trace(), (&h * &c).trace());
+    let (b_simple, b_noise) = (trace_c / g.norm_squared(), trace_hc / (g.transpose() * &h * &g)[0]);
+    let all = noise_scales(&p, &data, &theta, data.len(), 0).unwrap();
+    assert_eq!(all.k, data.len());
+    let rel = |a: f64, b: f64| ((a - b) / b).abs();
+    assert!(rel(all.b_simple, b_simple) < 1e-8, "{} vs {b_simple}", all.b_simple);
+    assert!(rel(all.trace_hc, trace_hc) < 1e-4, "{} vs {trace_hc}", all.trace_hc);
+    assert!(rel(all.b_noise, b_noise) < 1e-4, "{} vs {b_noise}", all.b_noise);
+    assert_eq!(all.trace_hc_se, 0.0, "k = N leaves no sampling error");
+    // k < N: a sampled estimate with an honest error bar (false alarm < 1e-6 at |z| < 5).
+    let some = noise_scales(&p, &data, &theta, 12, 7).unwrap();
+    let z = (some.trace_hc - trace_hc) / some.trace_hc_se;
+    assert!(z.abs() < Z_MAX, "z = {z}");
+    // Negative control: Tr(H) Tr(C) / d (H and C taken as unrelated) is far outside that bar.
+    let wrong = h.trace() * trace_c / t.len() as f64;
+    assert!(
+        ((some.trace_hc - wrong) / some.trace_hc_se).abs() >= Z_MAX,
+        "{wrong} vs {}",
+        some.trace_hc
+    );
+}
+
 #[test]
 fn the_quadratic_model_at_a_tanh_minimum_is_a_polished_minimum_with_consistent_traces() {
     let data = images(&[0, 3, 6], 7, 90);
