@@ -60,8 +60,9 @@ pub fn run(
     let started = Instant::now();
     let (suite, (checks, net_checks)) = load_suite(suite_name)?;
     let mut lab = net_lab(device, !net_checks.is_empty())?;
-    let work: Vec<crate::budget::Work> =
+    let mut work: Vec<crate::budget::Work> =
         checks.iter().map(suite::work).collect::<Result<_, _>>().map_err(CliError::Input)?;
+    work.extend(net_checks.iter().map(NetCheckSpec::work));
     if let Some(costliest) = work.iter().max_by(|a, b| a.seconds.total_cmp(&b.seconds)) {
         let what = format!("suite {} (its costliest: {})", suite.name, costliest.what);
         crate::budget::Work::sequence(what, work.clone()).check()?;

@@ -147,6 +147,45 @@ impl NetCheckSpec {
     }
 }
 
+impl NetCheckSpec {
+    /// The estimated cost of this check (see [`crate::budget`]): the shipped suites' totals come
+    /// out at 150 s (`net`) and 280 s (`net-full`) against 100-250 s and about 5 min measured on 2
+    /// cores, so this bounds absurd suite files, not ordinary ones. It counts the full data set
+    /// when `n` is not given (2,000 embedded images, else 60,000), a burn-in as long as the window when it is computed from
+    /// the model, and the fit at θ* counted for every check although a suite fits each model once.
+    pub fn work(&self) -> crate::budget::Work {
+        let m = &self.model;
+        let full = if m.dataset == "embedded" { 2_000 } else { 60_000 };
+        let n = m.n.unwrap_or(full) as f64;
+        let side = 28 / m.pool.max(1);
+        let outputs = match m.classes.len() {
+            2 => 1,
+            0 => 10,
+            k => k,
+        };
+        let mut sizes = vec![side * side];
+        sizes.extend(&m.hidden);
+        sizes.push(outputs);
+        let d = sizes.windows(2).map(|w| (w[0] + 1) * w[1]).sum::<usize>() as f64;
+        // Warm-up epochs, Newton steps and the dense Hessian (two full-batch gradients per column).
+        let fit = m.warmup_epochs.max(0.0) * n + 2.0 * d * n + 20.0 * n;
+        let regimes = match self.kind {
+            NetCheckKind::Stationary => 1.0,
+            NetCheckKind::Ratio => 2.0,
+            NetCheckKind::Extrapolation => self.etas.len() as f64,
+        };
+        let steps = (self.burn_in.unwrap_or(self.window) as f64) + self.window as f64;
+        let batch = self.batch.max(self.batch2.unwrap_or(0)) as f64;
+        let run = steps * batch + steps / self.every.max(1) as f64 * n / 3.0;
+        crate::budget::Work::network(
+            format!("check {} ({} steps x {} regimes, d = {d})", self.id, steps, regimes),
+            fit + regimes * run,
+            d,
+            8.0 * d * (d + n),
+        )
+    }
+}
+
 /// A model with its data and the quadratic model at its minimum.
 pub struct Fitted {
     pub data: Dataset,

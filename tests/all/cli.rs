@@ -1053,6 +1053,13 @@ fn unbounded_work_is_refused_with_an_estimate() {
     let text = SUITE.replace("window = 200", "window = 1000000000000");
     let suite = write(d, "suite.toml", &format!("description = \"d\"\n{text}"));
     bad(&["validate", "--suite", suite.to_str().unwrap()], "check a (8 paths x");
+    // Network checks count too (a window of 10^12 steps on the embedded data).
+    let net = write(
+        d,
+        "net_suite.toml",
+        "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"big\"\nclaim = \"c\"\neta = 0.1\nbatch = 10\nwindow = 1000000000000\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\n",
+    );
+    bad(&["validate", "--suite", net.to_str().unwrap()], "check big (");
     // A file that never ends is refused unread, not loaded into memory.
     bad(&["theory", "--problem", "/dev/zero"], "larger than");
     // A diagonal problem of a million coordinates never forms a d x d matrix.
