@@ -177,7 +177,22 @@ impl QuadraticModel for FiniteSumQuadratic {
                 (Some(f), f_formula_loss(&modes, eta, momentum, f).ok())
             }
         };
-        ModelTheory { modes, f, discrete, covariance: None, trace_h: self.hessian().trace(), note }
+        // Fresh batches give additive noise f C (C the per-example gradient covariance), so the
+        // Gaussian model's stationary covariance applies (d <= 10, like there).
+        let covariance = f.filter(|_| self.lambda.len() <= 10).and_then(|f| {
+            let c = self.per_example_covariance_eigenbasis();
+            let c = match self.hessian().basis() {
+                Some(u) => u * c * u.transpose(),
+                None => c,
+            };
+            if momentum > 0.0 {
+                theory::momentum::stationary_covariance(self.hessian(), &c, eta, momentum, f)
+            } else {
+                theory::sgd::stationary_covariance(self.hessian(), &c, eta, f)
+            }
+            .ok()
+        });
+        ModelTheory { modes, f, discrete, covariance, trace_h: self.hessian().trace(), note }
     }
     fn transient(
         &self,

@@ -266,9 +266,9 @@ impl QuadraticModel for GaussianProblem {
         let covariance = (QuadraticModel::dim(self) <= 10)
             .then(|| {
                 if momentum > 0.0 {
-                    theory::momentum::stationary_covariance(h, c, eta, momentum, f).ok()
+                    theory::momentum::stationary_covariance(h, &c.dense(), eta, momentum, f).ok()
                 } else {
-                    theory::sgd::stationary_covariance(h, c, eta, f).ok()
+                    theory::sgd::stationary_covariance(h, &c.dense(), eta, f).ok()
                 }
             })
             .flatten();

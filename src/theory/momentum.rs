@@ -59,7 +59,7 @@ pub fn stationary_loss_lyapunov(
 /// The stationary covariance of x from the full 2d x 2d Lyapunov equation (dense; small d).
 pub fn stationary_covariance(
     hessian: &SpdMatrix,
-    noise_covariance: &SpdMatrix,
+    noise_covariance: &DMatrix<f64>,
     eta: f64,
     m: f64,
     f: f64,
@@ -73,7 +73,7 @@ pub fn stationary_covariance(
     a.view_mut((0, d), (d, d)).copy_from(&(&eye * m));
     a.view_mut((d, 0), (d, d)).copy_from(&(&h * -eta));
     a.view_mut((d, d), (d, d)).copy_from(&(&eye * m));
-    let v = noise_covariance.dense() * (eta * eta * f);
+    let v = noise_covariance * (eta * eta * f);
     let mut q = DMatrix::zeros(2 * d, 2 * d);
     for (r, c) in [(0, 0), (0, d), (d, 0), (d, d)] {
         q.view_mut((r, c), (d, d)).copy_from(&v);

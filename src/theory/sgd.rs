@@ -46,15 +46,16 @@ pub fn transient_loss(modes: &Modes, x0_eigen: &[f64], eta: f64, f: f64, k: usiz
 }
 
 /// The stationary covariance in original coordinates, from the eigenbasis closed form.
+/// The noise covariance need only be positive semi-definite (a data set's may be singular).
 pub fn stationary_covariance(
     hessian: &SpdMatrix,
-    noise_covariance: &SpdMatrix,
+    noise_covariance: &DMatrix<f64>,
     eta: f64,
     f: f64,
 ) -> Result<DMatrix<f64>, ProblemError> {
     check_sgd_stable(eta, hessian.max_eigenvalue())?;
     let l = hessian.eigenvalues();
-    let c = hessian.rotate_into_eigenbasis(&noise_covariance.dense());
+    let c = hessian.rotate_into_eigenbasis(noise_covariance);
     let s = DMatrix::from_fn(l.len(), l.len(), |i, j| {
         eta * f * c[(i, j)] / (l[i] + l[j] - eta * l[i] * l[j])
     });

@@ -112,6 +112,53 @@ fn theory_prints_the_exact_values() {
     assert_eq!(v["covariance"].as_array().unwrap().len(), 3);
 }
 
+/// A data-set problem's stationary covariance (d <= 10), against the covariance recursion
+/// `Σ <- A Σ A + eta^2 f C` iterated here from the centers themselves (H diagonal, so
+/// `C = H Cov_n(c) H`), with and without replacement; and `l = Tr(H Σ)/2` is the discrete loss.
+#[test]
+fn theory_gives_a_data_sets_stationary_covariance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, centers) =
+        ([0.5, 2.0], [[0.3, -1.2], [-0.7, 0.4], [1.5, 0.2], [-0.1, -0.8], [0.9, 1.0]]);
+    for (sampling, f) in [("with_replacement", 0.5), ("without_replacement", 0.5 * 3.0 / 4.0)] {
+        let text = format!("[hessian]\neigenvalues = [0.5, 2.0]\n[noise]\nmodel = \"dataset\"\nsampling = \"{sampling}\"\ncenters = {centers:?}\n[optimizer]\neta = 0.3\nbatch = 2\n");
+        let p = write(dir.path(), "d.toml", &text);
+        let (code, out, err) = run(&["theory", "--problem", p.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!((v["f"].as_f64().unwrap() - f).abs() < 1e-15, "{sampling}: f = {}", v["f"]);
+        let n = centers.len() as f64;
+        let mean = |a: usize| centers.iter().map(|c| c[a]).sum::<f64>() / n;
+        let cov = |a: usize, b: usize| {
+            centers.iter().map(|c| (c[a] - mean(a)) * (c[b] - mean(b))).sum::<f64>() / n
+        };
+        let q = |a: usize, b: usize| 0.3 * 0.3 * f * l[a] * l[b] * cov(a, b);
+        let mut sigma = [[0.0; 2]; 2];
+        for _ in 0..5000 {
+            let mut next = [[0.0; 2]; 2];
+            for a in 0..2 {
+                for b in 0..2 {
+                    next[a][b] = (1.0 - 0.3 * l[a]) * sigma[a][b] * (1.0 - 0.3 * l[b]) + q(a, b);
+                }
+            }
+            sigma = next;
+        }
+        let got = v["covariance"].as_array().unwrap();
+        for a in 0..2 {
+            for b in 0..2 {
+                let g = got[a][b].as_f64().unwrap();
+                assert!(
+                    (g - sigma[a][b]).abs() < 1e-12,
+                    "{sampling}: Σ[{a}][{b}] = {g} vs {}",
+                    sigma[a][b]
+                );
+            }
+        }
+        let loss = 0.5 * (l[0] * sigma[0][0] + l[1] * sigma[1][1]);
+        assert!((v["discrete_loss"].as_f64().unwrap() - loss).abs() < 1e-12 * loss, "{sampling}");
+    }
+}
+
 /// `theory --transient`: the exact mean loss after k steps, against the variance recursion
 /// `v_{k+1} = a^2 v_k + eta^2 f c` per mode (a = 1 - eta lambda), written out here.
 #[test]

@@ -48,7 +48,7 @@ fn discrete_closed_form_solves_the_discrete_lyapunov_equation() {
     let (h, c) = pair(7);
     let (eta, f) = (0.4, 0.25); // eta lambda_max = 1.8
     assert!(eta * h.max_eigenvalue() < 2.0);
-    let sigma = sgd::stationary_covariance(&h, &c, eta, f).unwrap();
+    let sigma = sgd::stationary_covariance(&h, &c.dense(), eta, f).unwrap();
     let a = DMatrix::identity(7, 7) - h.dense() * eta;
     let direct = lyapunov::discrete(&a, &(c.dense() * (eta * eta * f))).unwrap();
     assert!((&sigma - &direct).amax() < 1e-10 * direct.amax(), "{}", (&sigma - &direct).amax());
@@ -117,7 +117,7 @@ fn momentum_closed_form_equals_both_lyapunov_solutions() {
         let f = 0.2;
         let closed = momentum::stationary_loss(&modes, eta, m, f).unwrap();
         let per_mode = momentum::stationary_loss_lyapunov(&modes, eta, m, f).unwrap();
-        let dense = momentum::stationary_covariance(&h, &c, eta, m, f).unwrap();
+        let dense = momentum::stationary_covariance(&h, &c.dense(), eta, m, f).unwrap();
         let dense_loss = 0.5 * (h.dense() * dense).trace();
         assert!(
             rel(closed, per_mode) < 1e-10 && rel(closed, dense_loss) < 1e-10,
