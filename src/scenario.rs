@@ -349,6 +349,29 @@ impl Scenario {
         )
     }
 
+    /// The cost of a weak-order study of `schemes` integrators: level l takes `t_end 2^l / h0`
+    /// steps with its coupled coarse path, about `1.5 x 2^levels t_end / h0` fine steps per path
+    /// and scheme in all.
+    pub fn weak_order_work(
+        &self,
+        schemes: usize,
+        paths: usize,
+        levels: usize,
+        t_end: f64,
+        h0: f64,
+    ) -> crate::budget::Work {
+        let fine_steps = t_end / h0 * 2f64.powi(levels.min(1024) as i32);
+        crate::budget::Work::simulation(
+            format!(
+                "{schemes} schemes x {paths} paths x {levels} levels of t_end / h0 = {:e} steps (d = {})",
+                t_end / h0,
+                self.dim()
+            ),
+            schemes as f64 * paths as f64 * 1.5 * fine_steps * self.step_cost(),
+            8.0 * 16.0 * self.dim() as f64 * rayon::current_num_threads() as f64,
+        )
+    }
+
     /// Refuses `paths x steps` steps of this problem when they cannot fit.
     pub fn check_work(&self, paths: usize, steps: usize) -> Result<(), crate::budget::TooMuchWork> {
         self.work(paths, steps).check()

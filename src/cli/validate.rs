@@ -63,9 +63,11 @@ pub fn run(
     let mut work: Vec<crate::budget::Work> =
         checks.iter().map(suite::work).collect::<Result<_, _>>().map_err(CliError::Input)?;
     work.extend(net_checks.iter().map(NetCheckSpec::work));
-    if let Some(costliest) = work.iter().max_by(|a, b| a.seconds.total_cmp(&b.seconds)) {
-        let what = format!("suite {} (its costliest: {})", suite.name, costliest.what);
-        crate::budget::Work::sequence(what, work.clone()).check()?;
+    let costliest = work.iter().max_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    if let Some(what) =
+        costliest.map(|c| format!("suite {} (its costliest: {})", suite.name, c.what))
+    {
+        crate::budget::Work::sequence(what, work).check()?;
     }
     let total_paths: u64 = checks.iter().map(|c| (c.paths * c.betas.len().max(1)) as u64).sum();
     outln!(

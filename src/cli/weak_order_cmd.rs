@@ -61,22 +61,7 @@ pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
         .into_iter()
         .filter(|k| k.is_sde_scheme() && k.order().weak.is_finite())
         .collect();
-    // Level l takes t_end 2^l / h0 steps (with its coupled coarse path): about 2^levels t_end/h0
-    // fine steps per path and scheme in all.
-    let fine_steps = o.t_end / o.h0 * 2f64.powi(o.levels.min(1024) as i32);
-    crate::budget::Work::simulation(
-        format!(
-            "{} schemes x {} paths x {} levels of t_end / h0 = {:e} steps (d = {})",
-            kinds.len(),
-            o.paths,
-            o.levels,
-            o.t_end / o.h0,
-            scen.dim()
-        ),
-        kinds.len() as f64 * o.paths as f64 * 1.5 * fine_steps * scen.step_cost(),
-        8.0 * 16.0 * scen.dim() as f64 * rayon::current_num_threads() as f64,
-    )
-    .check()?;
+    scen.weak_order_work(kinds.len(), o.paths, o.levels, o.t_end, o.h0).check()?;
     let bar = progress::bar((kinds.len() * o.levels * o.paths) as u64, "weak order", o.quiet);
     let ens = Ensemble::new(o.paths, o.seed).with_progress(bar.clone());
     let div = |e: crate::ensemble::PathDiverged| CliError::Diverged(format!("{e} (reduce --h0)"));

@@ -178,20 +178,16 @@ impl QuadraticModel for FiniteSumQuadratic {
             }
         };
         // Fresh batches give additive noise f C (C the per-example gradient covariance), so the
-        // Gaussian model's stationary covariance applies (d <= 10, like there).
-        let covariance = f.filter(|_| self.lambda.len() <= 10).and_then(|f| {
-            let c = self.per_example_covariance_eigenbasis();
-            let c = match self.hessian().basis() {
-                Some(u) => u * c * u.transpose(),
-                None => c,
-            };
-            if momentum > 0.0 {
-                theory::momentum::stationary_covariance(self.hessian(), &c, eta, momentum, f)
-            } else {
-                theory::sgd::stationary_covariance(self.hessian(), &c, eta, f)
-            }
-            .ok()
-        });
+        // Gaussian model's stationary covariance applies.
+        let covariance =
+            f.filter(|_| self.lambda.len() <= theory::MAX_COVARIANCE_DIM).and_then(|f| {
+                let c = self.per_example_covariance_eigenbasis();
+                let c = match self.hessian().basis() {
+                    Some(u) => u * c * u.transpose(),
+                    None => c,
+                };
+                theory::additive_noise_covariance(self.hessian(), &c, eta, momentum, f)
+            });
         ModelTheory { modes, f, discrete, covariance, trace_h: self.hessian().trace(), note }
     }
     fn transient(

@@ -263,14 +263,8 @@ impl QuadraticModel for GaussianProblem {
         let modes = Modes::new(h, c);
         let f = 1.0 / batch as f64;
         let discrete = f_formula_loss(&modes, eta, momentum, f).ok();
-        let covariance = (QuadraticModel::dim(self) <= 10)
-            .then(|| {
-                if momentum > 0.0 {
-                    theory::momentum::stationary_covariance(h, &c.dense(), eta, momentum, f).ok()
-                } else {
-                    theory::sgd::stationary_covariance(h, &c.dense(), eta, f).ok()
-                }
-            })
+        let covariance = (QuadraticModel::dim(self) <= theory::MAX_COVARIANCE_DIM)
+            .then(|| theory::additive_noise_covariance(h, &c.dense(), eta, momentum, f))
             .flatten();
         ModelTheory {
             modes,

@@ -225,8 +225,9 @@ impl QuadraticModel for RegressionModel {
         };
         let moments = self.moments.as_ref().filter(|_| momentum == 0.0);
         let discrete = moments.and_then(|m| m.stationary_loss(eta).ok());
-        let covariance =
-            moments.filter(|_| d <= 10).and_then(|m| m.stationary_second_moment(eta).ok());
+        let covariance = moments
+            .filter(|_| d <= crate::theory::MAX_COVARIANCE_DIM)
+            .and_then(|m| m.stationary_second_moment(eta).ok());
         let f = crate::theory::noise_factor(batch, Some(p.n()), p.sampling()).ok();
         ModelTheory { modes, f, discrete, covariance, trace_h: eig.eigenvalues.sum(), note }
     }

@@ -173,16 +173,10 @@ pub fn work(spec: &CheckSpec) -> Result<crate::budget::Work, String> {
             s.work(spec.paths, spec.steps.iter().copied().max().unwrap_or(0))
         }
         CheckKind::WeakOrder => {
-            // As in `sgd-sde weak-order`: about 2^levels t_end / h0 fine steps per path in all.
             let s = scenario(&spec.problem, &spec.id)?;
             let h0 = spec.h0.ok_or_else(|| format!("check {}: weak_order needs h0", spec.id))?;
-            let levels = spec.levels.unwrap_or(4);
-            let fine = spec.t_end.unwrap_or(1.0) / h0 * 2f64.powf(levels as f64);
-            crate::budget::Work::simulation(
-                format!("{} paths x {levels} levels from h0 = {h0}", spec.paths),
-                spec.paths as f64 * 1.5 * fine * s.step_cost(),
-                s.work(spec.paths, 0).bytes,
-            )
+            let (levels, t_end) = (spec.levels.unwrap_or(4), spec.t_end.unwrap_or(1.0));
+            s.weak_order_work(1, spec.paths, levels, t_end, h0)
         }
     };
     Ok(crate::budget::Work { what: format!("check {} ({})", spec.id, w.what), ..w })

@@ -166,7 +166,7 @@ impl NetCheckSpec {
         let mut sizes = vec![side * side];
         sizes.extend(&m.hidden);
         sizes.push(outputs);
-        let d = sizes.windows(2).map(|w| (w[0] + 1) * w[1]).sum::<usize>() as f64;
+        let d = crate::net::experiments::params_of(&sizes) as f64;
         // Warm-up epochs, Newton steps and the dense Hessian (two full-batch gradients per column).
         let fit = m.warmup_epochs.max(0.0) * n + 2.0 * d * n + 20.0 * n;
         let regimes = match self.kind {

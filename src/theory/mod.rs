@@ -19,6 +19,26 @@ pub use finite_n::noise_factor;
 pub use modes::Modes;
 pub use stability::{check_momentum_stable, check_sgd_stable, momentum_limit, sgd_limit};
 
+/// Dimensions up to which the theory reports the full stationary covariance (callers check it
+/// before forming the d x d noise matrix).
+pub const MAX_COVARIANCE_DIM: usize = 10;
+
+/// The stationary covariance of x - x* under additive noise `f C` (original coordinates): SGD's,
+/// or heavy ball's when `momentum > 0`. `None` past the stability limit.
+pub fn additive_noise_covariance(
+    hessian: &crate::spd::SpdMatrix,
+    noise_covariance: &nalgebra::DMatrix<f64>,
+    eta: f64,
+    momentum: f64,
+    f: f64,
+) -> Option<nalgebra::DMatrix<f64>> {
+    if momentum > 0.0 {
+        momentum::stationary_covariance(hessian, noise_covariance, eta, momentum, f).ok()
+    } else {
+        sgd::stationary_covariance(hessian, noise_covariance, eta, f).ok()
+    }
+}
+
 /// `q^k` for any step count: `powi` (exact repeated squaring) while `k` fits its `i32`
 /// exponent, `powf` beyond, where `k as i32` would wrap to a negative power.
 pub(crate) fn pow_steps(q: f64, k: usize) -> f64 {

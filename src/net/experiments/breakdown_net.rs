@@ -116,19 +116,7 @@ impl super::Experiment for BreakdownNetOptions {
                 )?;
                 Params::<CpuF64>::from_vec(&th.to_vec(), &Default::default())
             };
-            let sub = if o.probe_n < n {
-                train.stratified_subset(o.probe_n, ctx.seed)?
-            } else {
-                train.clone()
-            };
-            let probe = NetworkProblem::<CpuF64>::new(
-                model.clone(),
-                &sub,
-                1,
-                NoiseMode::FullBatch,
-                0.0,
-                &Default::default(),
-            )?;
+            let (_, probe) = super::probe_set(&model, &train, o.probe_n, ctx.seed)?;
             let sd = spectral_density(&probe, &theta, o.lanczos_steps, o.probes, 1e-5, ctx.seed);
             let lm = lambda_max(&probe, &theta, 1e-5, 60, 1e-3, ctx.seed)
                 .lambda

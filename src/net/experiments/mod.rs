@@ -55,11 +55,35 @@ pub trait Experiment: serde::Serialize {
 }
 
 /// Parameters of an MLP with these layer sizes (0 for sizes the run will refuse anyway).
-fn params_of(layers: &[usize]) -> usize {
+pub(crate) fn params_of(layers: &[usize]) -> usize {
     layers
         .windows(2)
         .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
         .fold(0, usize::saturating_add)
+}
+
+/// The curvature probe of an experiment: `probe_n` stratified examples of `train` (all of them
+/// when there are fewer) as a full-batch f64 problem on the CPU, returned with its data.
+fn probe_set(
+    model: &crate::net::Model,
+    train: &crate::net::data::Dataset,
+    probe_n: usize,
+    seed: u64,
+) -> Result<
+    (crate::net::data::Dataset, crate::net::NetworkProblem<crate::net::CpuF64>),
+    ExperimentError,
+> {
+    let data =
+        if probe_n < train.len() { train.stratified_subset(probe_n, seed)? } else { train.clone() };
+    let problem = crate::net::NetworkProblem::new(
+        model.clone(),
+        &data,
+        1,
+        crate::net::NoiseMode::FullBatch,
+        0.0,
+        &Default::default(),
+    )?;
+    Ok((data, problem))
 }
 
 /// Runs an experiment, writes its outputs and its manifest, and returns the report.

@@ -97,19 +97,7 @@ impl super::Experiment for NoiseScaleOptions {
     ) -> Result<Self::Report, ExperimentError> {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?);
-        let probe_data = if o.probe_n < ctx.train.len() {
-            ctx.train.stratified_subset(o.probe_n, ctx.seed)?
-        } else {
-            ctx.train.clone()
-        };
-        let probe = NetworkProblem::<CpuF64>::new(
-            model.clone(),
-            &probe_data,
-            1,
-            NoiseMode::FullBatch,
-            0.0,
-            &Default::default(),
-        )?;
+        let (probe_data, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let n = ctx.train.len();
         let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
         let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, o.batch, mode, 0.0, device)?;

@@ -130,20 +130,8 @@ impl super::Experiment for SharpestOptions {
                 o.k, o.lanczos_steps
             )));
         }
-        let probe_data = if o.probe_n < ctx.train.len() {
-            ctx.train.stratified_subset(o.probe_n, ctx.seed)?
-        } else {
-            ctx.train.clone()
-        };
+        let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let cpu = Default::default();
-        let probe = NetworkProblem::<CpuF64>::new(
-            model.clone(),
-            &probe_data,
-            1,
-            NoiseMode::FullBatch,
-            0.0,
-            &cpu,
-        )?;
         let n = ctx.train.len();
         let mut runs = Vec::new();
         for &batch in &o.batches {

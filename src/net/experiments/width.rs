@@ -51,19 +51,7 @@ impl super::Experiment for WidthOptions {
     ) -> Result<Self::Report, ExperimentError> {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
-        let probe_data = if o.probe_n < ctx.train.len() {
-            ctx.train.stratified_subset(o.probe_n, ctx.seed)?
-        } else {
-            ctx.train.clone()
-        };
-        let probe = NetworkProblem::<CpuF64>::new(
-            model.clone(),
-            &probe_data,
-            1,
-            NoiseMode::FullBatch,
-            0.0,
-            &Default::default(),
-        )?;
+        let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let mut points = Vec::new();
         for &batch in &o.batches {
             for &eta in &o.etas {
