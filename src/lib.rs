@@ -45,6 +45,7 @@ pub mod linear_map;
 pub mod net;
 pub mod observers;
 pub mod output;
+pub mod paper;
 pub mod problems;
 pub mod rng;
 pub mod scenario;

@@ -7,6 +7,7 @@ mod error;
 mod flags;
 mod law;
 mod net_cmd;
+mod paper_cmd;
 mod progress;
 mod sim;
 mod svag_cmd;
@@ -188,6 +189,25 @@ enum Command {
         #[command(subcommand)]
         experiment: net_cmd::NetCommand,
     },
+    /// Every claim of the source papers: run each claim's command, decide it by the criterion in
+    /// the claims table and write report.md with the verdicts (resumable: finished claims are kept).
+    Paper {
+        /// Where the runs, report.md, verdicts.json and the manifest go.
+        #[arg(long, default_value = "paper")]
+        out: PathBuf,
+        /// cpu: CPU-sized runs (minutes on 2 cores); full: the papers' sizes, for a GPU.
+        #[arg(long, value_enum, default_value = "cpu")]
+        scale: paper_cmd::Scale,
+        /// A claims table (default: the embedded paper/claims.toml).
+        #[arg(long)]
+        claims: Option<PathBuf>,
+        /// Run only these claims (comma separated ids); the report covers every claim run so far.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Rerun claims that finished earlier.
+        #[arg(long)]
+        rerun: bool,
+    },
     /// Combine sweep point files (from one or more shards' folders) into results.csv/json.
     Merge {
         dirs: Vec<PathBuf>,
@@ -317,6 +337,16 @@ pub fn main() -> i32 {
                 paths,
                 seed,
                 out,
+                quiet: cli.quiet,
+            })
+        }
+        Command::Paper { out, scale, claims, only, rerun } => {
+            paper_cmd::run(&paper_cmd::PaperOptions {
+                claims,
+                out,
+                scale,
+                only,
+                rerun,
                 quiet: cli.quiet,
             })
         }

@@ -417,6 +417,17 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.test_accuracy
                 );
             }
+            let t = crate::net::experiments::WidthTrends::of(&pts);
+            outln!(
+                "Spearman rank correlation with eta/S: lambda_max {:+.3} (t = {:+.2}), |H|_F {:+.3} (t = {:+.2}), test accuracy {:+.3} (t = {:+.2}); {} points",
+                t.lambda_max.rho,
+                t.lambda_max.t,
+                t.frobenius.rho,
+                t.frobenius.t,
+                t.test_accuracy.rho,
+                t.test_accuracy.t,
+                pts.len()
+            );
             outln!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
@@ -482,6 +493,14 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     r.random_share
                 );
             }
+            let c =
+                crate::net::experiments::SharpestSummary::of(&runs).peak_lambda_max_vs_eta_over_s;
+            outln!(
+                "Spearman correlation of the peak lambda_max with eta/S: {:+.3} (t = {:+.2} on {} runs; the claim: negative)",
+                c.rho,
+                c.t,
+                runs.len()
+            );
             outln!("wrote {}/sharpest.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::NoiseScale {
@@ -561,7 +580,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             if !betas.contains(&1.0) || ns.is_empty() {
                 return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and at least one N".into()));
             }
-            let rows = on_device!(
+            let report = on_device!(
                 ctx,
                 &BreakdownNetOptions {
                     layers,
@@ -574,8 +593,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     probes,
                     probe_n
                 }
-            )?
-            .rows;
+            )?;
+            let rows = &report.rows;
             outln!(
                 "{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}",
                 "N",
@@ -589,7 +608,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 "quadratic",
                 "eta*lmax"
             );
-            for r in &rows {
+            for r in rows {
                 outln!(
                     "{:>6} {:>6} {:>8.4} {:>5} {:>10.4} {:>9.4} {:>10.4} {:>7} {:>10} {:>10.3}",
                     r.n,
@@ -607,6 +626,11 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             outln!(
                 "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)"
             );
+            for p in report.parting() {
+                let at =
+                    p.beta.map_or("never (within --betas)".into(), |b| format!("at beta = {b}"));
+                outln!("N = {}: the curves part {at}", p.n);
+            }
             outln!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
@@ -673,6 +697,13 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.test_accuracy
                 );
             }
+            let e = crate::net::experiments::EvidenceSummary::of(&pts);
+            outln!(
+                "best log Z / N minus the null model's log 1/2 = {:.4}: informative labels {:+.4}, random labels {:+.4}",
+                e.null_log_evidence_per_example,
+                e.best_informative_minus_null,
+                e.best_random_minus_null
+            );
             outln!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes, batch_norm } => {

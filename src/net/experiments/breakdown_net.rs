@@ -49,6 +49,34 @@ pub struct BreakdownNetRow {
     pub eta_lambda_max: f64,
 }
 
+/// Where the curves part, per training-set size: the smallest beta whose curve is more than 3
+/// noise floors from beta = 1's (None when none parts). The claim (ICANN 2018 Fig. 5): they part
+/// at large beta, at a smaller beta for the smaller N.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parting {
+    pub n: usize,
+    pub beta: Option<f64>,
+}
+
+impl BreakdownNetReport {
+    pub fn parting(&self) -> Vec<Parting> {
+        let mut ns: Vec<usize> = self.rows.iter().map(|r| r.n).collect();
+        ns.sort_unstable();
+        ns.dedup();
+        ns.into_iter()
+            .map(|n| Parting {
+                n,
+                beta: self
+                    .rows
+                    .iter()
+                    .filter(|r| r.n == n && r.parted)
+                    .map(|r| r.beta)
+                    .min_by(f64::total_cmp),
+            })
+            .collect()
+    }
+}
+
 fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
     super::curve::rms(a, b, |r| r.train_loss)
 }
@@ -207,7 +235,7 @@ impl super::Experiment for BreakdownNetOptions {
             ],
             &csv,
         )?;
-        ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
+        ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "parting_by_n": report.parting(), "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
         let by_n = |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| {
             plot::Figure {
                 title: title.into(),

@@ -22,14 +22,14 @@ pub use bench::BenchOptions;
 pub use breakdown_net::{BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
 pub use context::{DataChoice, NetContext};
 pub use error::ExperimentError;
-pub use evidence::{EvidenceOptions, EvidencePoint};
+pub use evidence::{EvidenceOptions, EvidencePoint, EvidenceSummary};
 pub use gaussian_vs_sgd::GaussianVsSgdOptions;
 pub use invariance::InvarianceOptions;
 pub use noise_scale::{NoiseScaleOptions, NoiseScaleReport};
 pub use ou_law::OuLawOptions;
-pub use sharpest::{SharpRun, SharpestOptions};
+pub use sharpest::{SharpRun, SharpestOptions, SharpestSummary};
 pub use svag_net::{SvagNetOptions, SvagNetReport};
-pub use width::WidthOptions;
+pub use width::{WidthOptions, WidthTrends};
 
 use burn::tensor::backend::AutodiffBackend;
 

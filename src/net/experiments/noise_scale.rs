@@ -128,18 +128,17 @@ impl super::Experiment for NoiseScaleOptions {
             return Err(ExperimentError::Invalid(e));
         }
         let trace = tracker.points;
-        let rho = spearman(
+        let crate::stats::RankCorrelation { rho, t } = crate::stats::rank_correlation(
             &trace.iter().map(|p| p.scales.b_simple).collect::<Vec<_>>(),
             &trace.iter().map(|p| p.train_loss).collect::<Vec<_>>(),
         );
-        let dof = trace.len() as f64 - 2.0;
         let ratios: Vec<f64> =
             trace.iter().map(|p| (p.scales.b_noise / p.scales.b_simple).ln()).collect();
         Ok(NoiseScaleReport {
             eta: o.eta,
             batch: o.batch,
             rank_correlation_b_simple_loss: rho,
-            rank_correlation_t: rho * (dof / (1.0 - rho * rho)).sqrt(),
+            rank_correlation_t: t,
             mean_ratio_noise_simple: (ratios.iter().sum::<f64>() / ratios.len().max(1) as f64)
                 .exp(),
             trace,
@@ -234,21 +233,4 @@ impl super::Experiment for NoiseScaleOptions {
         let per_point = (2.0 + 8.0 * (1 + self.k) as f64) * self.probe_n.min(n) as f64;
         (self.epochs * n as f64 + points * per_point, super::params_of(&self.layers))
     }
-}
-
-/// Spearman's rank correlation (ties are not expected in continuous measurements).
-fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    let ranks = |v: &[f64]| {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
-        let mut r = vec![0.0; v.len()];
-        idx.iter().enumerate().for_each(|(rank, &i)| r[i] = rank as f64);
-        r
-    };
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = a.len() as f64;
-    let mean = (n - 1.0) / 2.0;
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - mean) * (y - mean)).sum();
-    let var: f64 = ra.iter().map(|x| (x - mean).powi(2)).sum();
-    cov / var
 }

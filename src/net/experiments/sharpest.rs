@@ -112,6 +112,30 @@ impl<B: AutodiffBackend> Observer<Params<B>> for Tracker {
     }
 }
 
+/// The claims in numbers: Spearman's correlation of the peak lambda_max with eta/S over the
+/// runs (the claim: negative, a larger eta/S keeps the minimum flatter), and the smallest mean
+/// share of a step's squared norm in the top-k subspace against a random direction's share k/d.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharpestSummary {
+    pub peak_lambda_max_vs_eta_over_s: crate::stats::RankCorrelation,
+    pub max_eta_lambda_max: f64,
+    pub min_mean_step_share: f64,
+    pub random_share: f64,
+}
+
+impl SharpestSummary {
+    pub fn of(runs: &[SharpRun]) -> Self {
+        let ratio: Vec<f64> = runs.iter().map(|r| r.eta / r.batch as f64).collect();
+        let peak: Vec<f64> = runs.iter().map(|r| r.peak_lambda_max).collect();
+        Self {
+            peak_lambda_max_vs_eta_over_s: crate::stats::rank_correlation(&ratio, &peak),
+            max_eta_lambda_max: runs.iter().map(|r| r.max_eta_lambda_max).fold(f64::NAN, f64::max),
+            min_mean_step_share: runs.iter().map(|r| r.mean_step_share).fold(f64::NAN, f64::min),
+            random_share: runs.first().map_or(f64::NAN, |r| r.random_share),
+        }
+    }
+}
+
 impl super::Experiment for SharpestOptions {
     const NAME: &'static str = "sharpest";
     type Report = Vec<SharpRun>;
@@ -206,7 +230,9 @@ impl super::Experiment for SharpestOptions {
             ],
             &rows,
         )?;
-        ctx.outputs().json("sharpest.json", runs)?;
+        let summary = SharpestSummary::of(runs);
+        ctx.outputs()
+            .json("sharpest.json", &serde_json::json!({ "summary": summary, "runs": runs }))?;
         let panel = |title: &str, y: &str, f: fn(&SharpPoint) -> f64, log_y: bool| plot::Figure {
             title: title.into(),
             x_label: "epoch".into(),

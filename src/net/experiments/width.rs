@@ -9,6 +9,7 @@ use crate::net::probes::{hessian_stats, lambda_max};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::output::plot;
 use crate::problems::Sampling;
+use crate::stats::{rank_correlation, RankCorrelation};
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
@@ -38,6 +39,30 @@ pub struct WidthPoint {
     pub test_accuracy: f64,
     pub train_loss: f64,
     pub relu_flips: usize,
+}
+
+/// Spearman's rank correlation with eta/S (rho, and its t on n - 2 degrees of freedom) of the
+/// three width measures: the claim is that lambda_max and |H|_F fall (rho < 0) and the test
+/// accuracy does not fall as eta/S grows.
+#[derive(Debug, Clone, Serialize)]
+pub struct WidthTrends {
+    pub lambda_max: RankCorrelation,
+    pub frobenius: RankCorrelation,
+    pub test_accuracy: RankCorrelation,
+}
+
+impl WidthTrends {
+    pub fn of(points: &[WidthPoint]) -> Self {
+        let x: Vec<f64> = points.iter().map(|p| p.eta_over_s).collect();
+        let by = |f: fn(&WidthPoint) -> f64| {
+            rank_correlation(&x, &points.iter().map(f).collect::<Vec<_>>())
+        };
+        Self {
+            lambda_max: by(|p| p.lambda_max),
+            frobenius: by(|p| p.frobenius),
+            test_accuracy: by(|p| p.test_accuracy),
+        }
+    }
 }
 
 impl super::Experiment for WidthOptions {
@@ -153,7 +178,11 @@ impl super::Experiment for WidthOptions {
             ],
             &rows,
         )?;
-        ctx.outputs().json("width.json", &points)?;
+        let trends = WidthTrends::of(points);
+        ctx.outputs().json(
+            "width.json",
+            &serde_json::json!({ "points": points, "rank_correlation_with_eta_over_s": trends }),
+        )?;
         let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
         batches.dedup();
         let panel = |title: &str, f: fn(&WidthPoint) -> (f64, f64)| plot::Figure {
