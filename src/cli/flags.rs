@@ -65,3 +65,16 @@ pub fn amplification(s: &str) -> Result<f64, String> {
         Err("valid range is 1 <= l <= 1e6".into())
     }
 }
+
+/// A pair of runs `eta_A:S_A:eta_B:S_B` (learning rates > 0, batch sizes >= 1).
+pub fn run_pair(s: &str) -> Result<(f64, usize, f64, usize), String> {
+    let bad =
+        || "valid is eta_A:S_A:eta_B:S_B with learning rates > 0 and batch sizes >= 1".to_string();
+    let f: Vec<&str> = s.split(':').collect();
+    if f.len() != 4 {
+        return Err(bad());
+    }
+    let eta = |x: &str| positive(x).map_err(|_| bad());
+    let batch = |x: &str| at_least_one(x).map_err(|_| bad());
+    Ok((eta(f[0])?, batch(f[1])?, eta(f[2])?, batch(f[3])?))
+}

@@ -146,6 +146,29 @@ pub enum NetCommand {
     },
     /// The gradient noise scale along training (McCandlish et al. 2018): B_simple = Tr(C)/|G|^2
     /// and B_noise = Tr(HC)/(G^T H G) with error bars.
+    /// Interpolation between minima (ICANN Fig. 4) and filter-normalised slices (Li et al. 2018):
+    /// the loss along the line between two trained minima, and the curvature at each along the
+    /// line and in filter-normalised random directions
+    Interpolation {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        /// Pairs of runs eta_A:S_A:eta_B:S_B (comma separated; default: one eta at S = 128 and
+        /// 16, an eta/S 8 times larger, then two runs with the same eta/S).
+        #[arg(long, value_delimiter = ',', default_value = "0.1:128:0.1:16,0.0125:16:0.1:128", value_parser = super::flags::run_pair)]
+        pairs: Vec<(f64, usize, f64, usize)>,
+        #[arg(long, default_value_t = 50.0, value_parser = super::flags::positive)]
+        epochs: f64,
+        /// Filter-normalised random directions per minimum.
+        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
+        directions: usize,
+        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
+        probe_n: usize,
+        /// Points on the line and on each slice (at least 3).
+        #[arg(long, default_value_t = 21, value_parser = super::flags::at_least_one)]
+        points: usize,
+    },
     NoiseScale {
         #[command(flatten)]
         common: Common,
@@ -502,6 +525,54 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 runs.len()
             );
             outln!("wrote {}/sharpest.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Interpolation {
+            common,
+            layers,
+            pairs,
+            epochs,
+            directions,
+            probe_n,
+            points,
+        } => {
+            if points < 3 {
+                return Err(CliError::Input(format!(
+                    "invalid --points = {points}: valid range is 3 or more"
+                )));
+            }
+            let ctx = context(&common, "interpolation", quiet)?;
+            let o = InterpolationOptions { layers, pairs, epochs, directions, probe_n, points };
+            let reports = on_device!(ctx, &o)?;
+            outln!(
+                "{:>22} {:>10} {:>10} {:>14} {:>22} {:>9}",
+                "minimum",
+                "eta/S",
+                "train loss",
+                "line u'Hu/|u|^2",
+                "filter-normalised d'Hd",
+                "test acc"
+            );
+            for (k, p) in reports.iter().enumerate() {
+                for (end, m) in [("A", &p.a), ("B", &p.b)] {
+                    outln!(
+                        "{:>22} {:>10.2e} {:>10.4} {:>14.4} {:>13.4} ± {:<6.3} {:>9.4}",
+                        format!("pair {k} {end}: eta {} S {}", m.eta, m.batch),
+                        m.eta_over_s,
+                        m.train_loss,
+                        m.line_curvature,
+                        m.slice_curvature.value,
+                        m.slice_curvature.se,
+                        m.test_accuracy
+                    );
+                }
+                outln!(
+                    "pair {k}: |theta_B - theta_A| = {:.3}; B/A curvature along the line {:.3}, in filter-normalised directions {:.3}",
+                    p.distance,
+                    p.line_curvature_ratio,
+                    p.slice_curvature_ratio
+                );
+            }
+            outln!("wrote {}/interpolation.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::NoiseScale {
             common,

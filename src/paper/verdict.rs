@@ -226,7 +226,7 @@ pub fn decide(claim: &Claim, result: &Value) -> Decision {
                 let sig = claim.controls.iter().find(|k| k.what == e.what)?.sigmas;
                 (sig > 0.0 && (cb - b).abs() > 0.0).then(|| {
                     format!(
-                        "{} is rejected once the standard error falls below {} (now {})",
+                        "{} would be rejected, were the check's value exact, once the standard error falls below {} (now {})",
                         e.what,
                         g((cb - b).abs() / sig),
                         g(se)

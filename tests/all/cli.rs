@@ -705,6 +705,33 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "interpolation",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--pairs",
+                "0.01:20:0.1:10",
+                "--directions",
+                "2",
+                "--probe-n",
+                "40",
+                "--points",
+                "5",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("interp"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "interp/interpolation.json",
+        ),
+        (
+            [
+                "net",
                 "svag",
                 "--n",
                 "100",
@@ -943,6 +970,21 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
             && d.join("w/width.svg").exists()
             && d.join("ou/ou_law.png").exists()
     );
+    // Interpolation: the line passes through both minima (alpha = 0 exactly, alpha = 1 up to
+    // the rounding of a + (b - a)), and the filter-normalised curvature has an error bar.
+    let ip: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("interp/interpolation.json")).unwrap(),
+    )
+    .unwrap();
+    let pair = &ip["pairs"][0];
+    let line = pair["line"].as_array().unwrap();
+    assert_eq!(line.len(), 5);
+    let loss = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_eq!(loss(&line[1]["alpha"]), 0.0);
+    assert_eq!(loss(&line[1]["train_loss"]), loss(&pair["a"]["train_loss"]));
+    let (at_one, b) = (loss(&line[3]["train_loss"]), loss(&pair["b"]["train_loss"]));
+    assert!((at_one - b).abs() < 1e-4 * b, "{at_one} vs {b}");
+    assert!(loss(&pair["a"]["slice_curvature"]["se"]) > 0.0);
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())
@@ -1258,6 +1300,9 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net sharpest --k 30 --lanczos-steps 20", 2, "--k"),
     ("net sharpest --probe-n 0", 2, "--probe-n"),
     ("net noise-scale --k 0", 2, "--k"),
+    ("net interpolation --pairs 0.01:16:0.1", 2, "--pairs"),
+    ("net interpolation --pairs 0.01:0:0.1:16", 2, "--pairs"),
+    ("net interpolation --points 2", 2, "--points"),
     ("net noise-scale --eta=-1", 2, "--eta"),
     ("net svag --l 1", 2, "--l"),
     ("net svag --l 2,nan", 2, "--l"),

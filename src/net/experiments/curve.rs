@@ -5,7 +5,7 @@
 use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
-use crate::net::{Model, NetworkProblem, NoiseMode};
+use crate::net::{Model, NetworkProblem, NoiseMode, Params};
 use burn::tensor::backend::AutodiffBackend;
 
 /// Trains from the context's initialisation and returns the per-epoch learning curve.
@@ -17,6 +17,18 @@ pub fn train_curve<B: AutodiffBackend>(
     mode: NoiseMode,
     device: &B::Device,
 ) -> Result<Vec<EpochRecord>, ExperimentError> {
+    Ok(train_run::<B>(ctx, model, spec, batch, mode, device)?.0)
+}
+
+/// [`train_curve`], also returning the trained parameters.
+pub fn train_run<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    spec: TrainSpec,
+    batch: usize,
+    mode: NoiseMode,
+    device: &B::Device,
+) -> Result<(Vec<EpochRecord>, Params<B>), ExperimentError> {
     let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
     let steps_per_epoch = spec.steps_per_epoch(n, batch);
@@ -38,7 +50,7 @@ pub fn train_curve<B: AutodiffBackend>(
         format!("eta {eta}, S {batch}"),
     )
     .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-    Ok(curve.records)
+    Ok((curve.records, theta))
 }
 
 /// RMS over epochs (after the first) of `f(a) - f(b)`: the distance between two learning curves.
