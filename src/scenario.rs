@@ -99,6 +99,9 @@ pub struct Scenario {
     pub batch: usize,
     pub momentum: f64,
     pub x0: Vec<f64>,
+    /// The start point relative to the minimiser, in the original coordinates (the file's x0,
+    /// or theta0 - theta*).
+    pub start_offset: Vec<f64>,
     pub file: ProblemFile,
 }
 
@@ -131,6 +134,15 @@ pub struct TheoryReport {
     pub mode_factors: Vec<f64>,
     /// The stationary covariance of x - x* (original coordinates), when d <= 10.
     pub covariance: Option<Vec<Vec<f64>>>,
+    /// `E|x - x*|^2 = Tr(covariance)` at stationarity, when the covariance is known.
+    pub stationary_second_moment: Option<f64>,
+    /// The minimiser in the original coordinates and the loss there; every loss above is an
+    /// excess loss `l - l_min`.
+    pub theta_star: Vec<f64>,
+    pub l_min: f64,
+    /// The start point, relative to the minimiser (`x0`) and absolute (`theta0 = theta* + x0`).
+    pub x0: Vec<f64>,
+    pub theta0: Vec<f64>,
     pub note: String,
 }
 
@@ -286,26 +298,44 @@ impl Scenario {
             }
         };
         let d = model.quadratic().dim();
-        let x0 = match &file.x0 {
+        let (name, given) = match (&file.x0, &file.theta0) {
+            (Some(_), Some(_)) => {
+                return Err(ProblemError::new(
+                    "theta0",
+                    "given together with x0",
+                    "one of x0 (relative to the minimiser) and theta0 (absolute)",
+                )
+                .into())
+            }
+            (None, Some(t)) => ("theta0", Some(t)),
+            (x, None) => ("x0", x.as_ref()),
+        };
+        let x0 = match given {
             Some(x) => {
                 ensure(x.len() == d, || {
                     ProblemError::new(
-                        "x0",
+                        name,
                         format!("a vector of length {}", x.len()),
                         format!("length {d} (the dimension)"),
                     )
                 })?;
                 ensure(x.iter().all(|v| v.is_finite()), || {
                     ProblemError::new(
-                        "x0",
+                        name,
                         "a vector with NaN or infinite entries",
                         "finite entries",
                     )
                 })?;
-                x.clone()
+                if name == "theta0" {
+                    let star = model.quadratic().optimum().theta_star;
+                    x.iter().zip(&star).map(|(t, s)| t - s).collect()
+                } else {
+                    x.clone()
+                }
             }
             None => vec![0.0; d],
         };
+        let start_offset = x0.clone();
         let x0 = model.quadratic().to_simulation_frame(&x0);
         Ok(Self {
             model,
@@ -313,6 +343,7 @@ impl Scenario {
             batch: opt.batch,
             momentum: opt.momentum,
             x0,
+            start_offset,
             file: file.clone(),
         })
     }
@@ -403,6 +434,7 @@ impl Scenario {
         let lambda_max = model.lambda_max();
         let (limit, rule) = self.stability_limit();
         let t = model.theory(eta, s, m);
+        let optimum = model.optimum();
         let modes = t.modes;
         let continuous = eta / (4.0 * s as f64 * (1.0 - m)) * modes.c.sum();
         TheoryReport {
@@ -429,9 +461,14 @@ impl Scenario {
                 .iter()
                 .map(|&l| 1.0 / (1.0 - eta * l / (2.0 * (1.0 + m))))
                 .collect(),
+            stationary_second_moment: t.covariance.as_ref().map(|c| c.trace()),
             covariance: t
                 .covariance
                 .map(|c| c.row_iter().map(|r| r.iter().copied().collect()).collect()),
+            theta0: optimum.theta_star.iter().zip(&self.start_offset).map(|(s, x)| s + x).collect(),
+            x0: self.start_offset.clone(),
+            theta_star: optimum.theta_star,
+            l_min: optimum.l_min,
             note: t.note,
         }
     }

@@ -21,6 +21,10 @@ pub struct ProblemFile {
     /// Start point in the original coordinates, relative to the minimiser (default: the minimiser).
     #[serde(default)]
     pub x0: Option<Vec<f64>>,
+    /// Or the start point itself, theta0 = theta* + x0 (data-set and regression problems, whose
+    /// minimiser is computed from the data).
+    #[serde(default)]
+    pub theta0: Option<Vec<f64>>,
     #[serde(default)]
     pub simulation: SimulationSpec,
 }

@@ -6,7 +6,7 @@
 //! minimiser `mean_n c_n`, which leaves the law of the loss unchanged.
 
 use super::quadratic_model::{
-    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, QuadraticModel,
+    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, Optimum, QuadraticModel,
 };
 use super::sampling::{self, Batch, Sampling};
 use super::StochasticProblem;
@@ -23,6 +23,8 @@ pub struct FiniteSumQuadratic {
     lambda: Vec<f64>,
     /// Centres in eigen-coordinates minus their mean; row-major, N x d.
     centred: Vec<f64>,
+    /// `mean_n c_n` in the original coordinates: the minimiser.
+    theta_star: Vec<f64>,
     n: usize,
     batch: usize,
     sampling: Sampling,
@@ -68,7 +70,11 @@ impl FiniteSumQuadratic {
             .flat_map(|c| c.iter().zip(&mean).map(|(v, m)| v - m).collect::<Vec<_>>())
             .collect();
         let lambda = hessian.eigenvalues().as_slice().to_vec();
-        Ok(Self { hessian, lambda, centred, n, batch, sampling })
+        let mut theta_star = vec![0.0; d];
+        for c in centers {
+            theta_star.iter_mut().zip(c).for_each(|(m, v)| *m += v / n as f64);
+        }
+        Ok(Self { hessian, lambda, centred, theta_star, n, batch, sampling })
     }
 
     pub fn hessian(&self) -> &SpdMatrix {
@@ -154,6 +160,17 @@ impl QuadraticModel for FiniteSumQuadratic {
     }
     fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
         self.hessian().to_eigen_coordinates(x0)
+    }
+    /// `theta* = mean_n c_n`; `l_min = mean_n 1/2 (c_n - theta*)^T H (c_n - theta*)`, summed per
+    /// eigenmode from the centred centres.
+    fn optimum(&self) -> Optimum {
+        let d = self.lambda.len();
+        let total: f64 = self
+            .centred
+            .chunks(d)
+            .map(|c| 0.5 * c.iter().zip(&self.lambda).map(|(v, l)| l * v * v).sum::<f64>())
+            .sum();
+        Optimum { theta_star: self.theta_star.clone(), l_min: total / self.n as f64 }
     }
     /// Fresh minibatches: the f-formula with `f = noise_factor(S, N, sampling)`; per-epoch
     /// reshuffling: the exact epoch-averaged formula (no f), none with momentum.

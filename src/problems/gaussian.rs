@@ -5,7 +5,7 @@
 //! Euler-Maruyama on this problem *is* SGD with Gaussian noise.
 
 use super::quadratic_model::{
-    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, QuadraticModel,
+    f_formula_loss, f_formula_transient, linear_contraction, ModelTheory, Optimum, QuadraticModel,
 };
 use super::{Sampling, StochasticProblem};
 use crate::error::{positive, ProblemError};
@@ -255,6 +255,10 @@ impl QuadraticModel for GaussianProblem {
     }
     fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {
         self.to_frame(x0)
+    }
+    /// The loss is `1/2 x^T H x`: minimised at 0, where it is 0.
+    fn optimum(&self) -> Optimum {
+        Optimum { theta_star: vec![0.0; QuadraticModel::dim(self)], l_min: 0.0 }
     }
     /// Additive noise `C/S`: the f-formula with `f = 1/S` is exact, and so is the stationary
     /// covariance (a Lyapunov solve, d <= 10).

@@ -13,7 +13,7 @@ mod svag;
 pub use dataset::FiniteSumQuadratic;
 pub use gaussian::{Frame, GaussianBlockNoise, GaussianNoise, GaussianProblem, PathBlock};
 pub(crate) use quadratic_model::f_formula_loss;
-pub use quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
+pub use quadratic_model::{ModelTheory, Optimum, QuadraticModel, Stability, StabilityRule};
 pub use regression::{LinearRegression, RegressionModel};
 pub use sampling::{validate as sampling_validate, Batch, Sampling};
 pub use svag::{Svag, SvagNoise};

@@ -84,6 +84,13 @@ pub struct ModelTheory {
     pub note: String,
 }
 
+/// `theta*` in the original coordinates and `l_min = l(theta*)`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Optimum {
+    pub theta_star: Vec<f64>,
+    pub l_min: f64,
+}
+
 /// The questions the scenario, the CLI and the suites ask of a quadratic model.
 pub trait QuadraticModel: Sync {
     /// `gaussian`, `dataset` or `regression`.
@@ -101,6 +108,9 @@ pub trait QuadraticModel: Sync {
     }
     /// A start point given in the file's coordinates, in the simulation's.
     fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64>;
+    /// The minimiser of the mean loss and the loss there (the losses reported are excess losses
+    /// `l(theta) - l_min`, and a file's `x0` is relative to `theta*`).
+    fn optimum(&self) -> Optimum;
     /// The exact stationary theory.
     fn theory(&self, eta: f64, batch: usize, momentum: f64) -> ModelTheory;
     /// The exact mean loss after `k` steps from `x0` (simulation coordinates) for this

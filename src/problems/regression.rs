@@ -3,7 +3,7 @@
 //! The minibatch gradient is `H_B e + b_B` with `e = theta - theta*`, `H_B = mean_B x x^T` and
 //! `b_B = mean_B x_n r_n`, `r_n = x_n^T theta* - y_n`: the noise depends on theta (multiplicative).
 
-use super::quadratic_model::{ModelTheory, QuadraticModel, Stability, StabilityRule};
+use super::quadratic_model::{ModelTheory, Optimum, QuadraticModel, Stability, StabilityRule};
 use super::sampling::{self, Batch, Sampling};
 use super::StochasticProblem;
 use crate::error::{ensure, ProblemError};
@@ -200,6 +200,12 @@ impl QuadraticModel for RegressionModel {
             },
             None => Stability::linear(self.lambda_max(), momentum),
         }
+    }
+    /// `theta*` solves the normal equations; `l_min = mean_n 1/2 r_n^2`.
+    fn optimum(&self) -> Optimum {
+        let p = &self.problem;
+        let l_min = (0..p.n()).map(|i| 0.5 * p.residual(i).powi(2)).sum::<f64>() / p.n() as f64;
+        Optimum { theta_star: p.theta_star().iter().copied().collect(), l_min }
     }
     /// The file gives `x0` relative to `θ*`; the simulation runs in `θ`.
     fn to_simulation_frame(&self, x0: &[f64]) -> Vec<f64> {

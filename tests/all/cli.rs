@@ -159,6 +159,88 @@ fn theory_gives_a_data_sets_stationary_covariance() {
     }
 }
 
+/// `theory` gives theta*, l_min, E|x|^2 and the start point both ways, computed here from the
+/// data; a file may give the start as `theta0` (absolute) instead of `x0`, with the same result.
+#[test]
+fn theory_gives_the_optimum_and_an_absolute_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, centers) =
+        ([0.5, 2.0], [[0.3, -1.2], [-0.7, 0.4], [1.5, 0.2], [-0.1, -0.8], [0.9, 1.0]]);
+    let n = centers.len() as f64;
+    let mean = [0, 1].map(|a| centers.iter().map(|c| c[a]).sum::<f64>() / n);
+    let l_min = centers
+        .iter()
+        .map(|c| 0.5 * (0..2).map(|a| l[a] * (c[a] - mean[a]).powi(2)).sum::<f64>())
+        .sum::<f64>()
+        / n;
+    let file = |start: &str| {
+        format!("{start}\n[hessian]\neigenvalues = [0.5, 2.0]\n[noise]\nmodel = \"dataset\"\ncenters = {centers:?}\n[optimizer]\neta = 0.3\nbatch = 2\n")
+    };
+    let theory = |text: &str| {
+        let p = write(dir.path(), "d.toml", text);
+        let (code, out, err) =
+            run(&["theory", "--problem", p.to_str().unwrap(), "--transient", "5"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    let rel = theory(&file("x0 = [0.2, -0.1]"));
+    for a in 0..2 {
+        assert!((num(&rel["theta_star"][a]) - mean[a]).abs() < 1e-15);
+        assert!((num(&rel["theta0"][a]) - (mean[a] + [0.2, -0.1][a])).abs() < 1e-15);
+    }
+    assert!((num(&rel["l_min"]) - l_min).abs() < 1e-15 * l_min, "{} vs {l_min}", rel["l_min"]);
+    let cov = &rel["covariance"];
+    let trace = num(&cov[0][0]) + num(&cov[1][1]);
+    assert!((num(&rel["stationary_second_moment"]) - trace).abs() < 1e-15);
+    let theta0 = [mean[0] + 0.2, mean[1] - 0.1];
+    let abs = theory(&file(&format!("theta0 = {theta0:?}")));
+    let (a, b) = (num(&rel["transient"][0]["loss"]), num(&abs["transient"][0]["loss"]));
+    assert!((a - b).abs() < 1e-12 * a, "the same start both ways: {a} vs {b}");
+    assert!((num(&abs["x0"][0]) - 0.2).abs() < 1e-12 && (num(&abs["x0"][1]) + 0.1).abs() < 1e-12);
+    bad(
+        &[
+            "theory",
+            "--problem",
+            write(dir.path(), "both.toml", &file("x0 = [0.0, 0.0]\ntheta0 = [0.0, 0.0]"))
+                .to_str()
+                .unwrap(),
+        ],
+        "theta0",
+    );
+    // Regression: theta* solves the normal equations X'X theta = X'y, l_min = mean r^2 / 2.
+    let rows: [[f64; 3]; 5] =
+        [[1.0, 0.5, 2.0], [0.2, -1.0, 0.3], [-0.4, 0.8, -1.1], [1.3, 0.1, 0.9], [0.0, 1.0, 0.7]];
+    let csv: String = rows.iter().map(|r| format!("{},{},{}\n", r[0], r[1], r[2])).collect();
+    write(dir.path(), "r.csv", &csv);
+    let (mut g, mut h) = ([[0.0f64; 2]; 2], [0.0f64; 2]);
+    for r in &rows {
+        for i in 0..2 {
+            h[i] += r[i] * r[2];
+            for j in 0..2 {
+                g[i][j] += r[i] * r[j];
+            }
+        }
+    }
+    let det = g[0][0] * g[1][1] - g[0][1] * g[1][0];
+    let star = [(g[1][1] * h[0] - g[0][1] * h[1]) / det, (g[0][0] * h[1] - g[1][0] * h[0]) / det];
+    let r_min =
+        rows.iter().map(|r| 0.5 * (r[0] * star[0] + r[1] * star[1] - r[2]).powi(2)).sum::<f64>()
+            / rows.len() as f64;
+    let reg = theory(
+        "[noise]\nmodel = \"regression\"\nfile = \"r.csv\"\n[optimizer]\neta = 0.1\nbatch = 2\n",
+    );
+    for a in 0..2 {
+        assert!(
+            (num(&reg["theta_star"][a]) - star[a]).abs() < 1e-12,
+            "{} vs {}",
+            reg["theta_star"],
+            star[a]
+        );
+    }
+    assert!((num(&reg["l_min"]) - r_min).abs() < 1e-12 * r_min, "{} vs {r_min}", reg["l_min"]);
+}
+
 /// `theory --transient`: the exact mean loss after k steps, against the variance recursion
 /// `v_{k+1} = a^2 v_k + eta^2 f c` per mode (a = 1 - eta lambda), written out here.
 #[test]
