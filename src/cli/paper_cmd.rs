@@ -1,6 +1,6 @@
 //! `sgd-sde paper`: runs every claim's command (each into `OUT/runs/<id>/`, as a child process of
-//! this same binary), decides each claim from its result and writes `OUT/report.md`,
-//! `OUT/verdicts.json` and `OUT/manifest.json`.
+//! this same binary), decides each claim from its result and writes `OUT/report.md` (and the
+//! same as `OUT/report.html`), `OUT/verdicts.json` and `OUT/manifest.json`.
 //!
 //! Resumable: a claim whose folder holds a run record with the same arguments, scale and crate
 //! version, and an exit code of 0 or 1 (1: a validation check failed, which is a result), is not
@@ -207,6 +207,9 @@ pub fn run(o: &PaperOptions) -> Result<(), CliError> {
     let md = report::markdown(&file, &entries, &provenance);
     let report_path = o.out.join("report.md");
     write_atomic(&report_path, md.as_bytes()).map_err(|e| CliError::Io(e.to_string()))?;
+    let page = report::html(&md, &file.title);
+    write_atomic(&o.out.join("report.html"), page.as_bytes())
+        .map_err(|e| CliError::Io(e.to_string()))?;
     let verdicts: Vec<serde_json::Value> = entries
         .iter()
         .map(|e| serde_json::json!({ "id": e.claim.id, "run": e.run, "decision": e.decision }))
@@ -223,7 +226,7 @@ pub fn run(o: &PaperOptions) -> Result<(), CliError> {
     for e in &entries {
         outln!("{:<28} {:<14} {}", e.claim.id, e.decision.verdict.label(), e.decision.reason);
     }
-    outln!("wrote {}", report_path.display());
+    outln!("wrote {} and report.html", report_path.display());
     let errors: Vec<&str> = entries
         .iter()
         .filter(|e| e.decision.verdict == Verdict::Error)

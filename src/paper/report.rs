@@ -143,6 +143,21 @@ pub fn markdown(file: &ClaimsFile, entries: &[Entry], p: &Provenance) -> String 
     md
 }
 
+/// The report as a standalone HTML page (the Markdown rendered with tables; figures stay
+/// relative links, so the page sits beside `runs/` like the Markdown).
+pub fn html(markdown: &str, title: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let mut body = String::new();
+    html::push_html(&mut body, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    let title = title.replace('&', "&amp;").replace('<', "&lt;");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:72em;margin:2em auto;line-height:1.4}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}\
+         img{{max-width:100%}}code{{background:#f4f4f4}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
 /// `YYYY-MM-DD` of a Unix time (UTC), by the civil-from-days algorithm.
 pub fn date(unix_seconds: u64) -> String {
     let z = (unix_seconds / 86_400) as i64 + 719_468;

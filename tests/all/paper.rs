@@ -96,6 +96,8 @@ fn paper_decides_claims_from_results_and_resumes() {
     assert!(report.contains("runs/ou/validation.png"), "{report}");
     assert!(dir.join("out/runs/ou/validation.png").exists());
     assert!(dir.join("out/manifest.json").exists());
+    let page = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    assert!(page.contains("<table>") && page.contains("src=\"runs/ou/validation.png\""), "{page}");
     // A second run keeps the finished claim; --rerun runs it again.
     let (code, _, err) = paper(dir, &[]);
     assert_eq!(code, 0);
