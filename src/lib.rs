@@ -49,6 +49,7 @@ pub mod paper;
 pub mod problems;
 pub mod rng;
 pub mod scenario;
+pub mod schedule;
 pub mod solve;
 pub mod spd;
 pub mod state;

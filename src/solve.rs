@@ -32,14 +32,35 @@ impl fmt::Display for Diverged {
 
 impl std::error::Error for Diverged {}
 
-/// Runs `steps` steps of size `h` from `x` (step 0 is the initial point), feeding `observer` the
+/// The step size of each step: a constant `f64`, or a table `&[f64]` with `h[k - 1]` for step `k`
+/// (a learning-rate schedule's [`StepPlan`](crate::schedule::StepPlan)).
+pub trait StepSizes: Copy {
+    /// The size of step `k >= 1`.
+    fn at(self, k: usize) -> f64;
+}
+
+impl StepSizes for f64 {
+    #[inline]
+    fn at(self, _k: usize) -> f64 {
+        self
+    }
+}
+
+impl StepSizes for &[f64] {
+    #[inline]
+    fn at(self, k: usize) -> f64 {
+        self[k - 1]
+    }
+}
+
+/// Runs `steps` steps of size `h` (one size, or one per step) from `x` (step 0 is the initial point), feeding `observer` the
 /// state and loss at the steps it wants. Stops at the first divergence (a wanted loss that is not
 /// finite or exceeds [`DIVERGED_LOSS`], or a non-finite state); the observer keeps what it saw.
-pub fn solve<S, P, I, O>(
+pub fn solve<S, P, I, O, H>(
     problem: &P,
     integrator: &mut I,
     x: &mut S,
-    h: f64,
+    h: H,
     steps: usize,
     rng: &mut PathRng,
     observer: &mut O,
@@ -49,11 +70,13 @@ where
     P: StochasticProblem<S>,
     I: Integrator<S, P>,
     O: Observer<S>,
+    H: StepSizes,
 {
     let mut noise = problem.new_noise();
     integrator.reset();
     for k in 0..=steps {
         if k > 0 {
+            let h = h.at(k);
             problem.sample_noise(rng, h, &mut noise);
             integrator.step(problem, x, &noise, h);
         }

@@ -144,6 +144,34 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
         seeds: usize,
     },
+    /// Schedules (ICANN Fig. 1 left; Smith, Kindermans & Le 2017): cyclic eta against cyclic S,
+    /// constant pairs and step decay of eta against step increase of S at the same eta/S, each
+    /// against the seed-to-seed noise floor, with a control of different eta/S.
+    Schedules {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        /// The larger learning rate (the smaller is eta / factor).
+        #[arg(long, default_value_t = 0.1, value_parser = super::flags::positive)]
+        eta: f64,
+        /// The smaller batch size (the larger is batch x factor).
+        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
+        batch: usize,
+        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
+        factor: usize,
+        /// Epochs at each value of the cyclic schedules.
+        #[arg(long, default_value_t = 2.0, value_parser = super::flags::positive)]
+        half_period: f64,
+        /// Epochs at which the step schedules divide eta (multiply S) by the factor.
+        #[arg(long, value_delimiter = ',', default_value = "5,10", value_parser = super::flags::positive)]
+        milestones: Vec<f64>,
+        #[arg(long, default_value_t = 20.0, value_parser = super::flags::positive)]
+        epochs: f64,
+        /// SGD streams per arm (at least 2: the noise floor is a standard error over seeds).
+        #[arg(long, default_value_t = 16, value_parser = super::flags::paths)]
+        seeds: usize,
+    },
     /// The gradient noise scale along training (McCandlish et al. 2018): B_simple = Tr(C)/|G|^2
     /// and B_noise = Tr(HC)/(G^T H G) with error bars.
     /// Interpolation between minima (ICANN Fig. 4) and filter-normalised slices (Li et al. 2018):
@@ -402,6 +430,60 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 outln!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
             }
             outln!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Schedules {
+            common,
+            layers,
+            eta,
+            batch,
+            factor,
+            half_period,
+            milestones,
+            epochs,
+            seeds,
+        } => {
+            let ctx = context(&common, "schedules", quiet)?;
+            let o = SchedulesOptions {
+                layers,
+                eta,
+                batch,
+                factor,
+                half_period,
+                milestones,
+                epochs,
+                seeds,
+            };
+            let r = on_device!(ctx, &o)?;
+            outln!("{:<26} {:<24} {:<20} {:>8}", "arm", "eta", "S", "updates");
+            for a in &r.arms {
+                outln!(
+                    "{:<26} {:<24} {:<20} {:>8}",
+                    a.label,
+                    a.eta.label(),
+                    a.batch.label(),
+                    a.updates
+                );
+            }
+            outln!(
+                "{:<18} {:>10} {:>12} {:>8}  {}",
+                "comparison",
+                "distance",
+                "noise floor",
+                "ratio",
+                "(train loss; the claim: ratio < 3, its control: > 3)"
+            );
+            for c in &r.comparisons {
+                outln!(
+                    "{:<18} {:>10.4} {:>12.4} {:>8.2}  {} vs {}",
+                    c.name,
+                    c.distance_train_loss,
+                    c.noise_floor_train_loss,
+                    c.ratio,
+                    c.a,
+                    c.b
+                );
+            }
+            outln!("wrote {}/schedules.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Width {
             common,

@@ -27,11 +27,13 @@ pub enum NoiseMode {
     FullBatch,
 }
 
-/// One step's randomness: a minibatch or the N standard normals of Gaussian-noise GD.
+/// One step's randomness: a minibatch or the N standard normals of Gaussian-noise GD, and the
+/// number of steps drawn so far (which a batch-size schedule reads).
 #[derive(Debug, Clone)]
 pub struct NetNoise {
     pub batch: Batch,
     pub z: Vec<f64>,
+    pub step: usize,
 }
 
 /// A model, its training data on the device, and how gradient noise arises.
@@ -44,6 +46,9 @@ pub struct NetworkProblem<B: Backend> {
     pub batch: usize,
     pub mode: NoiseMode,
     pub l2: f64,
+    /// A batch-size schedule: the batch size of step `k` is `batch_sizes[k - 1]` (`batch` when
+    /// `None`). See [`with_batch_sizes`](Self::with_batch_sizes).
+    pub batch_sizes: Option<std::sync::Arc<[usize]>>,
 }
 
 /// Rows of a data set as device tensors: inputs (n x d) and targets (one-hot, or n x 1 binary).
@@ -103,7 +108,33 @@ impl<B: Backend> NetworkProblem<B> {
             return Err(ProblemError::new("l2", l2, "a finite number >= 0"));
         }
         let (x, targets) = tensors::<B>(data, outputs, device);
-        Ok(Self { model, x, targets, n, batch, mode, l2 })
+        Ok(Self { model, x, targets, n, batch, mode, l2, batch_sizes: None })
+    }
+
+    /// The problem with batch size `sizes[k - 1]` at step `k` (a batch-size schedule's
+    /// [`StepPlan`](crate::schedule::StepPlan)); minibatch noise only, sizes in `1..=N`. Under
+    /// reshuffling a batch may straddle two epochs.
+    pub fn with_batch_sizes(mut self, sizes: &[usize]) -> Result<Self, ProblemError> {
+        if !matches!(self.mode, NoiseMode::Minibatch(_)) {
+            return Err(ProblemError::new(
+                "batch schedule",
+                "with Gaussian or full-batch noise",
+                "minibatch noise (the batch size of the other modes is a constant of the noise)",
+            ));
+        }
+        if sizes.is_empty() {
+            return Err(ProblemError::new("batch schedule", "no steps", "at least one step"));
+        }
+        if let Some(&s) = sizes.iter().find(|&&s| s == 0 || s > self.n) {
+            return Err(ProblemError::new(
+                "batch schedule",
+                s,
+                format!("batch sizes from 1 to N = {}", self.n),
+            ));
+        }
+        self.batch = sizes.first().copied().unwrap_or(self.batch);
+        self.batch_sizes = Some(sizes.into());
+        Ok(self)
     }
 
     /// Full-data mean loss (in chunks, no autodiff graph needed on an inner backend; in one pass
@@ -172,11 +203,20 @@ where
         self.model.arch.n_params()
     }
     fn new_noise(&self) -> NetNoise {
-        NetNoise { batch: Batch::new(self.n, self.batch), z: Vec::new() }
+        NetNoise { batch: Batch::new(self.n, self.batch), z: Vec::new(), step: 0 }
     }
     fn sample_noise(&self, rng: &mut PathRng, _h: f64, noise: &mut NetNoise) {
+        noise.step += 1;
         match self.mode {
-            NoiseMode::Minibatch(s) => noise.batch.draw(s, rng),
+            NoiseMode::Minibatch(s) => {
+                if let Some(sizes) = &self.batch_sizes {
+                    let size = sizes[(noise.step - 1).min(sizes.len() - 1)];
+                    if size != noise.batch.indices.len() {
+                        noise.batch.resize(size);
+                    }
+                }
+                noise.batch.draw(s, rng)
+            }
             NoiseMode::GaussianGd => {
                 noise.z.resize(self.n, 0.0);
                 fill_normals(rng, &mut noise.z);

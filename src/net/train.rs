@@ -7,7 +7,7 @@ use super::problem::{tensors, NetworkProblem};
 use crate::config::IntegratorKind;
 use crate::observers::Observer;
 use crate::problems::StochasticProblem;
-use crate::solve::{solve, Diverged};
+use crate::solve::{solve, Diverged, StepSizes};
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, ElementConversion, Tensor};
 use serde::Serialize;
 
@@ -59,24 +59,31 @@ impl<B: Backend> EvalSet<B> {
     }
 }
 
-/// Records the full training loss and the test metrics every `every` steps.
+/// Records the full training loss and the test metrics at the marked steps.
 #[derive(Debug, Clone)]
 pub struct LearningCurve<B: Backend> {
     pub model: Model,
     pub test: EvalSet<B>,
-    pub every: usize,
-    pub steps_per_epoch: f64,
+    /// `(step, epoch)`, in increasing step order: where to record, and the epoch reached there
+    /// ([`uniform_marks`], or a schedule's [`StepPlan::epoch_marks`](crate::schedule::StepPlan)).
+    pub marks: Vec<(usize, f64)>,
     pub records: Vec<EpochRecord>,
+}
+
+/// Steps `0, every, 2 every, ...` up to `steps`, at epoch `step / steps_per_epoch`.
+pub fn uniform_marks(steps: usize, every: usize, steps_per_epoch: f64) -> Vec<(usize, f64)> {
+    (0..=steps).step_by(every.max(1)).map(|k| (k, k as f64 / steps_per_epoch)).collect()
 }
 
 impl<B: AutodiffBackend> Observer<Params<B>> for LearningCurve<B> {
     fn wants(&self, step: usize) -> bool {
-        step % self.every == 0
+        self.marks.binary_search_by_key(&step, |m| m.0).is_ok()
     }
     fn record(&mut self, step: usize, x: &Params<B>, loss: f64) {
         let (test_loss, test_accuracy) = self.test.evaluate(&self.model, &x.tensor);
+        let at = self.marks.binary_search_by_key(&step, |m| m.0).expect("wanted steps are marked");
         self.records.push(EpochRecord {
-            epoch: step as f64 / self.steps_per_epoch,
+            epoch: self.marks[at].1,
             step,
             train_loss: loss,
             test_loss,
@@ -150,9 +157,46 @@ pub fn run<B: AutodiffBackend, O: Observer<Params<B>>>(
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
+    run_with(problem, theta, spec, spec.step_size(), steps, observer)
+}
+
+/// [`run`] with the step size of each step from a learning-rate schedule: `h[k - 1]` at step `k`,
+/// `h.len()` steps (`spec.eta` is not used). With a batch-size schedule as well, `problem`
+/// carries it ([`NetworkProblem::with_batch_sizes`]).
+pub fn run_scheduled<B: AutodiffBackend, O: Observer<Params<B>>>(
+    problem: &NetworkProblem<B>,
+    theta: &mut Params<B>,
+    spec: &TrainSpec,
+    h: &[f64],
+    observer: &mut O,
+) -> Result<(), TrainError>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
+{
+    if spec.svag != 1.0 {
+        return Err(TrainError::Problem(crate::error::ProblemError::new(
+            "svag",
+            spec.svag,
+            "1 with a learning-rate schedule (SVAG rescales one constant step size)",
+        )));
+    }
+    run_with(problem, theta, spec, h, h.len(), observer)
+}
+
+fn run_with<B: AutodiffBackend, O: Observer<Params<B>>, H: StepSizes>(
+    problem: &NetworkProblem<B>,
+    theta: &mut Params<B>,
+    spec: &TrainSpec,
+    h: H,
+    steps: usize,
+    observer: &mut O,
+) -> Result<(), TrainError>
+where
+    NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
+{
     spec.integrator.check(spec.momentum, false).map_err(TrainError::Problem)?;
     let rng = crate::rng::stream(spec.seed, 0);
-    let task = Solve { theta, h: spec.step_size(), steps, rng, observer };
+    let task = Solve { theta, h, steps, rng, observer };
     if spec.svag != 1.0 {
         let refuse = |value: String, valid: &str| {
             TrainError::Problem(crate::error::ProblemError::new("svag", value, valid))
@@ -184,16 +228,16 @@ where
 }
 
 /// The core solve loop as an integrator task.
-struct Solve<'a, S, O> {
+struct Solve<'a, S, O, H> {
     theta: &'a mut S,
-    h: f64,
+    h: H,
     steps: usize,
     rng: crate::rng::PathRng,
     observer: &'a mut O,
 }
 
-impl<S: crate::state::State, P: StochasticProblem<S>, O: Observer<S>>
-    crate::integrators::IntegratorTask<S, P> for Solve<'_, S, O>
+impl<S: crate::state::State, P: StochasticProblem<S>, O: Observer<S>, H: StepSizes>
+    crate::integrators::IntegratorTask<S, P> for Solve<'_, S, O, H>
 {
     type Output = Result<(), Diverged>;
     fn run<I: crate::integrators::Integrator<S, P> + Sync>(
@@ -226,8 +270,19 @@ pub fn run_shown<B: AutodiffBackend, O: Observer<Params<B>>>(
 where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
+    shown(observer, bar, steps, message, |o| run(problem, theta, spec, steps, o))
+}
+
+/// Runs `train` (a run of `steps` steps) with `observer` and a progress bar beside it.
+pub fn shown<S, O: Observer<S>, R>(
+    observer: &mut O,
+    bar: &indicatif::ProgressBar,
+    steps: usize,
+    message: String,
+    train: impl FnOnce(&mut (crate::observers::Progress, O)) -> R,
+) -> R {
     let mut both = (crate::observers::Progress::new(bar.clone(), steps, message), observer.clone());
-    let result = run(problem, theta, spec, steps, &mut both);
+    let result = train(&mut both);
     *observer = both.1;
     result
 }

@@ -57,17 +57,39 @@ impl Batch {
                 }
                 self.indices.copy_from_slice(&self.perm[..s]);
             }
-            Sampling::Reshuffle => {
+            Sampling::Reshuffle if self.cursor + s <= n => {
                 if self.cursor == 0 {
-                    for i in (1..n).rev() {
-                        let j = rng.random_range(0..=i);
-                        self.perm.swap(i, j);
-                    }
+                    self.shuffle(rng);
                 }
                 self.indices.copy_from_slice(&self.perm[self.cursor..self.cursor + s]);
                 self.cursor = (self.cursor + s) % n;
             }
+            Sampling::Reshuffle => {
+                // A batch that straddles two epochs (only under a batch-size schedule): the rest
+                // of this epoch's permutation, then the start of the next one's.
+                for i in 0..s {
+                    if self.cursor == 0 {
+                        self.shuffle(rng);
+                    }
+                    self.indices[i] = self.perm[self.cursor];
+                    self.cursor = (self.cursor + 1) % n;
+                }
+            }
         }
+    }
+
+    /// A new uniform permutation of the epoch (Fisher-Yates).
+    fn shuffle(&mut self, rng: &mut PathRng) {
+        for i in (1..self.perm.len()).rev() {
+            let j = rng.random_range(0..=i);
+            self.perm.swap(i, j);
+        }
+    }
+
+    /// Changes the batch size to `s <= N` for the following draws (a batch-size schedule); the
+    /// reshuffling epoch goes on where it was.
+    pub fn resize(&mut self, s: usize) {
+        self.indices.resize(s, 0);
     }
 }
 

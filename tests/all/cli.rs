@@ -814,6 +814,35 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "schedules",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "2",
+                "--batch",
+                "10",
+                "--factor",
+                "3",
+                "--half-period",
+                "0.5",
+                "--milestones",
+                "1",
+                "--seeds",
+                "2",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("sched"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "sched/schedules.json",
+        ),
+        (
+            [
+                "net",
                 "svag",
                 "--n",
                 "100",
@@ -1067,6 +1096,28 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     let (at_one, b) = (loss(&line[3]["train_loss"]), loss(&pair["b"]["train_loss"]));
     assert!((at_one - b).abs() < 1e-4 * b, "{at_one} vs {b}");
     assert!(loss(&pair["a"]["slice_curvature"]["se"]) > 0.0);
+    // Schedules: every arm sees 2 epochs of N = 100 examples, in ceil(sum of batches) updates
+    // computed here from the schedules (batch 10, factor 3, half-period 0.5, milestone 1).
+    let sc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sched/schedules.json")).unwrap())
+            .unwrap();
+    let updates: Vec<u64> =
+        sc["arms"].as_array().unwrap().iter().map(|a| a["updates"].as_u64().unwrap()).collect();
+    // S = 10 throughout: 20 updates; S = 30: ceil(200/30) = 7; cyclic 10 <-> 30 per half epoch:
+    // 5 + 2 (50 + 60 examples: the second batch of 30 crosses into the next half) ...
+    let cyclic = |a: f64, b: f64| {
+        let (mut seen, mut k) = (0.0_f64, 0);
+        while seen < 200.0 {
+            seen += if ((seen / 100.0) / 0.5).floor() as u64 % 2 == 0 { a } else { b };
+            k += 1;
+        }
+        k
+    };
+    let step = 10 + (100.0_f64 / 30.0).ceil() as u64; // 10 at S = 10, then S = 30 for an epoch
+    assert_eq!(updates, [20, cyclic(10.0, 30.0), cyclic(30.0, 10.0), 20, 7, 20, 20, step]);
+    assert_eq!(sc["comparisons"].as_array().unwrap().len(), 6);
+    assert!(sc["comparisons"][0]["noise_floor_train_loss"].as_f64().unwrap() > 0.0);
+    assert!(d.join("sched/schedules.png").exists());
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())
@@ -1361,6 +1412,11 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("merge", 2, "merge"),
     // net: flags
     ("net width --epochs inf", 2, "--epochs"),
+    ("net schedules --seeds 1", 2, "--seeds"),
+    ("net schedules --factor 0", 2, "--factor"),
+    ("net schedules --milestones 5,-1", 2, "--milestones"),
+    ("net schedules --half-period nan", 2, "--half-period"),
+    ("net schedules --n 100 --test-n 50 --batch 50 --factor 3", 2, "--batch x --factor"),
     ("net width --epochs 0", 2, "--epochs"),
     ("net width --layers 784,0,10", 2, "layers"),
     ("net width --layers 784", 2, "layers"),

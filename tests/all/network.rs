@@ -615,3 +615,52 @@ fn top_eigenpairs_match_the_dense_hessian() {
         short.values
     );
 }
+
+#[test]
+fn a_constant_schedule_reproduces_the_constant_run_bit_for_bit() {
+    use sgd_sde::net::train::{run, run_scheduled, TrainSpec};
+    use sgd_sde::schedule::{Schedule, StepPlan};
+    let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+    let (p, theta0) = problem(vec![4, 8, 3], 120, 3, mode, 12, 0.0);
+    let spec = TrainSpec::sgd(0.05, 0.0, 3.0, 4);
+    let c = |value| Schedule::Constant { value };
+    let plan = StepPlan::new(&c(0.05), &c(12.0), 120, 3.0, ("eta", "S")).unwrap();
+    assert_eq!(plan.steps(), spec.steps(120, 12)); // 30 either way
+    let mut a = theta0.clone();
+    run(&p, &mut a, &spec, 30, &mut Snapshots::new(vec![])).unwrap();
+    let mut b = theta0.clone();
+    let scheduled = p.clone().with_batch_sizes(&plan.batch).unwrap();
+    run_scheduled(&scheduled, &mut b, &spec, &plan.h, &mut Snapshots::new(vec![])).unwrap();
+    assert_eq!(a.to_vec(), b.to_vec());
+    // A different step size at one step changes the run (the schedule is read, not ignored).
+    let mut h = plan.h.clone();
+    h[10] = 0.5;
+    let mut c3 = theta0.clone();
+    run_scheduled(&scheduled, &mut c3, &spec, &h, &mut Snapshots::new(vec![])).unwrap();
+    assert_ne!(a.to_vec(), c3.to_vec());
+}
+
+#[test]
+fn a_batch_schedule_draws_the_planned_sizes_and_reshuffles_across_epochs() {
+    use sgd_sde::problems::StochasticProblem;
+    let (p, _) = problem(vec![4, 8, 3], 10, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 2, 0.0);
+    let p = p.with_batch_sizes(&[4, 4, 4, 4, 4, 3]).unwrap();
+    let mut noise = p.new_noise();
+    let mut r = rng::stream(3, 0);
+    let mut drawn = Vec::new();
+    for size in [4, 4, 4, 4, 4, 3, 3] {
+        p.sample_noise(&mut r, 0.1, &mut noise);
+        assert_eq!(noise.batch.indices.len(), size); // past the plan: its last size
+        drawn.extend_from_slice(&noise.batch.indices);
+    }
+    // Each run of N = 10 draws is one epoch's permutation, though batches straddle epochs.
+    for epoch in drawn.chunks(10).take(2) {
+        let mut e = epoch.to_vec();
+        e.sort_unstable();
+        assert_eq!(e, (0..10).collect::<Vec<_>>());
+    }
+    let bad = problem(vec![4, 8, 3], 10, 3, NoiseMode::GaussianGd, 2, 0.0).0;
+    assert_eq!(bad.with_batch_sizes(&[2]).unwrap_err().parameter, "batch schedule");
+    let p2 = problem(vec![4, 8, 3], 10, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 2, 0.0).0;
+    assert!(p2.clone().with_batch_sizes(&[2, 11]).is_err() && p2.with_batch_sizes(&[]).is_err());
+}

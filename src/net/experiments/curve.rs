@@ -35,8 +35,11 @@ pub fn train_run<B: AutodiffBackend>(
     let mut curve = LearningCurve {
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),
-        every: (steps_per_epoch.round() as usize).max(1),
-        steps_per_epoch,
+        marks: crate::net::train::uniform_marks(
+            spec.steps(n, batch),
+            (steps_per_epoch.round() as usize).max(1),
+            steps_per_epoch,
+        ),
         records: Vec::new(),
     };
     let mut theta = model.init::<B>(ctx.seed, device);
@@ -57,4 +60,13 @@ pub fn train_run<B: AutodiffBackend>(
 pub fn rms(a: &[EpochRecord], b: &[EpochRecord], f: fn(&EpochRecord) -> f64) -> f64 {
     let k = a.len().min(b.len());
     ((1..k).map(|i| (f(&a[i]) - f(&b[i])).powi(2)).sum::<f64>() / (k.max(2) - 1) as f64).sqrt()
+}
+
+/// The mean over runs of `f` at each record (runs recorded at the same epochs), against the first
+/// run's epochs.
+pub fn mean_curve(runs: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64) -> Vec<(f64, f64)> {
+    let len = runs.iter().map(Vec::len).min().unwrap_or(0);
+    (0..len)
+        .map(|i| (runs[0][i].epoch, runs.iter().map(|v| f(&v[i])).sum::<f64>() / runs.len() as f64))
+        .collect()
 }

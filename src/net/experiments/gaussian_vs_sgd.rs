@@ -4,7 +4,7 @@
 //! standard errors over seeds.
 
 use super::context::NetContext;
-use super::curve::train_curve;
+use super::curve::{mean_curve, train_curve};
 use super::error::ExperimentError;
 use crate::net::train::EpochRecord;
 use crate::net::train::TrainSpec;
@@ -128,11 +128,6 @@ impl super::Experiment for GaussianVsSgdOptions {
             &rows,
         )?;
         ctx.outputs().json("gaussian_vs_sgd.json", &r)?;
-        let mean_curve = |c: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
-            (0..c[0].len())
-                .map(|i| (c[0][i].epoch, c.iter().map(|v| f(&v[i])).sum::<f64>() / c.len() as f64))
-                .collect()
-        };
         let panel = |title: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
             title: title.into(),
             x_label: "epoch".into(),

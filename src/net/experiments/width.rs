@@ -94,8 +94,11 @@ impl super::Experiment for WidthOptions {
                 let mut curve = crate::net::train::LearningCurve {
                     model: model.clone(),
                     test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
-                    every: spec.steps(n, batch).max(1),
-                    steps_per_epoch: n as f64 / batch as f64,
+                    marks: crate::net::train::uniform_marks(
+                        spec.steps(n, batch),
+                        spec.steps(n, batch),
+                        n as f64 / batch as f64,
+                    ),
                     records: Vec::new(),
                 };
                 crate::net::train::run_shown(
