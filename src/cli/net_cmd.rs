@@ -126,6 +126,36 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
         probe_n: usize,
     },
+    /// Nudged SGD (P3 Sec. 5): the step along the top-k Hessian directions multiplied by gamma;
+    /// lambda_max at the end against plain SGD's, paired by replicate, with k random directions
+    /// as the control.
+    Nudged {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0.1, value_parser = super::flags::positive)]
+        eta: f64,
+        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
+        batch: usize,
+        /// Step multipliers along the top-k directions (plain SGD, gamma 1, always runs).
+        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1", value_parser = super::flags::positive)]
+        gammas: Vec<f64>,
+        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
+        k: usize,
+        /// Epochs between recomputations of the top-k directions.
+        #[arg(long, default_value_t = 1.0, value_parser = super::flags::positive)]
+        refresh: f64,
+        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
+        epochs: f64,
+        /// Replicates per arm (SGD streams, shared across arms; at least 2 for error bars).
+        #[arg(long, default_value_t = 4, value_parser = super::flags::paths)]
+        seeds: usize,
+        #[arg(long, default_value_t = 20, value_parser = super::flags::at_least_one)]
+        lanczos_steps: usize,
+        #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
+        probe_n: usize,
+    },
     /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
     Svag {
         #[command(flatten)]
@@ -484,6 +514,56 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 );
             }
             outln!("wrote {}/schedules.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::Nudged {
+            common,
+            layers,
+            eta,
+            batch,
+            gammas,
+            k,
+            refresh,
+            epochs,
+            seeds,
+            lanczos_steps,
+            probe_n,
+        } => {
+            let ctx = context(&common, "nudged", quiet)?;
+            let o = NudgedOptions {
+                layers,
+                eta,
+                batch,
+                gammas,
+                k,
+                refresh,
+                epochs,
+                seeds,
+                lanczos_steps,
+                probe_n,
+            };
+            let arms = on_device!(ctx, &o)?;
+            outln!(
+                "{:<40} {:>18} {:>22} {:>10} {:>18}",
+                "arm",
+                "lambda_max",
+                "ln ratio to SGD",
+                "train loss",
+                "test acc - SGD"
+            );
+            for a in &arms {
+                outln!(
+                    "{:<40} {:>9.3} ± {:<6.3} {:>+10.3} ± {:<9.3} {:>10.4} {:>+9.4} ± {:<6.4}",
+                    a.label,
+                    a.lambda_max.value,
+                    a.lambda_max.se,
+                    a.log_ratio_to_sgd.value,
+                    a.log_ratio_to_sgd.se,
+                    a.train_loss.value,
+                    a.accuracy_gap_to_sgd.value,
+                    a.accuracy_gap_to_sgd.se
+                );
+            }
+            outln!("wrote {}/nudged.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Width {
             common,

@@ -13,6 +13,7 @@ pub mod excess_loss;
 pub mod experiments;
 pub mod local_quadratic;
 pub mod model;
+pub mod nudged;
 pub mod params;
 pub mod probes;
 pub mod problem;

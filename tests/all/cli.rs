@@ -843,6 +843,39 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "nudged",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--epochs",
+                "1",
+                "--refresh",
+                "0.5",
+                "--batch",
+                "10",
+                "--gammas",
+                "0.1",
+                "--k",
+                "2",
+                "--lanczos-steps",
+                "4",
+                "--probe-n",
+                "40",
+                "--seeds",
+                "2",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("nudged"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "nudged/nudged.json",
+        ),
+        (
+            [
+                "net",
                 "svag",
                 "--n",
                 "100",
@@ -1118,6 +1151,18 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     assert_eq!(sc["comparisons"].as_array().unwrap().len(), 6);
     assert!(sc["comparisons"][0]["noise_floor_train_loss"].as_f64().unwrap() > 0.0);
     assert!(d.join("sched/schedules.png").exists());
+    // Nudged SGD: SGD, gamma 0.1 and the random control; SGD's ratio to itself is exactly 0 and
+    // every replicate traces lambda_max at epochs 0, 0.5 and 1 (two refreshes, then the end).
+    let nu: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("nudged/nudged.json")).unwrap())
+            .unwrap();
+    let arms = nu["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 3);
+    assert_eq!(arms[0]["log_ratio_to_sgd"]["value"].as_f64(), Some(0.0));
+    assert_eq!(arms[2]["random"].as_bool(), Some(true));
+    let trace = arms[1]["runs"][0]["trace"].as_array().unwrap();
+    let epochs: Vec<f64> = trace.iter().map(|p| p[0].as_f64().unwrap()).collect();
+    assert_eq!(epochs, [0.0, 0.5, 1.0]);
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())
@@ -1413,6 +1458,9 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     // net: flags
     ("net width --epochs inf", 2, "--epochs"),
     ("net schedules --seeds 1", 2, "--seeds"),
+    ("net nudged --gammas 0.1,0", 2, "--gammas"),
+    ("net nudged --refresh inf", 2, "--refresh"),
+    ("net nudged --k 30 --lanczos-steps 20", 2, "--k = 30"),
     ("net schedules --factor 0", 2, "--factor"),
     ("net schedules --milestones 5,-1", 2, "--milestones"),
     ("net schedules --half-period nan", 2, "--half-period"),

@@ -664,3 +664,42 @@ fn a_batch_schedule_draws_the_planned_sizes_and_reshuffles_across_epochs() {
     let p2 = problem(vec![4, 8, 3], 10, 3, NoiseMode::Minibatch(Sampling::Reshuffle), 2, 0.0).0;
     assert!(p2.clone().with_batch_sizes(&[2, 11]).is_err() && p2.with_batch_sizes(&[]).is_err());
 }
+
+#[test]
+fn nudged_sgd_rescales_the_gradient_only_inside_its_subspace() {
+    use sgd_sde::net::nudged::{random_orthonormal, Nudged};
+    use sgd_sde::problems::StochasticProblem;
+    let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+    let (p, theta) = problem(vec![4, 8, 3], 60, 3, mode, 6, 0.0);
+    let d = theta.len();
+    let u = random_orthonormal(d, 3, &mut rng::stream(5, 0));
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    for (i, a) in u.iter().enumerate() {
+        for (j, b) in u.iter().enumerate() {
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((dot(a, b) - want).abs() < 1e-12, "U'U at ({i}, {j}): {}", dot(a, b));
+        }
+    }
+    let directions = u.iter().map(|v| Params::<B>::from_vec(v, &Default::default())).collect();
+    let nudged = Nudged { inner: &p, directions, gamma: 0.25 };
+    let mut noise = p.new_noise();
+    p.sample_noise(&mut rng::stream(1, 0), 0.1, &mut noise);
+    let (mut g, mut gn) = (theta.zeros_like(), theta.zeros_like());
+    p.gradient(&theta, &noise, &mut g);
+    nudged.gradient(&theta, &noise, &mut gn);
+    let (g, gn) = (g.to_vec(), gn.to_vec());
+    let scale = dot(&g, &g).sqrt();
+    // Inside the subspace the component is multiplied by gamma ...
+    for ui in &u {
+        assert!((dot(ui, &gn) - 0.25 * dot(ui, &g)).abs() < 1e-10 * scale);
+    }
+    // ... and outside it nothing changes: gn - g lies in span(U).
+    let diff: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
+    let mut rest = diff.clone();
+    for ui in &u {
+        let c = dot(ui, &diff);
+        rest.iter_mut().zip(ui).for_each(|(r, x)| *r -= c * x);
+    }
+    assert!(dot(&rest, &rest).sqrt() < 1e-10 * scale);
+    assert!(dot(&diff, &diff).sqrt() > 1e-3 * scale, "the nudge changed nothing");
+}
