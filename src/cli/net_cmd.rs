@@ -156,6 +156,33 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
         probe_n: usize,
     },
+    /// The critical batch size (McCandlish et al. 2018): steps to a target loss with eta tuned
+    /// per batch size, S = S_min + E_min/B fitted, B_crit = E_min/S_min against the gradient
+    /// noise scale B_noise measured at the target.
+    CriticalBatch {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64,128,256", value_parser = super::flags::at_least_one)]
+        batches: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "0.025,0.05,0.1,0.2,0.4,0.8", value_parser = super::flags::positive)]
+        etas: Vec<f64>,
+        /// The training loss to reach.
+        #[arg(long, default_value_t = 0.6, value_parser = super::flags::positive)]
+        target: f64,
+        #[arg(long, default_value_t = 40.0, value_parser = super::flags::positive)]
+        max_epochs: f64,
+        #[arg(long, default_value_t = 8, value_parser = super::flags::at_least_one)]
+        checks_per_epoch: usize,
+        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
+        seeds: usize,
+        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
+        probe_n: usize,
+        /// Examples behind each Tr(H C) estimate.
+        #[arg(long, default_value_t = 64, value_parser = super::flags::at_least_one)]
+        k: usize,
+    },
     /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
     Svag {
         #[command(flatten)]
@@ -564,6 +591,74 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 );
             }
             outln!("wrote {}/nudged.{{csv,json,png,svg}}", ctx.out.display());
+        }
+        NetCommand::CriticalBatch {
+            common,
+            layers,
+            batches,
+            etas,
+            target,
+            max_epochs,
+            checks_per_epoch,
+            seeds,
+            probe_n,
+            k,
+        } => {
+            let ctx = context(&common, "critical-batch", quiet)?;
+            let o = CriticalBatchOptions {
+                layers,
+                batches,
+                etas,
+                target,
+                max_epochs,
+                checks_per_epoch,
+                seeds,
+                probe_n,
+                k,
+            };
+            let r = on_device!(ctx, &o)?;
+            outln!(
+                "{:>6} {:>8} {:>10} {:>12} {:>18} {:>10}",
+                "S",
+                "best eta",
+                "steps",
+                "examples",
+                "B_noise at target",
+                "B_simple"
+            );
+            for b in &r.batches {
+                outln!(
+                    "{:>6} {:>8} {:>10.1} {:>12.0} {:>10.1} ± {:<5.1} {:>10.1}",
+                    b.batch,
+                    b.best_eta,
+                    b.steps,
+                    b.examples,
+                    b.at_target.b_noise,
+                    b.at_target.b_noise_se,
+                    b.at_target.b_simple
+                );
+            }
+            let b_crit = match (r.b_crit, r.b_crit_se) {
+                (Some(b), Some(se)) => format!("B_crit = E_min/S_min = {b:.1} ± {se:.1}"),
+                _ => "B_crit not resolved: S_min is not above zero by 2 s.e. (steps fall like 1/B over the whole grid; try larger --batches)".into(),
+            };
+            outln!(
+                "fit S = S_min + E_min/B: S_min = {:.1} ± {:.1}, E_min = {:.0} ± {:.0}; {b_crit}",
+                r.s_min,
+                r.fit.intercept_se,
+                r.e_min,
+                r.fit.slope_se
+            );
+            outln!(
+                "prediction B_noise at the target: {:.1} ± {:.1} (B_simple {:.1} ± {:.1}); control, B_noise at the initialisation: {:.1} ± {:.1}",
+                r.b_noise_at_target.value,
+                r.b_noise_at_target.se,
+                r.b_simple_at_target.value,
+                r.b_simple_at_target.se,
+                r.at_init.b_noise,
+                r.at_init.b_noise_se
+            );
+            outln!("wrote {}/critical_batch.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Width {
             common,

@@ -876,6 +876,37 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         (
             [
                 "net",
+                "critical-batch",
+                "--n",
+                "100",
+                "--test-n",
+                "50",
+                "--batches",
+                "5,10,20",
+                "--etas",
+                "0.1,0.2",
+                "--target",
+                "2.29",
+                "--max-epochs",
+                "5",
+                "--seeds",
+                "2",
+                "--probe-n",
+                "40",
+                "--k",
+                "5",
+                "--layers",
+                "784,4,10",
+                "--out",
+                &o("crit"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            "crit/critical_batch.json",
+        ),
+        (
+            [
+                "net",
                 "svag",
                 "--n",
                 "100",
@@ -1163,6 +1194,36 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     let trace = arms[1]["runs"][0]["trace"].as_array().unwrap();
     let epochs: Vec<f64> = trace.iter().map(|p| p[0].as_f64().unwrap()).collect();
     assert_eq!(epochs, [0.0, 0.5, 1.0]);
+    // Critical batch: each batch size's steps are the least mean over its etas; B_crit is the
+    // fit's E_min / S_min, and the fit passes through the points' centroid.
+    let cb: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("crit/critical_batch.json")).unwrap())
+            .unwrap();
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    let rows = cb["batches"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let b = num(&row["batch"]);
+        let means: Vec<f64> = cb["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| num(&a["batch"]) == b)
+            .filter_map(|a| a["mean_steps"].as_f64())
+            .collect();
+        let least = means.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(num(&row["steps"]), least);
+        assert_eq!(num(&row["examples"]), least * b);
+    }
+    if let Some(b_crit) = cb["b_crit"].as_f64() {
+        assert!((b_crit - num(&cb["e_min"]) / num(&cb["s_min"])).abs() < 1e-9);
+    } else {
+        assert!(num(&cb["s_min"]) <= 2.0 * num(&cb["fit"]["intercept_se"]));
+    }
+    let (sx, sy) = rows.iter().fold((0.0, 0.0), |(x, y), r| {
+        (x + 1.0 / num(&r["batch"]) / 3.0, y + num(&r["steps"]) / 3.0)
+    });
+    assert!((num(&cb["s_min"]) + num(&cb["e_min"]) * sx - sy).abs() < 1e-9 * sy);
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())
@@ -1459,6 +1520,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net width --epochs inf", 2, "--epochs"),
     ("net schedules --seeds 1", 2, "--seeds"),
     ("net nudged --gammas 0.1,0", 2, "--gammas"),
+    ("net critical-batch --batches 4,8", 2, "--batches"),
+    ("net critical-batch --batches 4,8,4000", 2, "--batches entry 4000"),
+    ("net critical-batch --target 0", 2, "--target"),
+    ("net critical-batch --n 100 --test-n 50 --layers 784,4,10 --batches 5,10,20 --etas 0.01 --target 0.01 --max-epochs 0.2 --seeds 1 --probe-n 20 --k 2", 2, "--max-epochs"),
     ("net nudged --refresh inf", 2, "--refresh"),
     ("net nudged --k 30 --lanczos-steps 20", 2, "--k = 30"),
     ("net schedules --factor 0", 2, "--factor"),

@@ -1,0 +1,311 @@
+//! The critical batch size (McCandlish et al. 2018, "An empirical model of large-batch
+//! training"): with the learning rate tuned for each batch size B, the steps S and examples
+//! E = B S to reach a target training loss trade off as
+//!
+//! `S = S_min (1 + B_crit / B)`, i.e. `S = S_min + E_min / B` with `B_crit = E_min / S_min`,
+//!
+//! and the prediction is `B_crit ≈ B_noise = Tr(H C) / (G^T H G)` measured where training
+//! reaches the target (the batch size at which the optimal step's progress halves).
+//!
+//! For each B of the grid, SGD (batches without replacement) trains from one initialisation at
+//! each eta of the grid, with `seeds` streams, until the full training loss first falls to the
+//! target (checked `checks_per_epoch` times an epoch; a run that diverges or runs out of epochs
+//! has not reached it). The steps of (B, eta) are the mean over seeds when all reach the target;
+//! S_B is the least over eta. `S_B = S_min + E_min (1/B)` is fitted by least squares with
+//! standard errors from the residuals, and `B_crit = E_min / S_min` by the delta method. B_noise
+//! is measured (f64, on a fixed probe subset) at the point where each B's best run reached the
+//! target; the prediction is their mean with its standard error over B. The negative control is
+//! the same prediction made at the initialisation, where the noise scale is not that of the
+//! target (it grows as the loss falls).
+
+use super::context::NetContext;
+use super::error::ExperimentError;
+use crate::net::params::Params;
+use crate::net::probes::{noise_scales, NoiseScales};
+use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
+use crate::output::plot;
+use crate::problems::Sampling;
+use crate::stats::{linear_fit, Estimate, LinearFit};
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CriticalBatchOptions {
+    pub layers: Vec<usize>,
+    pub batches: Vec<usize>,
+    pub etas: Vec<f64>,
+    /// The training loss to reach.
+    pub target: f64,
+    pub max_epochs: f64,
+    pub checks_per_epoch: usize,
+    pub seeds: usize,
+    /// Training examples the noise scales are measured on, and examples behind `Tr(H C)`.
+    pub probe_n: usize,
+    pub k: usize,
+}
+
+/// One (B, eta): the steps each seed took to reach the target (`None`: it did not).
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub batch: usize,
+    pub eta: f64,
+    pub steps: Vec<Option<usize>>,
+    /// The mean over seeds when every seed reached the target.
+    pub mean_steps: Option<f64>,
+}
+
+/// The best eta of one batch size.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchResult {
+    pub batch: usize,
+    pub best_eta: f64,
+    pub steps: f64,
+    pub examples: f64,
+    /// The noise scales where the best run (first seed) reached the target.
+    pub at_target: NoiseScales,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CriticalBatchReport {
+    pub attempts: Vec<Attempt>,
+    pub batches: Vec<BatchResult>,
+    /// `S_B = S_min + E_min / B`.
+    pub fit: LinearFit,
+    pub s_min: f64,
+    pub e_min: f64,
+    /// `E_min / S_min`, with its standard error from the fit (delta method); `None` when S_min
+    /// is not above zero by 2 standard errors (the steps fall like 1/B over the whole grid, so
+    /// B_crit lies beyond its largest batch).
+    pub b_crit: Option<f64>,
+    pub b_crit_se: Option<f64>,
+    /// The prediction: B_noise at the target, mean over batch sizes.
+    pub b_noise_at_target: Estimate,
+    pub b_simple_at_target: Estimate,
+    /// The control: the noise scales at the initialisation.
+    pub at_init: NoiseScales,
+}
+
+impl super::Experiment for CriticalBatchOptions {
+    const NAME: &'static str = "critical-batch";
+    type Report = CriticalBatchReport;
+
+    fn run<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        device: &B::Device,
+    ) -> Result<Self::Report, ExperimentError> {
+        let o = self;
+        let n = ctx.train.len();
+        if let Some(&b) = o.batches.iter().find(|&&b| b > n) {
+            return Err(ExperimentError::Invalid(format!(
+                "invalid --batches entry {b}: valid range is 1 to N = {n}"
+            )));
+        }
+        if o.batches.len() < 3 {
+            return Err(ExperimentError::Invalid(format!(
+                "invalid --batches with {} entries: valid is at least 3 (a line and its scatter)",
+                o.batches.len()
+            )));
+        }
+        let model = Model::new(Architecture::new(o.layers.clone())?);
+        let (probe_data, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
+        let scales_at = |theta: &Params<B>, salt: u64| {
+            let theta = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+            noise_scales(&probe, &probe_data, &theta, o.k, ctx.seed ^ salt)
+                .map_err(ExperimentError::Invalid)
+        };
+        let theta0 = model.init::<B>(ctx.seed, device);
+        let mut attempts = Vec::new();
+        let mut batches = Vec::new();
+        for &batch in &o.batches {
+            let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+            let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
+            let per_epoch = n as f64 / batch as f64;
+            let check = ((per_epoch / o.checks_per_epoch as f64).round() as usize).max(1);
+            let max_steps = (o.max_epochs * per_epoch).ceil() as usize;
+            let mut best: Option<(f64, f64, Params<B>)> = None;
+            for &eta in &o.etas {
+                let mut steps = Vec::new();
+                let mut first = None;
+                for s in 0..o.seeds {
+                    ctx.bar.set_message(format!(
+                        "S {batch}, eta {eta}, seed {}/{}",
+                        s + 1,
+                        o.seeds
+                    ));
+                    let reached = steps_to_target(
+                        &p,
+                        &theta0,
+                        eta,
+                        check,
+                        max_steps,
+                        o.target,
+                        ctx.seed + 1 + s as u64,
+                    );
+                    steps.push(reached.as_ref().map(|r| r.0));
+                    if s == 0 {
+                        first = reached.map(|r| r.1);
+                    }
+                }
+                let mean_steps = steps
+                    .iter()
+                    .copied()
+                    .collect::<Option<Vec<usize>>>()
+                    .map(|v| v.iter().sum::<usize>() as f64 / v.len() as f64);
+                if let (Some(m), Some(theta)) = (mean_steps, first) {
+                    if best.as_ref().is_none_or(|b| m < b.1) {
+                        best = Some((eta, m, theta));
+                    }
+                }
+                attempts.push(Attempt { batch, eta, steps, mean_steps });
+            }
+            let Some((best_eta, steps, theta)) = best else {
+                return Err(ExperimentError::Invalid(format!(
+                    "S = {batch}: no learning rate of --etas reached the --target {} within --max-epochs {} (raise --max-epochs, or the target)",
+                    o.target, o.max_epochs
+                )));
+            };
+            let at_target = scales_at(&theta, batch as u64)?;
+            if !ctx.quiet {
+                ctx.bar.suspend(|| eprintln!("S {batch:>5}: best eta {best_eta}, {steps:.1} steps ({:.0} examples) to loss {}; B_noise there {:.1} ± {:.1}, B_simple {:.1}", steps * batch as f64, o.target, at_target.b_noise, at_target.b_noise_se, at_target.b_simple));
+            }
+            batches.push(BatchResult {
+                batch,
+                best_eta,
+                steps,
+                examples: steps * batch as f64,
+                at_target,
+            });
+        }
+        let xs: Vec<f64> = batches.iter().map(|b| 1.0 / b.batch as f64).collect();
+        let ys: Vec<f64> = batches.iter().map(|b| b.steps).collect();
+        let fit = linear_fit(&xs, &ys).ok_or_else(|| {
+            ExperimentError::Invalid(
+                "invalid --batches: valid is at least 3 different batch sizes".into(),
+            )
+        })?;
+        let resolved = fit.intercept > 2.0 * fit.intercept_se;
+        let (b_crit, b_crit_se) = fit.slope_over_intercept();
+        let (b_crit, b_crit_se) =
+            if resolved { (Some(b_crit), Some(b_crit_se)) } else { (None, None) };
+        let over_b = |f: fn(&NoiseScales) -> f64| {
+            Estimate::from_replicas(&batches.iter().map(|b| f(&b.at_target)).collect::<Vec<_>>())
+        };
+        let init = scales_at(&theta0, 0x1A17)?;
+        Ok(CriticalBatchReport {
+            s_min: fit.intercept,
+            e_min: fit.slope,
+            b_crit,
+            b_crit_se,
+            b_noise_at_target: over_b(|s| s.b_noise),
+            b_simple_at_target: over_b(|s| s.b_simple),
+            at_init: init,
+            fit,
+            attempts,
+            batches,
+        })
+    }
+
+    fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let rows: Vec<Vec<String>> = r
+            .attempts
+            .iter()
+            .map(|a| {
+                let steps: Vec<String> =
+                    a.steps.iter().map(|s| s.map_or("-".into(), |s| s.to_string())).collect();
+                vec![
+                    a.batch.to_string(),
+                    a.eta.to_string(),
+                    a.mean_steps.map_or(String::new(), |m| m.to_string()),
+                    steps.join(";"),
+                ]
+            })
+            .collect();
+        ctx.outputs().csv(
+            "critical_batch.csv",
+            &["S", "eta", "mean_steps_to_target", "steps_per_seed"],
+            &rows,
+        )?;
+        ctx.outputs().json("critical_batch.json", r)?;
+        let measured: Vec<(f64, f64)> = r.batches.iter().map(|b| (b.examples, b.steps)).collect();
+        let (lo, hi) = (
+            r.batches.iter().map(|b| b.batch as f64).fold(f64::INFINITY, f64::min),
+            r.batches.iter().map(|b| b.batch as f64).fold(0.0, f64::max),
+        );
+        let model: Vec<(f64, f64)> = (0..=40)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 40.0))
+            .map(|b| (r.s_min * b + r.e_min, r.s_min + r.e_min / b))
+            .collect();
+        let tradeoff = plot::Figure {
+            title: format!(
+                "steps vs examples to loss {} (B_crit = {:.0} ± {:.0}; B_noise at target {:.0} ± {:.0})",
+                self.target, r.b_crit.unwrap_or(f64::NAN), r.b_crit_se.unwrap_or(f64::NAN), r.b_noise_at_target.value, r.b_noise_at_target.se
+            ),
+            x_label: "examples E = S B".into(),
+            y_label: "steps S".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![
+                plot::Series::points("measured (best eta per B)", measured, None, 0),
+                plot::Series::line("S = S_min + E_min / B", model, 1),
+            ],
+            ..Default::default()
+        };
+        let best_eta = plot::Figure {
+            title: "the tuned learning rate".into(),
+            x_label: "batch size B".into(),
+            y_label: "best eta".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![plot::Series::line(
+                "best eta",
+                r.batches.iter().map(|b| (b.batch as f64, b.best_eta)).collect(),
+                0,
+            )],
+            ..Default::default()
+        };
+        ctx.outputs().figure("critical_batch", &[tradeoff, best_eta])?;
+        Ok(())
+    }
+
+    /// Every (B, eta, seed) may train up to `max_epochs`, plus the loss checks (forward passes
+    /// over N) and the probes' HVPs.
+    fn work(&self, n: usize) -> (f64, usize) {
+        let runs = (self.batches.len() * self.etas.len() * self.seeds) as f64;
+        let per_run = self.max_epochs * n as f64 * (1.0 + self.checks_per_epoch as f64 / 3.0);
+        let probes = (self.batches.len() + 1) as f64 * 4.0 * (self.k + n) as f64;
+        (runs * per_run + probes, super::params_of(&self.layers))
+    }
+}
+
+/// SGD from `theta0` at `eta` until the full training loss falls to `target` (checked every
+/// `check` steps): the steps taken and the parameters there, or `None` when it diverged or
+/// `max_steps` ran out first.
+fn steps_to_target<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta0: &Params<B>,
+    eta: f64,
+    check: usize,
+    max_steps: usize,
+    target: f64,
+    seed: u64,
+) -> Option<(usize, Params<B>)> {
+    let mut theta = theta0.clone();
+    let mut rng = crate::rng::stream(seed, 0);
+    let mut sgd = crate::integrators::EulerMaruyama::new();
+    let mut done = 0;
+    while done < max_steps {
+        let steps = check.min(max_steps - done);
+        let mut none = crate::observers::Snapshots::new(vec![]);
+        crate::solve::solve(p, &mut sgd, &mut theta, eta, steps, &mut rng, &mut none).ok()?;
+        done += steps;
+        let loss = p.mean_loss(&theta.tensor);
+        if !loss.is_finite() {
+            return None;
+        }
+        if loss <= target {
+            return Some((done, theta));
+        }
+    }
+    None
+}
