@@ -28,25 +28,35 @@ impl LinearFit {
 
 /// Fits `y = a + b x`; `None` with fewer than three points or all `x` equal.
 pub fn linear_fit(xs: &[f64], ys: &[f64]) -> Option<LinearFit> {
+    weighted_linear_fit(xs, ys, &vec![1.0; xs.len()])
+}
+
+/// Fits `y = a + b x` minimising `sum w (y - a - b x)^2`, the errors scaled by the weighted
+/// residuals (`s^2 = sum w r^2 / (n - 2)`): weights `1 / y^2` fit relative deviations, for
+/// points whose errors grow with `y`. `None` with fewer than three points, all `x` equal, or a
+/// weight that is not finite and > 0.
+pub fn weighted_linear_fit(xs: &[f64], ys: &[f64], ws: &[f64]) -> Option<LinearFit> {
     let n = xs.len();
-    if n < 3 || ys.len() != n {
+    if n < 3 || ys.len() != n || ws.len() != n || ws.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
         return None;
     }
-    let mx = xs.iter().sum::<f64>() / n as f64;
-    let my = ys.iter().sum::<f64>() / n as f64;
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sw: f64 = ws.iter().sum();
+    let mx = xs.iter().zip(ws).map(|(x, w)| w * x).sum::<f64>() / sw;
+    let my = ys.iter().zip(ws).map(|(y, w)| w * y).sum::<f64>() / sw;
+    let sxx: f64 = xs.iter().zip(ws).map(|(x, w)| w * (x - mx).powi(2)).sum();
     if sxx.is_nan() || sxx <= 0.0 {
         return None;
     }
-    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxy: f64 = xs.iter().zip(ys).zip(ws).map(|((x, y), w)| w * (x - mx) * (y - my)).sum();
     let slope = sxy / sxx;
     let intercept = my - slope * mx;
-    let rss: f64 = xs.iter().zip(ys).map(|(x, y)| (y - intercept - slope * x).powi(2)).sum();
+    let rss: f64 =
+        xs.iter().zip(ys).zip(ws).map(|((x, y), w)| w * (y - intercept - slope * x).powi(2)).sum();
     let s2 = rss / (n - 2) as f64;
     Some(LinearFit {
         intercept,
         slope,
-        intercept_se: (s2 * (1.0 / n as f64 + mx * mx / sxx)).sqrt(),
+        intercept_se: (s2 * (1.0 / sw + mx * mx / sxx)).sqrt(),
         slope_se: (s2 / sxx).sqrt(),
         covariance: -mx * s2 / sxx,
         points: n,
@@ -71,5 +81,11 @@ mod tests {
         assert!((f.intercept_se - 1.25_f64.sqrt()).abs() < 1e-12);
         assert!((f.covariance + 0.75).abs() < 1e-12);
         assert!(linear_fit(&[1.0, 1.0, 1.0], &[0.0, 1.0, 2.0]).is_none());
+        // A weight of 2 is the point counted twice: the same line as the unweighted fit of
+        // (0, 0), (1, 2), (1, 2), (2, 1).
+        let w = weighted_linear_fit(&[0.0, 1.0, 2.0], &[0.0, 2.0, 1.0], &[1.0, 2.0, 1.0]).unwrap();
+        let u = linear_fit(&[0.0, 1.0, 1.0, 2.0], &[0.0, 2.0, 2.0, 1.0]).unwrap();
+        assert!((w.slope - u.slope).abs() < 1e-12 && (w.intercept - u.intercept).abs() < 1e-12);
+        assert!(weighted_linear_fit(&[0.0, 1.0, 2.0], &[0.0, 2.0, 1.0], &[1.0, 0.0, 1.0]).is_none());
     }
 }

@@ -9,7 +9,7 @@ mod weak_order;
 
 pub use batch_means::{batch_means, integrated_autocorrelation_time};
 pub use estimate::{Estimate, Method};
-pub use linear_fit::{linear_fit, LinearFit};
+pub use linear_fit::{linear_fit, weighted_linear_fit, LinearFit};
 pub use log_slope::log_log_slope;
 pub use rank_correlation::{rank_correlation, RankCorrelation};
 pub use weak_order::{weak_order_slope, Slope};

@@ -1195,7 +1195,7 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     let epochs: Vec<f64> = trace.iter().map(|p| p[0].as_f64().unwrap()).collect();
     assert_eq!(epochs, [0.0, 0.5, 1.0]);
     // Critical batch: each batch size's steps are the least mean over its etas; B_crit is the
-    // fit's E_min / S_min, and the fit passes through the points' centroid.
+    // fit's E_min / S_min.
     let cb: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("crit/critical_batch.json")).unwrap())
             .unwrap();
@@ -1220,10 +1220,13 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     } else {
         assert!(num(&cb["s_min"]) <= 2.0 * num(&cb["fit"]["intercept_se"]));
     }
-    let (sx, sy) = rows.iter().fold((0.0, 0.0), |(x, y), r| {
-        (x + 1.0 / num(&r["batch"]) / 3.0, y + num(&r["steps"]) / 3.0)
+    // The relative fit (weights 1/S^2) passes through the weighted centroid.
+    let (sw, sx, sy) = rows.iter().fold((0.0, 0.0, 0.0), |(w, x, y), r| {
+        let (b, s) = (num(&r["batch"]), num(&r["steps"]));
+        (w + s.powi(-2), x + s.powi(-2) / b, y + 1.0 / s)
     });
-    assert!((num(&cb["s_min"]) + num(&cb["e_min"]) * sx - sy).abs() < 1e-9 * sy);
+    let (mx, my) = (sx / sw, sy / sw);
+    assert!((num(&cb["s_min"]) + num(&cb["e_min"]) * mx - my).abs() < 1e-9 * my);
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())

@@ -11,8 +11,9 @@
 //! each eta of the grid, with `seeds` streams, until the full training loss first falls to the
 //! target (checked `checks_per_epoch` times an epoch; a run that diverges or runs out of epochs
 //! has not reached it). The steps of (B, eta) are the mean over seeds when all reach the target;
-//! S_B is the least over eta. `S_B = S_min + E_min (1/B)` is fitted by least squares with
-//! standard errors from the residuals, and `B_crit = E_min / S_min` by the delta method. B_noise
+//! S_B is the least over eta. `S_B = S_min + E_min (1/B)` is fitted by least squares in relative
+//! terms (weights `1/S_B^2`: the steps' resolution, a fixed fraction of an epoch, and their seed
+//! scatter grow with S_B) with standard errors from the residuals, and `B_crit = E_min / S_min` by the delta method. B_noise
 //! is measured (f64, on a fixed probe subset) at the point where each B's best run reached the
 //! target; the prediction is their mean with its standard error over B. The negative control is
 //! the same prediction made at the initialisation, where the noise scale is not that of the
@@ -25,7 +26,7 @@ use crate::net::probes::{noise_scales, NoiseScales};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
 use crate::problems::Sampling;
-use crate::stats::{linear_fit, Estimate, LinearFit};
+use crate::stats::{weighted_linear_fit, Estimate, LinearFit};
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
@@ -179,7 +180,8 @@ impl super::Experiment for CriticalBatchOptions {
         }
         let xs: Vec<f64> = batches.iter().map(|b| 1.0 / b.batch as f64).collect();
         let ys: Vec<f64> = batches.iter().map(|b| b.steps).collect();
-        let fit = linear_fit(&xs, &ys).ok_or_else(|| {
+        let ws: Vec<f64> = ys.iter().map(|y| y.powi(-2)).collect();
+        let fit = weighted_linear_fit(&xs, &ys, &ws).ok_or_else(|| {
             ExperimentError::Invalid(
                 "invalid --batches: valid is at least 3 different batch sizes".into(),
             )
