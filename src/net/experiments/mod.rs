@@ -70,6 +70,17 @@ pub(crate) fn params_of(layers: &[usize]) -> usize {
         .fold(0, usize::saturating_add)
 }
 
+/// Refuses a top-k request that Lanczos cannot serve: `k` Ritz pairs need `lanczos_steps >= k`
+/// steps, and no more than the `d` parameters.
+fn check_top_k(k: usize, lanczos_steps: usize, d: usize) -> Result<(), ExperimentError> {
+    if k > d || lanczos_steps < k {
+        return Err(ExperimentError::Invalid(format!(
+            "invalid --k = {k} with --lanczos-steps = {lanczos_steps}: valid is 1 <= k <= lanczos_steps and k <= {d} (the parameter count)"
+        )));
+    }
+    Ok(())
+}
+
 /// The curvature probe of an experiment: `probe_n` stratified examples of `train` (all of them
 /// when there are fewer) as a full-batch f64 problem on the CPU, returned with its data.
 fn probe_set(

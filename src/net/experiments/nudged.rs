@@ -99,12 +99,7 @@ impl super::Experiment for NudgedOptions {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let d = super::params_of(&o.layers);
-        if o.k > d || o.lanczos_steps < o.k {
-            return Err(ExperimentError::Invalid(format!(
-                "invalid --k = {} with --lanczos-steps = {}: valid is 1 <= k <= lanczos_steps and k <= {d} (the parameter count)",
-                o.k, o.lanczos_steps
-            )));
-        }
+        super::check_top_k(o.k, o.lanczos_steps, d)?;
         let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let n = ctx.train.len();
         let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
@@ -187,17 +182,25 @@ impl super::Experiment for NudgedOptions {
             let of = |f: fn(&NudgedRun) -> f64| {
                 Estimate::from_replicas(&runs.iter().map(f).collect::<Vec<_>>())
             };
-            arms.push(NudgedArm {
+            // Paired by replicate with SGD, the first arm (SGD's own pairs are with itself).
+            let sgd = arms.first().map_or(&runs, |a: &NudgedArm| &a.runs);
+            let paired = |f: fn(&NudgedRun, &NudgedRun) -> f64| {
+                Estimate::from_replicas(
+                    &runs.iter().zip(sgd).map(|(a, s)| f(a, s)).collect::<Vec<_>>(),
+                )
+            };
+            let arm = NudgedArm {
                 label: label.clone(),
                 gamma,
                 random,
                 lambda_max: of(|r| r.lambda_max),
                 train_loss: of(|r| r.train_loss),
                 test_accuracy: of(|r| r.test_accuracy),
-                log_ratio_to_sgd: Estimate::from_replicas(&[]),
-                accuracy_gap_to_sgd: Estimate::from_replicas(&[]),
+                log_ratio_to_sgd: paired(|a, s| (a.lambda_max / s.lambda_max).ln()),
+                accuracy_gap_to_sgd: paired(|a, s| a.test_accuracy - s.test_accuracy),
                 runs,
-            });
+            };
+            arms.push(arm);
             if !ctx.quiet {
                 let a = arms.last().expect("just pushed");
                 ctx.bar.suspend(|| {
@@ -207,16 +210,6 @@ impl super::Experiment for NudgedOptions {
                     )
                 });
             }
-        }
-        let sgd = arms[0].runs.clone();
-        for arm in &mut arms {
-            let paired = |f: &dyn Fn(&NudgedRun, &NudgedRun) -> f64| {
-                Estimate::from_replicas(
-                    &arm.runs.iter().zip(&sgd).map(|(a, s)| f(a, s)).collect::<Vec<_>>(),
-                )
-            };
-            arm.log_ratio_to_sgd = paired(&|a, s| (a.lambda_max / s.lambda_max).ln());
-            arm.accuracy_gap_to_sgd = paired(&|a, s| a.test_accuracy - s.test_accuracy);
         }
         Ok(arms)
     }

@@ -172,7 +172,7 @@ impl super::Experiment for SchedulesOptions {
         let o = self;
         if o.seeds < 2 {
             return Err(ExperimentError::Invalid(format!(
-                "invalid --seeds = {}: valid range is >= 2 (the noise floor compares two seeds)",
+                "invalid --seeds = {}: valid range is >= 2 (the noise floor is a standard error over seeds)",
                 o.seeds
             )));
         }

@@ -148,12 +148,7 @@ impl super::Experiment for SharpestOptions {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let d = super::params_of(&o.layers);
-        if o.k > d || o.lanczos_steps < o.k {
-            return Err(ExperimentError::Invalid(format!(
-                "invalid --k = {} with --lanczos-steps = {}: valid is 1 <= k <= lanczos_steps and k <= {d} (the parameter count)",
-                o.k, o.lanczos_steps
-            )));
-        }
+        super::check_top_k(o.k, o.lanczos_steps, d)?;
         let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let cpu = Default::default();
         let n = ctx.train.len();
