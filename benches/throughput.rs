@@ -40,6 +40,25 @@ fn diagonal(c: &mut Criterion) {
             black_box(sums)
         })
     });
+    g.bench_function("scalar_ziggurat_reference", |b| {
+        // The generator before the vectorised one: rand_distr's ziggurat on one Xoshiro256++.
+        use rand::Rng;
+        b.iter(|| {
+            let sums = Ensemble::new(PATHS, 1).map(|p, _| {
+                let mut r = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(
+                    p as u64,
+                );
+                let mut z = vec![0.0; D];
+                let mut acc = 0.0;
+                for _ in 0..STEPS {
+                    z.iter_mut().for_each(|zi| *zi = r.sample(rand_distr::StandardNormal));
+                    acc += z[0];
+                }
+                acc
+            });
+            black_box(sums)
+        })
+    });
     g.bench_function("euler_maruyama", |b| {
         b.iter(|| {
             black_box(

@@ -41,6 +41,7 @@ pub mod coupling;
 pub mod ensemble;
 pub mod error;
 pub mod integrators;
+pub mod isa;
 pub mod linear_map;
 pub mod net;
 pub mod observers;

@@ -30,7 +30,7 @@ impl Progress {
 
 impl<S> Observer<S> for Progress {
     fn wants(&self, step: usize) -> bool {
-        step % self.every == 0
+        step.is_multiple_of(self.every)
     }
     fn needs_loss(&self, _step: usize) -> bool {
         false
@@ -112,7 +112,7 @@ impl Series {
 
 impl<S> Observer<S> for Series {
     fn wants(&self, step: usize) -> bool {
-        step >= self.from && (step - self.from) % self.every == 0
+        step >= self.from && (step - self.from).is_multiple_of(self.every)
     }
     fn record(&mut self, _step: usize, _x: &S, loss: f64) {
         self.values.push(loss);

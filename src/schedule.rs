@@ -41,7 +41,7 @@ impl Schedule {
                 value * factor.powi(milestones.iter().filter(|&&m| m <= e).count() as i32)
             }
             Self::Cyclic { a, b, half } => {
-                if (e / half).floor() as u64 % 2 == 0 {
+                if ((e / half).floor() as u64).is_multiple_of(2) {
                     *a
                 } else {
                     *b

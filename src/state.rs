@@ -27,9 +27,7 @@ impl State for Vec<f64> {
     #[inline]
     fn axpy(&mut self, a: f64, x: &Self) {
         debug_assert_eq!(self.len(), x.len());
-        for (s, &xi) in self.iter_mut().zip(x) {
-            *s += a * xi;
-        }
+        slice_axpy(crate::isa::Isa::detected(), self, a, x)
     }
     #[inline]
     fn axpby(&mut self, a: f64, x: &Self, b: f64) {
@@ -48,6 +46,19 @@ impl State for Vec<f64> {
     }
     fn is_finite(&self) -> bool {
         self.iter().all(|v| v.is_finite())
+    }
+}
+
+crate::isa::dispatch! {
+    /// [`axpy`] compiled for `isa` (every quadratic step ends with one).
+    fn slice_axpy => axpy(y: &mut [f64], a: f64, x: &[f64])
+}
+
+/// `y <- y + a x`.
+#[inline(always)]
+fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+    for (s, &xi) in y.iter_mut().zip(x) {
+        *s += a * xi;
     }
 }
 

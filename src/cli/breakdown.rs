@@ -220,7 +220,7 @@ fn exact_curves(
             (0..=200).map(|i| lo * (hi / lo).powf(i as f64 / 200.0)).collect()
         } else {
             (1..=n)
-                .filter(|s| name != "reshuffle" || n % s == 0)
+                .filter(|s| name != "reshuffle" || n.is_multiple_of(*s))
                 .map(|s| s as f64 / s0)
                 .filter(|b| *b < beta_limit)
                 .collect()

@@ -260,7 +260,7 @@ pub(super) fn print_summary(rows: &[CheckRow], threshold: f64, seconds: f64) {
     let passed = rows.iter().filter(|r| r.pass).count();
     let z_rows = rows.iter().filter(|r| r.criterion.starts_with("|z|")).count();
     // Two-sided normal tail at the threshold: the chance a correct "agree" check fails.
-    let alpha = erfc(threshold / std::f64::consts::SQRT_2);
+    let alpha = crate::stats::erfc(threshold / std::f64::consts::SQRT_2);
     outln!();
     outln!(
         "{passed} passed, {} failed ({} rows in {:.1} s)",
@@ -276,27 +276,6 @@ fn truncate(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
-}
-
-/// Complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.26551223
-            + t * (1.00002368
-                + t * (0.37409196
-                    + t * (0.09678418
-                        + t * (-0.18628806
-                            + t * (0.27886807
-                                + t * (-1.13520398
-                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
     }
 }
 

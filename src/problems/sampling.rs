@@ -98,7 +98,7 @@ pub fn validate(n: usize, s: usize, sampling: Sampling) -> Result<(), ProblemErr
     ensure(n >= 2, || ProblemError::new("N", n, "N >= 2 examples"))?;
     crate::error::batch_size(s, Some(n))?;
     if sampling == Sampling::Reshuffle {
-        ensure(n % s == 0, || {
+        ensure(n.is_multiple_of(s), || {
             ProblemError::new("S", s, format!("a divisor of N = {n} for per-epoch reshuffling (every epoch is N/S full batches)"))
         })?;
     }

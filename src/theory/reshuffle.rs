@@ -15,7 +15,7 @@ use crate::problems::Sampling;
 pub fn stationary_loss(modes: &Modes, eta: f64, s: usize, n: usize) -> Result<f64, ProblemError> {
     check_sgd_stable(eta, modes.lambda_max())?;
     let v_factor = noise_factor(s, Some(n), Sampling::WithoutReplacement)?;
-    ensure(n % s == 0, || {
+    ensure(n.is_multiple_of(s), || {
         ProblemError::new("S", s, format!("a divisor of N = {n} (every epoch is N/S full batches)"))
     })?;
     let k = n / s;

@@ -10,6 +10,7 @@ mod integrator_choice;
 mod negative_controls;
 mod network;
 mod network_theory;
+mod normal_quality;
 mod paper;
 mod regression_momentum;
 mod rng_stream;

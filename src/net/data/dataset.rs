@@ -114,7 +114,7 @@ impl Dataset {
     /// Real images at a size whose dense Hessian is cheap (28 x 28 with k = 4 gives 7 x 7).
     pub fn pooled(&self, k: usize) -> Result<Self, crate::error::ProblemError> {
         let side = (self.dim as f64).sqrt().round() as usize;
-        if k == 0 || side * side != self.dim || side % k != 0 {
+        if k == 0 || side * side != self.dim || !side.is_multiple_of(k) {
             return Err(crate::error::ProblemError::new(
                 "pool",
                 k,

@@ -60,7 +60,7 @@ impl super::Experiment for BenchOptions {
             model.clone(),
             &ctx.train,
             o.batch,
-            NoiseMode::Minibatch(if n % o.batch == 0 {
+            NoiseMode::Minibatch(if n.is_multiple_of(o.batch) {
                 Sampling::Reshuffle
             } else {
                 Sampling::WithoutReplacement

@@ -81,7 +81,7 @@ struct Tracker {
 
 impl<B: AutodiffBackend> Observer<Params<B>> for Tracker {
     fn wants(&self, step: usize) -> bool {
-        step % self.every == 0
+        step.is_multiple_of(self.every)
     }
     fn record(&mut self, step: usize, x: &Params<B>, loss: f64) {
         let theta = Params::<CpuF64>::from_vec(&x.to_vec(), &Default::default());

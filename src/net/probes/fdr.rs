@@ -107,7 +107,7 @@ impl<S: State, P: MeanGradient<S> + Clone + Send> Observer<S> for Fdr<S, P> {
         false
     }
     fn record(&mut self, step: usize, x: &S, _loss: f64) {
-        if (step - self.from) % self.every == 0 {
+        if (step - self.from).is_multiple_of(self.every) {
             let g = self.problem.mean_gradient(x);
             let value = match &self.center {
                 Some(c) => x.dot(&g) - c.dot(&g),

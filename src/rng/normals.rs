@@ -1,0 +1,252 @@
+//! Vectorised standard normals: the ziggurat of Marsaglia & Tsang (2000) on eight Xoshiro256++
+//! lanes, a block of [`BLOCK`] at a time.
+//!
+//! Definition. Let `b_k` be output `k` of the interleaved [`Lanes`] stream. Normal `k` is rand_distr
+//! 0.5's 256-layer ziggurat (`StandardNormal`) started with the 64 bits `b_k`:
+//! `i = b_k & 0xff`, `u = 2^1 (1 + (b_k >> 12) 2^-52) - 3` in `[-1, 1)`, `x = u X[i]`, accepted at
+//! once when `|x| < X[i + 1]` (about 99% of draws). Every further uniform a rejected draw needs
+//! (the wedge test, the tail of the base strip, a fresh try) comes from one scalar Xoshiro256++,
+//! the *tail* stream, in the order of `k`. The fast path runs over a whole block in vector lanes
+//! (table lookups as gathers); the rare rejections are redone in scalar code afterwards.
+//!
+//! Invariants: the `k`-th normal does not depend on how the draws are split between calls (the
+//! stream keeps the rest of a block for the next call); all [`Isa`] variants give the same bits;
+//! `tests/all/rng_stream.rs` checks the definition against rand_distr itself.
+
+use super::lanes::Lanes;
+use super::ziggurat_tables::{F, R, X};
+use crate::isa::Isa;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_distr::Open01;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Normals drawn per refill.
+pub const BLOCK: usize = 256;
+
+/// A seeded stream of N(0, 1) draws.
+#[derive(Debug, Clone)]
+pub struct NormalStream {
+    lanes: Lanes,
+    tail: Xoshiro256PlusPlus,
+    bits: [u64; BLOCK],
+    block: [f64; BLOCK],
+    /// Draws of `block` already handed out.
+    used: usize,
+    isa: Isa,
+}
+
+impl NormalStream {
+    /// The lanes take the first 32 words of `words` ([`Lanes::from_words`]); the tail stream the
+    /// next four, as its state `s0..s3`.
+    pub fn from_words(mut words: impl FnMut() -> u64) -> Self {
+        let lanes = Lanes::from_words(&mut words);
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&words().to_le_bytes());
+        }
+        Self {
+            lanes,
+            tail: Xoshiro256PlusPlus::from_seed(seed),
+            bits: [0; BLOCK],
+            block: [0.0; BLOCK],
+            used: BLOCK,
+            isa: Isa::detected(),
+        }
+    }
+
+    /// Runs the fast path on `isa` instead of the detected one (for the tests: the bits must not
+    /// change). Panics if this CPU does not run `isa`.
+    pub fn on(mut self, isa: Isa) -> Self {
+        assert!(isa.is_available(), "this CPU cannot run the {isa:?} kernels");
+        self.isa = isa;
+        self
+    }
+
+    /// Fills `out` with the next `out.len()` normals of the stream.
+    pub fn fill(&mut self, out: &mut [f64]) {
+        let mut done = 0;
+        while done < out.len() {
+            if self.used == BLOCK {
+                self.refill();
+            }
+            let take = (BLOCK - self.used).min(out.len() - done);
+            out[done..done + take].copy_from_slice(&self.block[self.used..self.used + take]);
+            self.used += take;
+            done += take;
+        }
+    }
+
+    fn refill(&mut self) {
+        self.lanes.fill(self.isa, &mut self.bits);
+        let mut rejected: Rejections = [0; BLOCK / 8];
+        fast_path_on(self.isa, &self.bits, &mut self.block, &mut rejected);
+        for (word, bytes) in rejected.chunks_exact(8).enumerate() {
+            let mut set = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+            while set != 0 {
+                let k = 64 * word + set.trailing_zeros() as usize;
+                self.block[k] = retry(self.bits[k], &mut self.tail);
+                set &= set - 1;
+            }
+        }
+        self.used = 0;
+    }
+}
+
+/// [`fast_path`] with the vector width of `isa`.
+fn fast_path_on(isa: Isa, bits: &[u64; BLOCK], out: &mut [f64; BLOCK], rejected: &mut Rejections) {
+    assert!(isa.is_available(), "this CPU cannot run the {isa:?} kernels");
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        // SAFETY: the assertion above checked that this CPU has the features.
+        Isa::Avx512 => return unsafe { x86::fast_path_avx512(bits, out, rejected) },
+        Isa::Avx2 => return unsafe { x86::fast_path_avx2(bits, out, rejected) },
+        Isa::Portable => {}
+    }
+    fast_path(bits, out, rejected)
+}
+
+/// One bit per draw of a block, set where the first try was rejected: bit `k % 8` of byte `k / 8`.
+type Rejections = [u8; BLOCK / 8];
+
+/// The ziggurat's first try for every draw of a block: `out[k] = u X[i]`, and bit `k` of
+/// `rejected` set where that falls outside layer `i`'s rectangle (`rejected` starts all clear).
+fn fast_path(bits: &[u64; BLOCK], out: &mut [f64; BLOCK], rejected: &mut Rejections) {
+    for k in 0..BLOCK {
+        let (i, _, x) = first_try(bits[k]);
+        out[k] = x;
+        rejected[k / 8] |= u8::from(x.abs() >= X[i + 1]) << (k % 8);
+    }
+}
+
+/// `(X[i], X[i + 1])` side by side, so that one 16-byte load fetches a layer's two edges (vector
+/// gathers are slower than these loads on the CPUs we measured).
+static EDGES: [[f64; 2]; 256] = {
+    let mut e = [[0.0; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        e[i] = [X[i], X[i + 1]];
+        i += 1;
+    }
+    e
+};
+
+/// The same first try in explicit vector instructions: the layer edges come from 16-byte loads of
+/// [`EDGES`] (one per draw) interleaved into two registers, `X[i]` and `X[i + 1]`.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Rejections, BLOCK, EDGES};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn fast_path_avx512(
+        bits: &[u64; BLOCK],
+        out: &mut [f64; BLOCK],
+        rejected: &mut Rejections,
+    ) {
+        let mantissa_to_2_4 = _mm512_set1_epi64(0x4000_0000_0000_0000);
+        let three = _mm512_set1_pd(3.0);
+        let edge = |b: u64| EDGES[(b & 0xff) as usize].as_ptr();
+        for k in (0..BLOCK).step_by(8) {
+            let b = &bits[k..k + 8];
+            // Draws k, k+2, k+4, k+6 in `even`, k+1, k+3, ... in `odd`, (X[i], X[i + 1]) per lane pair.
+            let mut even = _mm512_castpd128_pd512(_mm_loadu_pd(edge(b[0])));
+            even = _mm512_insertf64x2::<1>(even, _mm_loadu_pd(edge(b[2])));
+            even = _mm512_insertf64x2::<2>(even, _mm_loadu_pd(edge(b[4])));
+            even = _mm512_insertf64x2::<3>(even, _mm_loadu_pd(edge(b[6])));
+            let mut odd = _mm512_castpd128_pd512(_mm_loadu_pd(edge(b[1])));
+            odd = _mm512_insertf64x2::<1>(odd, _mm_loadu_pd(edge(b[3])));
+            odd = _mm512_insertf64x2::<2>(odd, _mm_loadu_pd(edge(b[5])));
+            odd = _mm512_insertf64x2::<3>(odd, _mm_loadu_pd(edge(b[7])));
+            let x_i = _mm512_unpacklo_pd(even, odd);
+            let x_next = _mm512_unpackhi_pd(even, odd);
+            let v = _mm512_loadu_si512(b.as_ptr().cast());
+            let u = _mm512_sub_pd(
+                _mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64::<12>(v), mantissa_to_2_4)),
+                three,
+            );
+            let x = _mm512_mul_pd(u, x_i);
+            _mm512_storeu_pd(out[k..].as_mut_ptr(), x);
+            let outside = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(_mm512_abs_pd(x), x_next);
+            rejected[k / 8] = outside;
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn fast_path_avx2(
+        bits: &[u64; BLOCK],
+        out: &mut [f64; BLOCK],
+        rejected: &mut Rejections,
+    ) {
+        let mantissa_to_2_4 = _mm256_set1_epi64x(0x4000_0000_0000_0000);
+        let three = _mm256_set1_pd(3.0);
+        let sign = _mm256_set1_pd(-0.0);
+        let edge = |b: u64| EDGES[(b & 0xff) as usize].as_ptr();
+        for k in (0..BLOCK).step_by(4) {
+            let b = &bits[k..k + 4];
+            let even = _mm256_insertf128_pd::<1>(
+                _mm256_castpd128_pd256(_mm_loadu_pd(edge(b[0]))),
+                _mm_loadu_pd(edge(b[2])),
+            );
+            let odd = _mm256_insertf128_pd::<1>(
+                _mm256_castpd128_pd256(_mm_loadu_pd(edge(b[1]))),
+                _mm_loadu_pd(edge(b[3])),
+            );
+            let x_i = _mm256_unpacklo_pd(even, odd);
+            let x_next = _mm256_unpackhi_pd(even, odd);
+            let v = _mm256_loadu_si256(b.as_ptr().cast());
+            let u = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64::<12>(v), mantissa_to_2_4)),
+                three,
+            );
+            let x = _mm256_mul_pd(u, x_i);
+            _mm256_storeu_pd(out[k..].as_mut_ptr(), x);
+            let outside =
+                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_andnot_pd(sign, x), x_next));
+            // Bits 0..4 of byte k / 8 for k % 8 == 0, bits 4..8 for k % 8 == 4.
+            rejected[k / 8] |= (outside as u8) << (k % 8);
+        }
+    }
+}
+
+/// Layer `i`, the uniform `u` in `[-1, 1)` and the candidate `x = u X[i]` that the bits `b` encode.
+#[inline(always)]
+fn first_try(b: u64) -> (usize, f64, f64) {
+    let i = (b & 0xff) as usize;
+    let u = f64::from_bits((b >> 12) | 0x4000_0000_0000_0000) - 3.0;
+    (i, u, u * X[i])
+}
+
+/// The rest of the ziggurat for a draw whose first try `b` fell outside its rectangle: rand_distr's
+/// wedge test, base-strip tail and fresh tries, every uniform from `tail`.
+#[cold]
+fn retry(mut b: u64, tail: &mut Xoshiro256PlusPlus) -> f64 {
+    loop {
+        let (i, u, x) = first_try(b);
+        if x.abs() < X[i + 1] {
+            return x;
+        }
+        if i == 0 {
+            return base_strip_tail(tail, u);
+        }
+        if F[i + 1] + (F[i] - F[i + 1]) * tail.random::<f64>() < (-x * x / 2.0).exp() {
+            return x;
+        }
+        b = tail.next_u64();
+    }
+}
+
+/// Marsaglia's tail beyond `R` (rand_distr's `zero_case`), on the side of `u`'s sign.
+fn base_strip_tail(tail: &mut Xoshiro256PlusPlus, u: f64) -> f64 {
+    let (mut x, mut y) = (1.0f64, 0.0f64);
+    while -2.0 * y < x * x {
+        let x_: f64 = tail.sample(Open01);
+        let y_: f64 = tail.sample(Open01);
+        x = x_.ln() / R;
+        y = y_.ln();
+    }
+    if u < 0.0 {
+        x - R
+    } else {
+        R - x
+    }
+}
