@@ -6,12 +6,12 @@
 //!
 //! A path has two generators: the scalar Xoshiro256++ behind [`rand::RngCore`] (minibatches,
 //! initial conditions, anything drawn a value at a time), and the vectorised normal stream behind
-//! [`fill_normals`] (the SDE noise: eight Xoshiro256++ lanes and a ziggurat, see [`normals`]).
+//! [`fill_normals`] (the SDE noise: sixteen Xoshiro256++ lanes and a ziggurat, see [`normals`]).
 //! Both are keyed from the same `z0`, with different SplitMix64 chains:
 //!
 //! - `z0 = sm(seed) ^ sm(id + 0x5851F42D4C957F2D)`;
 //! - the scalar state: four successive `z <- sm(z)` from `z0`;
-//! - the normals: 36 successive `w <- sm(w)` from `w = z0 ^ NORMALS_DOMAIN`: lane `l` takes words
+//! - the normals: 68 successive `w <- sm(w)` from `w = z0 ^ NORMALS_DOMAIN`: lane `l` takes words
 //!   `4l..4l + 4`, the tail stream the last four. The normal stream is built on first use.
 
 mod lanes;

@@ -87,7 +87,7 @@ impl RngCore for Replay<'_> {
     }
 }
 
-/// The normal stream of path `(seed, id)` as documented in `rng`: 36 SplitMix64 words from
+/// The normal stream of path `(seed, id)` as documented in `rng`: 68 SplitMix64 words from
 /// `z0 ^ NORMALS_DOMAIN`, four per lane for 16 lanes, the last four for the tail stream; normal
 /// `k` starts from lane `k % 16`'s next output.
 fn reference_normals(seed: u64, id: u64, n: usize) -> Vec<f64> {
