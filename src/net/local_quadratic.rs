@@ -12,15 +12,25 @@
 //!
 //! It hands `(λ_i, C'_ii)` to the existing `theory` modules as [`Modes`]: no formula is copied.
 //!
+//! Above [`MAX_DENSE_PARAMS`] parameters the model is *truncated* (logistic regression only, where
+//! L2 bounds the spectrum below): θ* by Newton steps solved with conjugate gradients on
+//! Hessian-vector products, the top [`TRUNCATED_MODES`] eigenpairs by Lanczos with their `C'_ii`,
+//! and the rest as a [`Bulk`]: its share of `Tr(C)`, `R = Tr(C) - Σ_top C'_ii`, and bounds on its
+//! eigenvalues, `l2 <= λ <= λ_k + r_k` (the k-th Ritz value plus its residual). Every stationary
+//! formula is a sum over modes `Σ_i C'_ii φ(λ_i)`, so the bulk adds between `R min φ` and `R max φ`
+//! over that range, and the prediction is an interval ([`Prediction`]); `Tr(H)` is a Hutchinson
+//! estimate with its standard error.
+//!
 //! A prediction is refused when θ* is not a minimum good enough for it: H must be positive
 //! definite, and the loss of θ* above the quadratic's own minimum, `1/2 gᵀH⁻¹g`, must be below
 //! [`MAX_START_BIAS`] of the predicted excess loss.
 
 use super::params::Params;
-use super::probes::{hvp, per_example_gradients};
+use super::probes::{hessian_stats, hvp, per_example_gradients, top_eigenpairs};
 use super::problem::NetworkProblem;
 use crate::error::ProblemError;
 use crate::problems::Sampling;
+use crate::stats::Estimate;
 use crate::theory::{self, Modes};
 use burn::tensor::{backend::AutodiffBackend, Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
@@ -35,6 +45,17 @@ pub const MAX_START_BIAS: f64 = 1e-3;
 const MAX_NEWTON_STEPS: usize = 20;
 /// Memory allowed for the N x d per-example gradients.
 const MAX_GRADIENT_BYTES: usize = 2_000_000_000;
+/// Eigenpairs the truncated model resolves, from this many Lanczos steps.
+pub const TRUNCATED_MODES: usize = 20;
+const LANCZOS_STEPS: usize = 100;
+/// The largest relative residual `r_i / λ_i` accepted for a resolved mode.
+const MAX_RITZ_RESIDUAL: f64 = 1e-3;
+/// Rademacher probes of the truncated model's Hutchinson estimate of `Tr(H)`.
+const TRACE_PROBES: usize = 100;
+/// Hessian-vector products one conjugate-gradient solve may take.
+const MAX_CG_PRODUCTS: usize = 3000;
+/// The finite-difference step of every Hessian-vector product here (f64).
+const HVP_EPS: f64 = 1e-5;
 
 /// How H was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -46,6 +67,61 @@ pub enum HessianSource {
     /// `relu_flips` ReLU units changed sign between `θ ± eps e_j` over all columns, and
     /// `asymmetry = |H - Hᵀ|_F / |H|_F` before symmetrising.
     FiniteDifference { eps: f64, relu_flips: usize, asymmetry: f64 },
+    /// The truncated model: the top `modes` eigenpairs from `steps` Lanczos steps (the largest
+    /// relative residual `r_i/λ_i` among them), `Tr(H)` from `probes` Hutchinson probes.
+    Lanczos { modes: usize, steps: usize, max_relative_residual: f64, probes: usize },
+}
+
+/// The modes a truncated model does not resolve: their share of `Tr(C)` and bounds on their
+/// eigenvalues (`lambda_lower <= λ <= lambda_upper`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bulk {
+    pub modes: usize,
+    pub trace_c: f64,
+    pub lambda_lower: f64,
+    pub lambda_upper: f64,
+}
+
+/// A prediction of the quadratic model: the interval `[lower, upper]` its unresolved modes allow
+/// (a point for the dense model) and the standard error of any stochastic estimate in it (0 when
+/// it is computed exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prediction {
+    pub lower: f64,
+    pub upper: f64,
+    pub se: f64,
+}
+
+impl Prediction {
+    pub fn exact(value: f64) -> Self {
+        Self { lower: value, upper: value, se: 0.0 }
+    }
+
+    /// The middle of the interval (the value itself for a point).
+    pub fn value(&self) -> f64 {
+        0.5 * (self.lower + self.upper)
+    }
+
+    /// The value, when this is an exact point.
+    pub fn point(&self) -> Option<f64> {
+        (self.lower == self.upper && self.se == 0.0).then_some(self.lower)
+    }
+
+    /// z of a measurement: its distance from the interval over the combined standard error
+    /// (for a point, `(m - value)/se_m`).
+    pub fn z(&self, m: &Estimate) -> f64 {
+        if let Some(v) = self.point() {
+            return m.z(v);
+        }
+        let gap = if m.value < self.lower {
+            m.value - self.lower
+        } else if m.value > self.upper {
+            m.value - self.upper
+        } else {
+            0.0
+        };
+        gap / m.se.hypot(self.se)
+    }
 }
 
 /// θ*, with how good a minimum it is.
@@ -70,10 +146,15 @@ pub struct LocalQuadratic {
     /// Eigenvalues of H (ascending) and `C'_ii` along each eigenvector.
     #[serde(skip)]
     pub modes: Modes,
+    /// The smallest eigenvalue (for the truncated model: its lower bound, the L2 coefficient).
     pub lambda_min: f64,
     pub lambda_max: f64,
     pub trace_h: f64,
+    /// The standard error of `trace_h` (0 when it is exact).
+    pub trace_h_se: f64,
     pub trace_c: f64,
+    /// The unresolved modes of a truncated model (`modes` then holds the resolved ones).
+    pub bulk: Option<Bulk>,
 }
 
 /// Which stationary value of the quadratic model to compute.
@@ -115,34 +196,34 @@ pub struct Regime {
 
 impl LocalQuadratic {
     /// Measures the quadratic model of `problem` at a minimum reached from `theta` (f64
-    /// throughout; `problem`'s batch and noise mode are not used).
+    /// throughout; `problem`'s batch and noise mode are not used): dense up to
+    /// [`MAX_DENSE_PARAMS`] parameters, truncated above.
     pub fn at_minimum<B: AutodiffBackend>(
         problem: &NetworkProblem<B>,
         theta: &Params<B>,
     ) -> Result<Self, String> {
-        let d = problem.model.arch.n_params();
-        if d > MAX_DENSE_PARAMS {
-            return Err(format!("the model has {d} parameters; the dense quadratic model needs at most {MAX_DENSE_PARAMS} (d x d Hessian and its eigendecomposition)"));
+        if problem.model.arch.n_params() > MAX_DENSE_PARAMS {
+            return Self::truncated(problem, theta);
         }
-        let (theta_star, minimum, hessian, source) = newton_polish(problem, theta.to_vec())?;
+        let device = problem.x.device();
+        let (theta_star, g, loss, steps) = newton_polish(problem, theta.to_vec(), |t, g| {
+            damped_newton_step(&dense_hessian(problem, t, &device).0, g)
+        })?;
+        let (hessian, source) = dense_hessian(problem, &theta_star, &device);
+        let newton_decrement = match nalgebra::Cholesky::new(hessian.clone()) {
+            Some(c) => g.dot(&c.solve(&g)),
+            None => f64::INFINITY,
+        };
+        let minimum =
+            Minimum { loss, gradient_norm: g.norm(), newton_decrement, newton_steps: steps };
+        let d = theta_star.len();
         let star = Params::<B>::from_vec(&theta_star, &theta.tensor.device());
         let eig = nalgebra::SymmetricEigen::new(hessian);
         let mut order: Vec<usize> = (0..d).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b]));
         let lambda = DVector::from_iterator(d, order.iter().map(|&i| eig.eigenvalues[i]));
         let basis = DMatrix::from_fn(d, d, |r, c| eig.eigenvectors[(r, order[c])]);
-        let mut g = per_example_gradients(problem, &star, MAX_GRADIENT_BYTES)?;
-        let n = g.nrows();
-        let mean = g.row_mean();
-        for mut row in g.row_iter_mut() {
-            row -= &mean;
-        }
-        let trace_c = g.iter().map(|v| v * v).sum::<f64>() / n as f64;
-        let projected = g * &basis;
-        let c = DVector::from_iterator(
-            d,
-            projected.column_iter().map(|col| col.norm_squared() / n as f64),
-        );
+        let (c, trace_c, n) = noise_along(problem, &star, &basis)?;
         let modes = Modes { lambda, c };
         Ok(Self {
             theta_star,
@@ -153,7 +234,74 @@ impl LocalQuadratic {
             lambda_min: modes.lambda[0],
             lambda_max: modes.lambda_max(),
             trace_h: modes.lambda.sum(),
+            trace_h_se: 0.0,
             trace_c,
+            bulk: None,
+            modes,
+        })
+    }
+
+    /// The truncated model (see the module doc), whatever the parameter count (the tests compare
+    /// it with the dense model): logistic regression only, whose data term is convex, so that
+    /// `λ >= l2` bounds the unresolved modes below.
+    pub fn truncated<B: AutodiffBackend>(
+        problem: &NetworkProblem<B>,
+        theta: &Params<B>,
+    ) -> Result<Self, String> {
+        let d = problem.model.arch.n_params();
+        if problem.model.arch.sizes.len() != 2 || problem.l2 <= 0.0 {
+            return Err(format!("the model has {d} parameters (a dense Hessian takes at most {MAX_DENSE_PARAMS}); the truncated model needs a lower bound on the Hessian's spectrum, known here only for logistic regression with L2 > 0 (λ >= L2)"));
+        }
+        let (theta_star, g, loss, steps) = newton_polish(problem, theta.to_vec(), |t, g| {
+            // Inexact Newton: a relative residual of min(1/2, sqrt|g|) keeps the convergence
+            // superlinear.
+            conjugate_gradient(problem, t, g, g.norm().sqrt().min(0.5)).map(|(s, _)| s)
+        })?;
+        let newton_decrement = match conjugate_gradient(problem, &theta_star, &g, 1e-6)? {
+            (s, true) => g.dot(&s),
+            (_, false) => f64::INFINITY,
+        };
+        let minimum =
+            Minimum { loss, gradient_norm: g.norm(), newton_decrement, newton_steps: steps };
+        let star = Params::<B>::from_vec(&theta_star, &theta.tensor.device());
+        let top = top_eigenpairs(problem, &star, TRUNCATED_MODES, LANCZOS_STEPS, HVP_EPS, 0);
+        let k = top.values.len();
+        let max_relative_residual =
+            top.values.iter().zip(&top.residuals).map(|(l, r)| r / l.abs()).fold(0.0, f64::max);
+        if max_relative_residual.is_nan() || max_relative_residual > MAX_RITZ_RESIDUAL {
+            return Err(format!("Lanczos did not resolve the top {k} eigenpairs in {LANCZOS_STEPS} steps: the largest relative residual is {max_relative_residual:.1e}, above {MAX_RITZ_RESIDUAL:.0e}"));
+        }
+        // Ascending, like the dense model's modes.
+        let vectors: Vec<Vec<f64>> =
+            top.vectors.iter().rev().map(|v| Params::new(v.clone()).to_vec()).collect();
+        let lambda = DVector::from_iterator(k, top.values.iter().rev().copied());
+        let basis = DMatrix::from_fn(d, k, |r, c| vectors[c][r]);
+        let (c, trace_c, n) = noise_along(problem, &star, &basis)?;
+        let bulk = Bulk {
+            modes: d - k,
+            trace_c: (trace_c - c.sum()).max(0.0),
+            lambda_lower: problem.l2,
+            lambda_upper: top.values[k - 1] + top.residuals[k - 1],
+        };
+        let trace_h = hessian_stats(problem, &star, TRACE_PROBES, HVP_EPS, 0).trace;
+        let modes = Modes { lambda, c };
+        Ok(Self {
+            theta_star,
+            minimum,
+            n,
+            params: d,
+            hessian: HessianSource::Lanczos {
+                modes: k,
+                steps: LANCZOS_STEPS,
+                max_relative_residual,
+                probes: TRACE_PROBES,
+            },
+            lambda_min: problem.l2,
+            lambda_max: modes.lambda_max(),
+            trace_h: trace_h.value,
+            trace_h_se: trace_h.se,
+            trace_c,
+            bulk: Some(bulk),
             modes,
         })
     }
@@ -176,34 +324,56 @@ impl LocalQuadratic {
 
     /// The stationary excess loss `E[L(θ)] - L(θ*)` that `formula` predicts for `regime`.
     /// Refused (with the reason) when θ* is not a minimum good enough for it.
-    pub fn predict(&self, formula: Formula, r: &Regime) -> Result<f64, String> {
+    pub fn predict(&self, formula: Formula, r: &Regime) -> Result<Prediction, String> {
         if self.lambda_min <= 0.0 {
+            let negative = self.modes.lambda.iter().filter(|&&l| l <= 0.0).count();
+            let kinks = match self.hessian {
+                HessianSource::FiniteDifference { relu_flips, .. } if relu_flips > 0 => format!("; {relu_flips} ReLU units changed sign inside the finite differences, so the loss has kinks there and H is not its second derivative"),
+                _ => String::new(),
+            };
             return Err(format!(
-                "θ* is not a minimum: the smallest Hessian eigenvalue is {:.3e} <= 0",
-                self.lambda_min
+                "θ* is not a minimum: the smallest Hessian eigenvalue is {:.3e} <= 0 ({negative} of {} eigenvalues <= 0{kinks})",
+                self.lambda_min,
+                self.modes.lambda.len()
             ));
         }
         let f = self.noise_factor(r).map_err(|e| e.to_string())?;
         let leading = r.eta * f / (4.0 * (1.0 - r.momentum));
-        let value = match formula {
-            Formula::Continuous => leading * self.trace_c,
-            Formula::CEqualsH => leading * self.trace_h,
-            Formula::Exact if r.sampling == Sampling::Reshuffle => {
+        // The exact discrete value (or the f-formula) of a set of modes.
+        let of_modes = |modes: &Modes| -> Result<f64, String> {
+            if formula == Formula::Exact && r.sampling == Sampling::Reshuffle {
                 if r.momentum > 0.0 {
                     return Err(
                         "the exact reshuffling theory is for plain SGD (momentum = 0)".into()
                     );
                 }
-                theory::reshuffle::stationary_loss(&self.modes, r.eta, r.batch, self.n)
-                    .map_err(|e| e.to_string())?
-            }
-            Formula::Exact | Formula::FFormula => if r.momentum > 0.0 {
-                theory::momentum::stationary_loss(&self.modes, r.eta, r.momentum, f)
+                theory::reshuffle::stationary_loss(modes, r.eta, r.batch, self.n)
+            } else if r.momentum > 0.0 {
+                theory::momentum::stationary_loss(modes, r.eta, r.momentum, f)
             } else {
-                theory::sgd::stationary_loss(&self.modes, r.eta, f)
+                theory::sgd::stationary_loss(modes, r.eta, f)
             }
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| e.to_string())
         };
+        let prediction = match formula {
+            Formula::Continuous => Prediction::exact(leading * self.trace_c),
+            Formula::CEqualsH => Prediction {
+                lower: leading * self.trace_h,
+                upper: leading * self.trace_h,
+                se: leading * self.trace_h_se,
+            },
+            Formula::Exact | Formula::FFormula => {
+                let resolved = of_modes(&self.modes)?;
+                match &self.bulk {
+                    None => Prediction::exact(resolved),
+                    Some(bulk) => {
+                        let (lo, hi) = bulk_share(bulk, &of_modes)?;
+                        Prediction { lower: resolved + lo, upper: resolved + hi, se: 0.0 }
+                    }
+                }
+            }
+        };
+        let value = prediction.value();
         let bias = 0.5 * self.minimum.newton_decrement;
         if bias > MAX_START_BIAS * value.abs() {
             return Err(format!(
@@ -211,7 +381,7 @@ impl LocalQuadratic {
                 self.minimum.gradient_norm
             ));
         }
-        Ok(value)
+        Ok(prediction)
     }
 
     /// Steps after which the transient from `x = 0` is below `tolerance` of the stationary
@@ -229,6 +399,13 @@ impl LocalQuadratic {
                     theory::momentum::contraction(r.eta * l, r.momentum),
                 )
             })
+            // A truncated model's bulk transient is bounded by its slowest possible mode.
+            .chain(self.bulk.map(|b| {
+                (
+                    b.trace_c / (1.0 - r.eta * b.lambda_lower / (2.0 * (1.0 + r.momentum))),
+                    theory::momentum::contraction(r.eta * b.lambda_lower, r.momentum),
+                )
+            }))
             .filter(|(w, _)| *w > 0.0)
             .collect();
         let total: f64 = per_mode.iter().map(|(w, _)| w).sum();
@@ -248,6 +425,110 @@ impl LocalQuadratic {
             }
         }
         hi
+    }
+}
+
+/// The bulk's share of a modal sum `Σ_i C'_ii φ(λ_i)` (linear in `C'_ii`, one term per mode):
+/// between `R min φ` and `R max φ` over `λ` in the bulk's range, `φ` evaluated through
+/// `of_modes` on one mode of unit `C'` at 129 points (the ends included; the formulas here are
+/// monotone in `λ`, so the ends decide, and the grid guards the rest).
+fn bulk_share(
+    bulk: &Bulk,
+    of_modes: &dyn Fn(&Modes) -> Result<f64, String>,
+) -> Result<(f64, f64), String> {
+    const POINTS: usize = 129;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for j in 0..POINTS {
+        let t = j as f64 / (POINTS - 1) as f64;
+        let lambda = bulk.lambda_lower + t * (bulk.lambda_upper - bulk.lambda_lower);
+        let phi = of_modes(&Modes {
+            lambda: DVector::from_element(1, lambda),
+            c: DVector::from_element(1, 1.0),
+        })?;
+        lo = lo.min(phi);
+        hi = hi.max(phi);
+    }
+    Ok((bulk.trace_c * lo, bulk.trace_c * hi))
+}
+
+/// `C'_ii` along each (orthonormal) column of `basis`, `Tr(C)` and N, for `C` the population
+/// covariance of one example's gradient at θ.
+fn noise_along<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    basis: &DMatrix<f64>,
+) -> Result<(DVector<f64>, f64, usize), String> {
+    let mut g = per_example_gradients(p, theta, MAX_GRADIENT_BYTES)?;
+    let n = g.nrows();
+    let mean = g.row_mean();
+    for mut row in g.row_iter_mut() {
+        row -= &mean;
+    }
+    let trace_c = g.iter().map(|v| v * v).sum::<f64>() / n as f64;
+    let projected = g * basis;
+    let c = DVector::from_iterator(
+        basis.ncols(),
+        projected.column_iter().map(|col| col.norm_squared() / n as f64),
+    );
+    Ok((c, trace_c, n))
+}
+
+/// Solves `H(θ) s = g` by conjugate gradients on Hessian-vector products, from `s = 0`, until the
+/// residual is below `tolerance |g|` (`true`) or [`MAX_CG_PRODUCTS`] products are spent (`false`,
+/// with the last iterate, still a descent direction). Curvature `qᵀHq <= 0` along a search
+/// direction means θ is not near a minimum: an error.
+fn conjugate_gradient<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &[f64],
+    g: &DVector<f64>,
+    tolerance: f64,
+) -> Result<(DVector<f64>, bool), String> {
+    let device = p.x.device();
+    let d = theta.len();
+    let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [d]), &device);
+    let apply = |v: &DVector<f64>| {
+        let v = Tensor::<B, 1>::from_data(TensorData::new(v.as_slice().to_vec(), [d]), &device);
+        DVector::from_vec(Params::new(hvp(p, &t, &v, HVP_EPS).hv).to_vec())
+    };
+    let mut s = DVector::zeros(d);
+    let mut r = g.clone();
+    let mut q = r.clone();
+    let mut rr = r.norm_squared();
+    let target = tolerance * tolerance * rr;
+    for _ in 0..MAX_CG_PRODUCTS {
+        if rr <= target {
+            return Ok((s, true));
+        }
+        let hq = apply(&q);
+        let curvature = q.dot(&hq);
+        if curvature.is_nan() || curvature <= 0.0 {
+            return Err(format!("θ is not near a minimum: the curvature along a conjugate-gradient direction is {:.3e} <= 0", curvature / q.norm_squared()));
+        }
+        let a = rr / curvature;
+        s.axpy(a, &q, 1.0);
+        r.axpy(-a, &hq, 1.0);
+        let next = r.norm_squared();
+        q = &r + &q * (next / rr);
+        rr = next;
+    }
+    Ok((s, rr <= target))
+}
+
+/// The Newton step `(H + mu I)^{-1} g` with Levenberg damping `mu`, raised from 0 until the
+/// matrix is positive definite.
+fn damped_newton_step(h: &DMatrix<f64>, g: &DVector<f64>) -> Result<DVector<f64>, String> {
+    let mut mu = 0.0;
+    loop {
+        let damped = h + DMatrix::identity(h.nrows(), h.ncols()) * mu;
+        if let Some(c) = nalgebra::Cholesky::new(damped) {
+            return Ok(c.solve(g));
+        }
+        mu = if mu == 0.0 { 1e-6 * h.diagonal().abs().max().max(1e-12) } else { mu * 10.0 };
+        if !mu.is_finite() || mu > 1e12 {
+            return Err(
+                "Newton polishing failed: the Hessian could not be made positive definite".into()
+            );
+        }
     }
 }
 
@@ -350,36 +631,23 @@ fn logistic_hessian<B: AutodiffBackend>(
 }
 
 /// Damped Newton steps with a backtracking line search from `theta` until the gradient stops
-/// shrinking (rounding level), then H at the result.
+/// shrinking (rounding level): `step(θ, g)` gives the Newton step, about `H(θ)^{-1} g`. Returns
+/// θ*, its gradient and loss, and the steps taken.
 fn newton_polish<B: AutodiffBackend>(
     p: &NetworkProblem<B>,
     mut theta: Vec<f64>,
-) -> Result<(Vec<f64>, Minimum, DMatrix<f64>, HessianSource), String> {
+    mut step: impl FnMut(&[f64], &DVector<f64>) -> Result<DVector<f64>, String>,
+) -> Result<(Vec<f64>, DVector<f64>, f64, usize), String> {
     let device = p.x.device();
     let (mut g, mut loss) = gradient_and_loss(p, &theta, &device);
     let mut steps = 0;
     for _ in 0..MAX_NEWTON_STEPS {
-        let (h, _) = dense_hessian(p, &theta, &device);
-        // Levenberg damping until H + mu I is positive definite.
-        let mut mu = 0.0;
-        let chol = loop {
-            let damped = &h + DMatrix::identity(h.nrows(), h.ncols()) * mu;
-            if let Some(c) = nalgebra::Cholesky::new(damped) {
-                break c;
-            }
-            mu = if mu == 0.0 { 1e-6 * h.diagonal().abs().max().max(1e-12) } else { mu * 10.0 };
-            if !mu.is_finite() || mu > 1e12 {
-                return Err(
-                    "Newton polishing failed: the Hessian could not be made positive definite"
-                        .into(),
-                );
-            }
-        };
-        let step = chol.solve(&g);
+        let direction = step(&theta, &g)?;
         let mut t = 1.0;
         let mut improved = None;
         for _ in 0..40 {
-            let trial: Vec<f64> = theta.iter().zip(step.iter()).map(|(a, s)| a - t * s).collect();
+            let trial: Vec<f64> =
+                theta.iter().zip(direction.iter()).map(|(a, s)| a - t * s).collect();
             let (g2, l2) = gradient_and_loss(p, &trial, &device);
             if l2 < loss || (l2 <= loss + 1e-15 * loss.abs() && g2.norm() < g.norm()) {
                 improved = Some((trial, g2, l2));
@@ -397,12 +665,5 @@ fn newton_polish<B: AutodiffBackend>(
             break;
         }
     }
-    let (h, source) = dense_hessian(p, &theta, &device);
-    let decrement = match nalgebra::Cholesky::new(h.clone()) {
-        Some(c) => g.dot(&c.solve(&g)),
-        None => f64::INFINITY,
-    };
-    let minimum =
-        Minimum { loss, gradient_norm: g.norm(), newton_decrement: decrement, newton_steps: steps };
-    Ok((theta, minimum, h, source))
+    Ok((theta, g, loss, steps))
 }

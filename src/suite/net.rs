@@ -31,7 +31,7 @@ use crate::net::backend::Resolved;
 use crate::net::data::Dataset;
 use crate::net::excess_loss::{measure, ExcessLoss, RunLength, BATCHES, MIN_BATCH_OVER_TAU};
 use crate::net::experiments::DataChoice;
-use crate::net::local_quadratic::{Formula, LocalQuadratic, Regime};
+use crate::net::local_quadratic::{Formula, LocalQuadratic, Prediction, Regime, MAX_DENSE_PARAMS};
 use crate::net::params::Params;
 use crate::net::problem::NetNoise;
 use crate::net::train::{run_shown, TrainSpec};
@@ -149,7 +149,7 @@ impl NetCheckSpec {
 
 impl NetCheckSpec {
     /// The estimated cost of this check (see [`crate::budget`]): the shipped suites' totals come
-    /// out at 150 s (`net`) and 280 s (`net-full`) against 100-250 s and about 5 min measured on 2
+    /// out at 150 s (`net`) and 944 s (`net-full`) against 100-250 s and about 7 min measured on 2
     /// cores, so this bounds absurd suite files, not ordinary ones. It counts the full data set
     /// when `n` is not given (2,000 embedded images, else 60,000), a burn-in as long as the window when it is computed from
     /// the model, and the fit at θ* counted for every check although a suite fits each model once.
@@ -167,8 +167,12 @@ impl NetCheckSpec {
         sizes.extend(&m.hidden);
         sizes.push(outputs);
         let d = crate::net::experiments::params_of(&sizes) as f64;
-        // Warm-up epochs, Newton steps and the dense Hessian (two full-batch gradients per column).
-        let fit = m.warmup_epochs.max(0.0) * n + 2.0 * d * n + 20.0 * n;
+        // Warm-up epochs, Newton steps and the dense Hessian (two full-batch gradients per
+        // column); above MAX_DENSE_PARAMS the truncated model's Hessian-vector products instead
+        // (conjugate-gradient Newton steps, Lanczos, Hutchinson: about 3,000, two gradients each).
+        let dense = d <= MAX_DENSE_PARAMS as f64;
+        let hessian = if dense { 2.0 * d * n } else { 6_000.0 * n };
+        let fit = m.warmup_epochs.max(0.0) * n + hessian + 20.0 * n;
         let regimes = match self.kind {
             NetCheckKind::Stationary => 1.0,
             NetCheckKind::Ratio => 2.0,
@@ -181,7 +185,7 @@ impl NetCheckSpec {
             format!("check {} ({} steps x {} regimes, d = {d})", self.id, steps, regimes),
             fit + regimes * run,
             d,
-            8.0 * d * (d + n),
+            8.0 * d * (if dense { d + n } else { n + 100.0 }),
         )
     }
 }
@@ -362,8 +366,26 @@ fn describe_run(r: &ExcessLoss, local: &LocalQuadratic) -> String {
         match local.hessian {
             crate::net::local_quadratic::HessianSource::Analytic => "analytic".to_string(),
             crate::net::local_quadratic::HessianSource::FiniteDifference { relu_flips, .. } => format!("by finite differences ({relu_flips} ReLU flips)"),
+            crate::net::local_quadratic::HessianSource::Lanczos { modes, steps, max_relative_residual, probes } => format!("truncated: top {modes} eigenpairs by {steps} Lanczos steps (relative residuals <= {max_relative_residual:.1e}), Tr(H) from {probes} Hutchinson probes"),
         }
     )
+}
+
+/// For a truncated model's prediction: the interval its unresolved modes allow, and why.
+fn describe_truncation(p: &Prediction, local: &LocalQuadratic) -> String {
+    match (&local.bulk, p.point()) {
+        (Some(b), None) => format!(
+            "; truncated model: between {:.4e} and {:.4e}{} ({} unresolved modes carry {:.1}% of Tr C, λ in [{:.3e}, {:.3e}]); z counts the distance from that interval",
+            p.lower,
+            p.upper,
+            if p.se > 0.0 { format!(" ± {:.1e} (Hutchinson)", p.se) } else { String::new() },
+            b.modes,
+            100.0 * b.trace_c / local.trace_c,
+            b.lambda_lower,
+            b.lambda_upper
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Batch means need batches longer than the correlation time; otherwise the row fails.
@@ -388,6 +410,11 @@ pub fn evaluate_net(
     let regime = spec.regime(spec.eta, spec.batch);
     let predict =
         |r: &Regime| local.predict(spec.theory, r).map_err(|e| format!("check {}: {e}", spec.id));
+    // Ratio and extrapolation checks divide by the prediction: they need it as an exact point.
+    let predict_point = |r: &Regime| {
+        let p = predict(r)?;
+        p.point().ok_or_else(|| format!("check {}: a {:?} check needs an exact prediction, and the truncated quadratic model of this {}-parameter model bounds it to [{:.4e}, {:.4e}] ± {:.1e} (the dense model takes at most {MAX_DENSE_PARAMS} parameters)", spec.id, spec.kind, local.params, p.lower, p.upper, p.se))
+    };
     let mut rows = Vec::new();
     let fdr_row = |id: String, r: &ExcessLoss, regime: &Regime| {
         let z = r.fdr.residual.value / r.fdr.residual.se;
@@ -418,20 +445,22 @@ pub fn evaluate_net(
     };
     match spec.kind {
         NetCheckKind::Stationary => {
-            let theory = predict(&regime)?;
+            let prediction = predict(&regime)?;
+            let theory = prediction.value();
             let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
-            let z = r.estimate.z(theory);
+            let z = prediction.z(&r.estimate);
             let (pass, criterion) = verdict(z, threshold, spec.expect);
             let (pass, criterion) = reliability(&r, pass, criterion);
             rows.push(CheckRow {
                 id: spec.id.clone(),
                 claim: spec.claim.clone(),
                 compared_with: format!(
-                    "{} (eta λ_max = {:.3}, f = {:.4e}, Tr C/Tr H = {:.3})",
+                    "{} (eta λ_max = {:.3}, f = {:.4e}, Tr C/Tr H = {:.3}){}",
                     spec.theory.describe(),
                     spec.eta * local.lambda_max,
                     local.noise_factor(&regime).map_err(|e| e.to_string())?,
-                    local.trace_c / local.trace_h
+                    local.trace_c / local.trace_h,
+                    describe_truncation(&prediction, local)
                 ),
                 theory,
                 measured: r.estimate.value,
@@ -452,7 +481,7 @@ pub fn evaluate_net(
                 spec.batch2.ok_or(format!("check {}: a ratio check needs batch2", spec.id))?,
             );
             let second = spec.regime(eta2, batch2);
-            let theory = predict(&second)? / predict(&regime)?;
+            let theory = predict_point(&second)? / predict_point(&regime)?;
             let (a, fresh_a) = lab.run(spec, &fitted, &regime, bar)?;
             let (b, fresh_b) = lab.run(spec, &fitted, &second, bar)?;
             let (ea, eb) = (a.estimate, b.estimate);
@@ -503,7 +532,7 @@ pub fn evaluate_net(
             let mut runs = Vec::new();
             for &eta in &spec.etas {
                 let regime = spec.regime(eta, spec.batch);
-                let p = predict(&regime)?;
+                let p = predict_point(&regime)?;
                 let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
                 points.push((eta, r.estimate.value / p - 1.0, r.estimate.se / p));
                 if fresh {

@@ -130,6 +130,69 @@ fn the_quadratic_model_at_a_tanh_minimum_is_a_polished_minimum_with_consistent_t
     assert!(saddle.predict(Formula::Exact, &r).unwrap_err().contains("not a minimum"));
 }
 
+/// The truncated model (top-k Lanczos modes and a bounded bulk) against the dense model of the
+/// same small softmax regression: the resolved modes are the dense top k, the bulk carries the
+/// rest of Tr(C) with eigenvalues inside its bounds, and every prediction's interval contains the
+/// dense exact value; an interval that ignores the bulk's spread (all of it at λ = L2) excludes
+/// it at eta λ_max = 1.5, so the bound is what makes the check hold.
+#[test]
+fn the_truncated_quadratic_model_brackets_the_dense_one() {
+    let data = images(&[0, 3, 6], 4, 120);
+    let p = full_batch(Model::new(Architecture::new(vec![49, 3]).unwrap()), &data, 0.03);
+    let theta = p.model.init::<B>(2, &Default::default());
+    let dense = LocalQuadratic::at_minimum(&p, &theta).unwrap();
+    let trunc = LocalQuadratic::truncated(&p, &theta).unwrap();
+    let (d, k) = (dense.params, trunc.modes.lambda.len());
+    assert_eq!((d, k), (150, 20));
+    assert!(trunc.minimum.gradient_norm < 1e-9, "|g| = {:.2e}", trunc.minimum.gradient_norm);
+    for i in 0..k {
+        let (t, e) = (trunc.modes.lambda[i], dense.modes.lambda[d - k + i]);
+        assert!((t - e).abs() < 1e-6 * e, "mode {i}: λ {t} vs dense {e}");
+        let (t, e) = (trunc.modes.c[i], dense.modes.c[d - k + i]);
+        assert!((t - e).abs() < 1e-5 * dense.trace_c, "mode {i}: C' {t} vs dense {e}");
+    }
+    let bulk = trunc.bulk.unwrap();
+    let rest: f64 = dense.modes.c.rows(0, d - k).sum();
+    assert!((bulk.trace_c - rest).abs() < 1e-6 * dense.trace_c, "{} vs {rest}", bulk.trace_c);
+    // (Softmax has flat data directions, so λ_min is L2 itself, up to rounding.)
+    assert!(bulk.lambda_lower <= dense.modes.lambda[0] * (1.0 + 1e-9));
+    assert!(dense.modes.lambda[d - k - 1] <= bulk.lambda_upper);
+    assert!(((trunc.trace_h - dense.trace_h) / trunc.trace_h_se).abs() < Z_MAX);
+    let at = |eta_lambda: f64, batch, sampling, momentum| Regime {
+        eta: eta_lambda / dense.lambda_max,
+        batch,
+        sampling,
+        momentum,
+    };
+    let regimes = [
+        at(0.1, 10, Sampling::WithReplacement, 0.0),
+        at(1.5, 10, Sampling::WithReplacement, 0.0),
+        at(1.0, 20, Sampling::WithoutReplacement, 0.0),
+        at(1.0, 10, Sampling::Reshuffle, 0.0),
+        at(2.0, 10, Sampling::WithReplacement, 0.5),
+    ];
+    for r in &regimes {
+        for formula in [Formula::Exact, Formula::FFormula, Formula::Continuous] {
+            let exact = dense.predict(formula, r).unwrap().point().unwrap();
+            let t = trunc.predict(formula, r).unwrap();
+            let slack = 1e-9 * exact;
+            assert!(
+                t.lower - slack <= exact && exact <= t.upper + slack,
+                "{formula:?} {r:?}: dense {exact} outside [{}, {}]",
+                t.lower,
+                t.upper
+            );
+        }
+    }
+    let mut no_spread = trunc.clone();
+    no_spread.bulk =
+        Some(sgd_sde::net::local_quadratic::Bulk { lambda_upper: bulk.lambda_lower, ..bulk });
+    let r = &regimes[1];
+    let exact = dense.predict(Formula::Exact, r).unwrap().point().unwrap();
+    let t = no_spread.predict(Formula::Exact, r).unwrap();
+    assert!(exact > t.upper * (1.0 + 1e-6), "{exact} inside [{}, {}]", t.lower, t.upper);
+}
+
 #[test]
 fn a_straight_line_fit_recovers_its_intercept_and_slope() {
     let pts: Vec<(f64, f64, f64)> =
@@ -199,7 +262,7 @@ proptest! {
         let regime = Regime { eta: eta_lambda / q.lambda_max, batch, sampling, momentum };
         let r = measured(&regime, seed);
         prop_assert!(r.reliable(), "batch means: tau_int = {}", r.tau_int());
-        let exact = q.predict(Formula::Exact, &regime).unwrap();
+        let exact = q.predict(Formula::Exact, &regime).unwrap().point().unwrap();
         prop_assert!(r.estimate.agrees_with(exact, Z_MAX), "{regime:?}: {} vs exact {exact:.4e} (z = {:.2})", r.estimate, r.estimate.z(exact));
         if sampling != Sampling::Reshuffle {
             prop_assert!(r.fdr.residual.value.abs() < Z_MAX * r.fdr.residual.se, "FDR residual {}", r.fdr.residual);
@@ -218,8 +281,10 @@ fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
         momentum: 0.0,
     };
     let r = measured(&small, 7);
-    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &small).unwrap(), Z_MAX));
-    let ch = q.predict(Formula::CEqualsH, &small).unwrap();
+    assert!(r
+        .estimate
+        .agrees_with(q.predict(Formula::Exact, &small).unwrap().point().unwrap(), Z_MAX));
+    let ch = q.predict(Formula::CEqualsH, &small).unwrap().point().unwrap();
     assert!(
         !r.estimate.agrees_with(ch, Z_MAX),
         "C = H not rejected: {} vs {ch:.4e} (Tr C/Tr H = {:.2})",
@@ -235,17 +300,23 @@ fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
     };
     let r = measured(&large, 8);
     assert!(
-        r.estimate.agrees_with(q.predict(Formula::Exact, &large).unwrap(), Z_MAX),
+        r.estimate.agrees_with(q.predict(Formula::Exact, &large).unwrap().point().unwrap(), Z_MAX),
         "{}",
         r.estimate
     );
-    assert!(!r.estimate.agrees_with(q.predict(Formula::Continuous, &large).unwrap(), Z_MAX));
+    assert!(!r
+        .estimate
+        .agrees_with(q.predict(Formula::Continuous, &large).unwrap().point().unwrap(), Z_MAX));
     // The f-formula on a reshuffled run, and the FDR there.
     let reshuffled =
         Regime { eta: 0.2 / q.lambda_max, batch: 10, sampling: Sampling::Reshuffle, momentum: 0.0 };
     let r = measured(&reshuffled, 9);
-    assert!(r.estimate.agrees_with(q.predict(Formula::Exact, &reshuffled).unwrap(), Z_MAX));
-    assert!(!r.estimate.agrees_with(q.predict(Formula::FFormula, &reshuffled).unwrap(), Z_MAX));
+    assert!(r
+        .estimate
+        .agrees_with(q.predict(Formula::Exact, &reshuffled).unwrap().point().unwrap(), Z_MAX));
+    assert!(!r
+        .estimate
+        .agrees_with(q.predict(Formula::FFormula, &reshuffled).unwrap().point().unwrap(), Z_MAX));
     assert!(
         r.fdr.residual.value.abs() >= Z_MAX * r.fdr.residual.se,
         "FDR not rejected under reshuffling: {}",

@@ -234,9 +234,13 @@ impl super::Experiment for OuLawOptions {
                     sampling: Sampling::WithoutReplacement,
                     momentum: 0.0,
                 };
-                let exact = local.as_ref().ok().and_then(|q| {
-                    q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok()
-                });
+                let exact = local
+                    .as_ref()
+                    .ok()
+                    .and_then(|q| {
+                        q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok()
+                    })
+                    .map(|p| p.value());
                 points.push(OuLawPoint {
                     eta,
                     batch,
