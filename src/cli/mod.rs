@@ -41,7 +41,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a validation suite (quick, full, net, net-full, or a suite file) and print a table of checks.
+    /// Run a validation suite (quick, full, net, net-full, net-mnist, or a suite file) and print a table of checks.
     Validate {
         #[arg(long, default_value = "quick")]
         suite: String,

@@ -17,8 +17,9 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
         Some((path, text)) => (PathBuf::from(path), text.to_string()),
         None => {
             let p = PathBuf::from(name);
-            let t = crate::config::read::read_text(&p, "--suite")
-                .map_err(|e| CliError::Input(format!("{e} (or quick, full, net, net-full)")))?;
+            let t = crate::config::read::read_text(&p, "--suite").map_err(|e| {
+                CliError::Input(format!("{e} (or quick, full, net, net-full, net-mnist)"))
+            })?;
             (p, t)
         }
     };

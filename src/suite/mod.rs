@@ -15,6 +15,8 @@ pub const FULL: &str = include_str!("../../validation/full.toml");
 /// Networks checked against the quadratic model at their minimum (quick: at most 2 minutes).
 pub const NET: &str = include_str!("../../validation/net.toml");
 pub const NET_FULL: &str = include_str!("../../validation/net_full.toml");
+/// The logistic-regression checks on MNIST (needs the IDX files; see `net::data`).
+pub const NET_MNIST: &str = include_str!("../../validation/net_mnist.toml");
 
 /// The embedded suite of a name, with the path it is shipped as.
 pub fn embedded(name: &str) -> Option<(&'static str, &'static str)> {
@@ -23,6 +25,7 @@ pub fn embedded(name: &str) -> Option<(&'static str, &'static str)> {
         "full" => Some(("validation/full.toml", FULL)),
         "net" => Some(("validation/net.toml", NET)),
         "net-full" => Some(("validation/net_full.toml", NET_FULL)),
+        "net-mnist" => Some(("validation/net_mnist.toml", NET_MNIST)),
         _ => None,
     }
 }

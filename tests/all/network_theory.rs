@@ -336,3 +336,20 @@ fn net_suite_passes_with_its_negative_controls_rejected() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("NEGATIVE CONTROL"));
 }
+
+#[test]
+#[ignore = "about 2 minutes, needs MNIST: cargo test --release -- --ignored net_mnist_suite"]
+fn net_mnist_suite_passes_with_its_negative_controls_rejected() {
+    if let Err(e) = sgd_sde::net::data::find_data_dir("mnist", None) {
+        eprintln!("SKIPPED net_mnist_suite_passes_with_its_negative_controls_rejected: {e}");
+        return;
+    }
+    let out = assert_cmd::Command::cargo_bin("sgd-sde")
+        .unwrap()
+        .args(["validate", "--suite", "net-mnist", "--quiet"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("6 passed, 0 failed"), "{text}");
+}
