@@ -71,8 +71,24 @@ impl Isa {
 }
 
 /// Defines `$name(isa, args...)` that runs the `#[inline(always)]` kernel `$kernel(args...)`
-/// compiled for `isa`, or panics if this CPU does not run `isa`.
+/// compiled for `isa`, or panics if this CPU does not run `isa`. The second form picks among
+/// kernels written for each width (`unsafe fn`s with `#[target_feature]`, x86-64 only, and a
+/// portable one) instead of compiling one kernel three times.
 macro_rules! dispatch {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident => { avx512: $k512:path, avx2: $k2:path, portable: $kp:path } ($($arg:ident : $ty:ty),*) $(-> $ret:ty)?) => {
+        $(#[$doc])*
+        $vis fn $name(isa: $crate::isa::Isa, $($arg: $ty),*) $(-> $ret)? {
+            assert!(isa.is_available(), "this CPU cannot run the {isa:?} kernels");
+            #[cfg(target_arch = "x86_64")]
+            match isa {
+                // SAFETY: the assertion above checked that this CPU has the features.
+                $crate::isa::Isa::Avx512 => return unsafe { $k512($($arg),*) },
+                $crate::isa::Isa::Avx2 => return unsafe { $k2($($arg),*) },
+                $crate::isa::Isa::Portable => {}
+            }
+            $kp($($arg),*)
+        }
+    };
     ($(#[$doc:meta])* $vis:vis fn $name:ident => $kernel:ident ($($arg:ident : $ty:ty),*) $(-> $ret:ty)?) => {
         $(#[$doc])*
         $vis fn $name(isa: $crate::isa::Isa, $($arg: $ty),*) $(-> $ret)? {

@@ -392,20 +392,16 @@ impl LocalQuadratic {
             .modes
             .lambda
             .iter()
-            .zip(self.modes.c.iter())
-            .map(|(&l, &c)| {
+            .copied()
+            .zip(self.modes.c.iter().copied())
+            // A truncated model's bulk transient is bounded by its slowest possible mode.
+            .chain(self.bulk.map(|b| (b.lambda_lower, b.trace_c)))
+            .map(|(l, c)| {
                 (
                     c / (1.0 - r.eta * l / (2.0 * (1.0 + r.momentum))),
                     theory::momentum::contraction(r.eta * l, r.momentum),
                 )
             })
-            // A truncated model's bulk transient is bounded by its slowest possible mode.
-            .chain(self.bulk.map(|b| {
-                (
-                    b.trace_c / (1.0 - r.eta * b.lambda_lower / (2.0 * (1.0 + r.momentum))),
-                    theory::momentum::contraction(r.eta * b.lambda_lower, r.momentum),
-                )
-            }))
             .filter(|(w, _)| *w > 0.0)
             .collect();
         let total: f64 = per_mode.iter().map(|(w, _)| w).sum();

@@ -42,17 +42,10 @@ impl Lanes {
     }
 }
 
-/// One Xoshiro256++ step of every lane per round of `out`, with the vector width of `isa`.
-fn fill_on(isa: Isa, state: &mut [[u64; LANES]; 4], out: &mut [u64]) {
-    assert!(isa.is_available(), "this CPU cannot run the {isa:?} kernels");
-    #[cfg(target_arch = "x86_64")]
-    match isa {
-        // SAFETY: the assertion above checked that this CPU has the features.
-        Isa::Avx512 => return unsafe { x86::step_avx512(state, out) },
-        Isa::Avx2 => return unsafe { x86::step_avx2(state, out) },
-        Isa::Portable => {}
-    }
-    step_portable(state, out)
+crate::isa::dispatch! {
+    /// One Xoshiro256++ step of every lane per round of `out`, with the vector width of `isa`.
+    fn fill_on => { avx512: x86::step_avx512, avx2: x86::step_avx2, portable: step_portable }
+        (state: &mut [[u64; LANES]; 4], out: &mut [u64])
 }
 
 /// The reference step, lane by lane.

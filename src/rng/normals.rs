@@ -93,17 +93,13 @@ impl NormalStream {
     }
 }
 
-/// [`fast_path`] with the vector width of `isa`.
-fn fast_path_on(isa: Isa, bits: &[u64; BLOCK], out: &mut [f64; BLOCK], rejected: &mut Rejections) {
-    assert!(isa.is_available(), "this CPU cannot run the {isa:?} kernels");
-    #[cfg(target_arch = "x86_64")]
-    match isa {
-        // SAFETY: the assertion above checked that this CPU has the features.
-        Isa::Avx512 => return unsafe { x86::fast_path_avx512(bits, out, rejected) },
-        Isa::Avx2 => return unsafe { x86::fast_path_avx2(bits, out, rejected) },
-        Isa::Portable => {}
-    }
-    fast_path(bits, out, rejected)
+crate::isa::dispatch! {
+    /// [`fast_path`] with the vector width of `isa`.
+    fn fast_path_on => {
+        avx512: x86::fast_path_avx512,
+        avx2: x86::fast_path_avx2,
+        portable: fast_path
+    } (bits: &[u64; BLOCK], out: &mut [f64; BLOCK], rejected: &mut Rejections)
 }
 
 /// One bit per draw of a block, set where the first try was rejected: bit `k % 8` of byte `k / 8`.

@@ -327,14 +327,20 @@ fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
 #[test]
 #[ignore = "about 2 minutes: cargo test --release -- --ignored net_suite"]
 fn net_suite_passes_with_its_negative_controls_rejected() {
+    let text = passing_suite("net");
+    assert!(text.contains("NEGATIVE CONTROL"));
+}
+
+/// The table `validate --suite name` prints, after checking that it exited 0.
+fn passing_suite(name: &str) -> String {
     let out = assert_cmd::Command::cargo_bin("sgd-sde")
         .unwrap()
-        .args(["validate", "--suite", "net", "--quiet"])
+        .args(["validate", "--suite", name, "--quiet"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("NEGATIVE CONTROL"));
+    text
 }
 
 #[test]
@@ -344,12 +350,6 @@ fn net_mnist_suite_passes_with_its_negative_controls_rejected() {
         eprintln!("SKIPPED net_mnist_suite_passes_with_its_negative_controls_rejected: {e}");
         return;
     }
-    let out = assert_cmd::Command::cargo_bin("sgd-sde")
-        .unwrap()
-        .args(["validate", "--suite", "net-mnist", "--quiet"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = passing_suite("net-mnist");
     assert!(text.contains("6 passed, 0 failed"), "{text}");
 }
