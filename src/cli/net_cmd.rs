@@ -182,6 +182,12 @@ pub enum NetCommand {
         /// Examples behind each Tr(H C) estimate.
         #[arg(long, default_value_t = 64, value_parser = super::flags::at_least_one)]
         k: usize,
+        /// Lanczos steps of each of the noisy quadratic model's quadratures.
+        #[arg(long, default_value_t = 40, value_parser = super::flags::at_least_one)]
+        nqm_steps: usize,
+        /// Noise vectors whose quadratures the noisy quadratic model averages.
+        #[arg(long, default_value_t = 6, value_parser = super::flags::at_least_one)]
+        nqm_probes: usize,
     },
     /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
     Svag {
@@ -603,6 +609,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             seeds,
             probe_n,
             k,
+            nqm_steps,
+            nqm_probes,
         } => {
             let ctx = context(&common, "critical-batch", quiet)?;
             let o = CriticalBatchOptions {
@@ -615,27 +623,32 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 seeds,
                 probe_n,
                 k,
+                nqm_steps,
+                nqm_probes,
             };
             let r = on_device!(ctx, &o)?;
             outln!(
-                "{:>6} {:>8} {:>10} {:>12} {:>18} {:>10}",
+                "{:>6} {:>8} {:>10} {:>12} {:>18} {:>10} {:>14}",
                 "S",
                 "best eta",
                 "steps",
                 "examples",
                 "B_noise at target",
-                "B_simple"
+                "B_simple",
+                "NQM B_crit"
             );
+            let or_dash = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
             for b in &r.batches {
                 outln!(
-                    "{:>6} {:>8} {:>10.1} {:>12.0} {:>10.1} ± {:<5.1} {:>10.1}",
+                    "{:>6} {:>8} {:>10.1} {:>12.0} {:>10.1} ± {:<5.1} {:>10.1} {:>14}",
                     b.batch,
                     b.best_eta,
                     b.steps,
                     b.examples,
                     b.at_target.b_noise,
                     b.at_target.b_noise_se,
-                    b.at_target.b_simple
+                    b.at_target.b_simple,
+                    or_dash(b.nqm.b_crit)
                 );
             }
             let b_crit = match (r.b_crit, r.b_crit_se) {
@@ -657,6 +670,12 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 r.b_simple_at_target.se,
                 r.at_init.b_noise,
                 r.at_init.b_noise_se
+            );
+            outln!(
+                "prediction, the noisy quadratic model's B_crit over the target points: {:.1} ± {:.1}; control, the model at the initialisation: {}",
+                r.nqm_b_crit.value,
+                r.nqm_b_crit.se,
+                or_dash(r.nqm_at_init.b_crit)
             );
             outln!("wrote {}/critical_batch.{{csv,json,png,svg}}", ctx.out.display());
         }

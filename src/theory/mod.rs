@@ -8,6 +8,7 @@ mod finite_n;
 pub mod lyapunov;
 mod modes;
 pub mod momentum;
+pub mod nqm;
 pub mod ou;
 pub mod regression;
 pub mod reshuffle;

@@ -1227,6 +1227,26 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     });
     let (mx, my) = (sx / sw, sy / sw);
     assert!((num(&cb["s_min"]) + num(&cb["e_min"]) * mx - my).abs() < 1e-9 * my);
+    // The noisy quadratic model: tuned below its stability limit; its noise only shrinks with B,
+    // so its tuned steps never grow with B; the prediction is the mean of the resolved B_crits.
+    let nqms: Vec<&serde_json::Value> =
+        rows.iter().map(|r| &r["nqm"]).chain([&cb["nqm_at_init"]]).collect();
+    for q in &nqms {
+        let tuned = q["tuned"].as_array().unwrap();
+        assert_eq!(tuned.len(), 3);
+        let steps: Vec<f64> = tuned.iter().map(|t| num(&t[1]["steps"])).collect();
+        assert!(steps.windows(2).all(|w| w[1] <= w[0]), "{steps:?}");
+        assert!(tuned.iter().all(|t| num(&t[1]["eta"]) * num(&q["lambda_max"]) < 2.0));
+    }
+    let resolved: Vec<f64> = rows.iter().filter_map(|r| r["nqm"]["b_crit"].as_f64()).collect();
+    if !resolved.is_empty() {
+        let mean = resolved.iter().sum::<f64>() / resolved.len() as f64;
+        let got = num(&cb["nqm_b_crit"]["value"]);
+        assert!(
+            (got - mean).abs() <= 1e-9 * (1.0 + mean.abs()),
+            "{got} vs {mean} from {resolved:?}"
+        );
+    }
     // Evidence: informative labels beat random labels at every lambda (Smith & Le's observation).
     let ev: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("ev/evidence.json")).unwrap())

@@ -425,8 +425,22 @@ fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
     }
     // The weights sum to d, and the nodes are H's eigenvalues (the Krylov space is all of R^d).
     assert!((sd.weights.iter().sum::<f64>() - d as f64).abs() < 1e-9);
-    let top = nalgebra::SymmetricEigen::new(h).eigenvalues.max();
+    let top = nalgebra::SymmetricEigen::new(h.clone()).eigenvalues.max();
     assert!((sd.nodes.iter().copied().fold(f64::NEG_INFINITY, f64::max) - top).abs() < 1e-6 * top);
+    // The quadrature of one form from an arbitrary vector: weights sum to |u|^2, and
+    // sum_j w_j theta_j^m = u^T H^m u.
+    let u = DVector::from_iterator(d, (0..d).map(|i| (i as f64 * 0.7).sin() * 3.0));
+    let ut = Tensor::<B, 1>::from_data(
+        TensorData::new(u.iter().copied().collect(), [d]),
+        &Default::default(),
+    );
+    let q = sgd_sde::net::probes::quadrature_along(&p, &theta, &ut, d, 1e-5);
+    assert!((q.weights.iter().sum::<f64>() - u.norm_squared()).abs() < 1e-9 * u.norm_squared());
+    for m in 1..=3 {
+        let exact = u.dot(&(h.pow(m as u32) * &u));
+        let quad = q.trace_of(|x| x.powi(m));
+        assert!((quad - exact).abs() < 1e-6 * exact.abs().max(1.0), "m = {m}: {quad} vs {exact}");
+    }
 }
 
 fn bn_problem(

@@ -18,16 +18,31 @@
 //! target; the prediction is their mean with its standard error over B. The negative control is
 //! the same prediction made at the initialisation, where the noise scale is not that of the
 //! target (it grows as the loss falls).
+//!
+//! The second prediction is Zhang et al.'s (2019) noisy quadratic model ([`NoisyQuadratic`]) fed
+//! what the network measures at each target point θ_T (f64, on the probe subset): the noise's
+//! spectral measure `Tr(C g(H))` by Gauss quadrature from Lanczos runs started at
+//! `u = N^{-1/2} sum_n xi_n (g_n - G)` (Rademacher xi, so `E u u^T = C`), averaged over
+//! `nqm_probes` of them, and the start's measure `d^T g(H) d` along the displacement training made,
+//! `d = θ_0 - θ_T`, rescaled so that the model's initial loss is the network's measured
+//! `L(θ_0) - L_floor` (`L_floor` = 0, cross-entropy's infimum, which a network with more
+//! parameters than examples approaches). With `f` the without-replacement factor of each B, the
+//! model's steps to `target - L_floor` with eta tuned per B are fitted exactly as the network's
+//! are. The prediction is the mean of the model's B_crit over the target points with its standard
+//! error; the control is the same model built at the initialisation, with the displacement of the
+//! middle batch size.
 
 use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::params::Params;
-use crate::net::probes::{noise_scales, NoiseScales};
+use crate::net::probes::{noise_scales, quadrature_along, NoiseScales};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
 use crate::problems::Sampling;
 use crate::stats::{weighted_linear_fit, Estimate, LinearFit};
+use crate::theory::nqm::{NoisyQuadratic, Tuned};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +58,13 @@ pub struct CriticalBatchOptions {
     /// Training examples the noise scales are measured on, and examples behind `Tr(H C)`.
     pub probe_n: usize,
     pub k: usize,
+    /// Lanczos steps of each noisy-quadratic-model quadrature, and the noise vectors averaged.
+    pub nqm_steps: usize,
+    pub nqm_probes: usize,
 }
+
+/// The loss the noisy quadratic model descends to: cross-entropy's infimum.
+const LOSS_FLOOR: f64 = 0.0;
 
 /// One (B, eta): the steps each seed took to reach the target (`None`: it did not).
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +85,26 @@ pub struct BatchResult {
     pub examples: f64,
     /// The noise scales where the best run (first seed) reached the target.
     pub at_target: NoiseScales,
+    /// The noisy quadratic model built there.
+    pub nqm: NqmPrediction,
+}
+
+/// The noisy quadratic model built at one point, and the critical batch size it predicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct NqmPrediction {
+    /// The model's tuned eta and steps to the target for each batch size of the grid.
+    pub tuned: Vec<(usize, Tuned)>,
+    pub s_min: f64,
+    pub e_min: f64,
+    pub b_crit: Option<f64>,
+    pub b_crit_se: Option<f64>,
+    /// The largest Ritz value: the model's stability limit is `2 / lambda_max`.
+    pub lambda_max: f64,
+    /// `Tr(C)` from the noise's quadrature (the sum of its weights).
+    pub trace_c: f64,
+    /// The share of `|d^T H d|` on negative Ritz values, which the model drops.
+    pub negative_share: f64,
+    pub relu_flips: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +125,13 @@ pub struct CriticalBatchReport {
     pub b_simple_at_target: Estimate,
     /// The control: the noise scales at the initialisation.
     pub at_init: NoiseScales,
+    /// The noisy quadratic model's B_crit: mean over the target points with its standard error.
+    pub nqm_b_crit: Estimate,
+    /// Its control: the model built at the initialisation.
+    pub nqm_at_init: NqmPrediction,
+    /// The network's training loss at the initialisation (the model's initial loss above
+    /// `L_floor`).
+    pub initial_loss: f64,
 }
 
 impl super::Experiment for CriticalBatchOptions {
@@ -116,7 +164,23 @@ impl super::Experiment for CriticalBatchOptions {
                 .map_err(ExperimentError::Invalid)
         };
         let theta0 = model.init::<B>(ctx.seed, device);
+        let initial_loss = NetworkProblem::<B>::new(
+            model.clone(),
+            &ctx.train,
+            1,
+            NoiseMode::FullBatch,
+            0.0,
+            device,
+        )?
+        .mean_loss(&theta0.tensor);
+        let cpu =
+            |theta: &Params<B>| Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+        let nqm_at = |at: &Params<CpuF64>, to: &Params<CpuF64>, salt: u64| {
+            let displacement = cpu(&theta0).tensor - to.tensor.clone();
+            nqm_prediction(o, &probe, at, displacement, initial_loss, n, ctx.seed ^ salt)
+        };
         let mut attempts = Vec::new();
+        let mut targets = Vec::new();
         let mut batches = Vec::new();
         for &batch in &o.batches {
             let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
@@ -167,6 +231,8 @@ impl super::Experiment for CriticalBatchOptions {
                 )));
             };
             let at_target = scales_at(&theta, batch as u64)?;
+            ctx.bar.set_message(format!("S {batch}: the noisy quadratic model at the target"));
+            let nqm = nqm_at(&cpu(&theta), &cpu(&theta), batch as u64)?;
             if !ctx.quiet {
                 ctx.bar.suspend(|| eprintln!("S {batch:>5}: best eta {best_eta}, {steps:.1} steps ({:.0} examples) to loss {}; B_noise there {:.1} ± {:.1}, B_simple {:.1}", steps * batch as f64, o.target, at_target.b_noise, at_target.b_noise_se, at_target.b_simple));
             }
@@ -176,24 +242,19 @@ impl super::Experiment for CriticalBatchOptions {
                 steps,
                 examples: steps * batch as f64,
                 at_target,
+                nqm,
             });
+            targets.push(cpu(&theta));
         }
-        let xs: Vec<f64> = batches.iter().map(|b| 1.0 / b.batch as f64).collect();
-        let ys: Vec<f64> = batches.iter().map(|b| b.steps).collect();
-        let ws: Vec<f64> = ys.iter().map(|y| y.powi(-2)).collect();
-        let fit = weighted_linear_fit(&xs, &ys, &ws).ok_or_else(|| {
-            ExperimentError::Invalid(
-                "invalid --batches: valid is at least 3 different batch sizes".into(),
-            )
-        })?;
-        let resolved = fit.intercept > 2.0 * fit.intercept_se;
-        let (b_crit, b_crit_se) = fit.slope_over_intercept();
-        let (b_crit, b_crit_se) =
-            if resolved { (Some(b_crit), Some(b_crit_se)) } else { (None, None) };
+        let (fit, b_crit, b_crit_se) =
+            critical_batch_fit(&batches.iter().map(|b| (b.batch, b.steps)).collect::<Vec<_>>())?;
         let over_b = |f: fn(&NoiseScales) -> f64| {
             Estimate::from_replicas(&batches.iter().map(|b| f(&b.at_target)).collect::<Vec<_>>())
         };
         let init = scales_at(&theta0, 0x1A17)?;
+        ctx.bar.set_message("the noisy quadratic model at the initialisation");
+        let nqm_at_init = nqm_at(&cpu(&theta0), &targets[targets.len() / 2], 0x1A17)?;
+        let resolved: Vec<f64> = batches.iter().filter_map(|b| b.nqm.b_crit).collect();
         Ok(CriticalBatchReport {
             s_min: fit.intercept,
             e_min: fit.slope,
@@ -202,6 +263,9 @@ impl super::Experiment for CriticalBatchOptions {
             b_noise_at_target: over_b(|s| s.b_noise),
             b_simple_at_target: over_b(|s| s.b_simple),
             at_init: init,
+            nqm_b_crit: Estimate::from_replicas(&resolved),
+            nqm_at_init,
+            initial_loss,
             fit,
             attempts,
             batches,
@@ -310,4 +374,109 @@ fn steps_to_target<B: AutodiffBackend>(
         }
     }
     None
+}
+
+/// `S_B = S_min + E_min / B` fitted in relative terms (weights `1/S_B^2`), and
+/// `B_crit = E_min / S_min` with its delta-method error when S_min is above zero by 2 standard
+/// errors.
+fn critical_batch_fit(
+    steps: &[(usize, f64)],
+) -> Result<(LinearFit, Option<f64>, Option<f64>), ExperimentError> {
+    let xs: Vec<f64> = steps.iter().map(|&(b, _)| 1.0 / b as f64).collect();
+    let ys: Vec<f64> = steps.iter().map(|&(_, s)| s).collect();
+    let ws: Vec<f64> = ys.iter().map(|y| y.powi(-2)).collect();
+    let fit = weighted_linear_fit(&xs, &ys, &ws).ok_or_else(|| {
+        ExperimentError::Invalid(
+            "invalid --batches: valid is at least 3 different batch sizes".into(),
+        )
+    })?;
+    let (b_crit, se) = fit.slope_over_intercept();
+    Ok(if fit.intercept > 2.0 * fit.intercept_se {
+        (fit, Some(b_crit), Some(se))
+    } else {
+        (fit, None, None)
+    })
+}
+
+/// The noisy quadratic model at `at` (see the module's docs): the start's measure along
+/// `displacement`, rescaled to the initial loss, the noise's from `o.nqm_probes` vectors
+/// `u = N^{-1/2} sum_n xi_n (g_n - G)` of the probe set, and the model's tuned steps per batch
+/// size (`n` training examples, batches without replacement) fitted like the network's.
+fn nqm_prediction(
+    o: &CriticalBatchOptions,
+    probe: &NetworkProblem<CpuF64>,
+    at: &Params<CpuF64>,
+    displacement: Tensor<CpuF64, 1>,
+    initial_loss: f64,
+    n: usize,
+    seed: u64,
+) -> Result<NqmPrediction, ExperimentError> {
+    const EPS: f64 = 1e-5;
+    let pairs = |q: &crate::net::probes::SpectralDensity, scale: f64| -> Vec<(f64, f64)> {
+        q.nodes.iter().zip(&q.weights).map(|(&h, &w)| (h, w * scale)).collect()
+    };
+    let start = quadrature_along(probe, at, &displacement, o.nqm_steps, EPS);
+    let half_dhd = |keep: fn(f64) -> bool| -> f64 {
+        start
+            .nodes
+            .iter()
+            .zip(&start.weights)
+            .filter(|(&h, _)| keep(h))
+            .map(|(&h, &w)| 0.5 * w * h.abs())
+            .sum()
+    };
+    let (positive, negative) = (half_dhd(|h| h > 0.0), half_dhd(|h| h < 0.0));
+    if positive.is_nan() || positive <= 0.0 {
+        return Err(ExperimentError::Invalid(
+            "the noisy quadratic model has no positive curvature along the displacement".into(),
+        ));
+    }
+    let mut relu_flips = start.relu_flips;
+    let start = pairs(&start, (initial_loss - LOSS_FLOOR) / positive);
+    let device = Default::default();
+    let g = probe.full_gradient(&at.tensor);
+    let mut noise = Vec::new();
+    let mut rng = crate::rng::stream(seed, 0x0A0_C0DE);
+    for _ in 0..o.nqm_probes {
+        let xi: Vec<f64> = (0..probe.n)
+            .map(|_| if rand::Rng::random::<bool>(&mut rng) { 1.0 } else { -1.0 })
+            .collect();
+        let root = (probe.n as f64).sqrt();
+        let sum = xi.iter().sum::<f64>() / root;
+        let w = Tensor::<CpuF64, 1>::from_data(TensorData::new(xi, [probe.n]), &device)
+            .div_scalar(root);
+        let u = probe.weighted_gradient(&at.tensor, None, w) - g.clone().mul_scalar(sum);
+        let q = quadrature_along(probe, at, &u, o.nqm_steps, EPS);
+        relu_flips += q.relu_flips;
+        noise.extend(pairs(&q, 1.0 / o.nqm_probes as f64));
+    }
+    let trace_c = noise.iter().map(|&(_, w)| w).sum();
+    let model = NoisyQuadratic::from_measures(&start, &noise).ok_or_else(|| {
+        ExperimentError::Invalid("the noisy quadratic model has no positive curvature".into())
+    })?;
+    let max_steps = 1 << 30;
+    let mut tuned = Vec::new();
+    for &b in &o.batches {
+        let f = crate::theory::noise_factor(b, Some(n), Sampling::WithoutReplacement)?;
+        let t = model.tuned(o.target - LOSS_FLOOR, f, max_steps).ok_or_else(|| {
+            ExperimentError::Invalid(format!(
+                "S = {b}: the noisy quadratic model does not reach the --target {} at any eta below its stability limit",
+                o.target
+            ))
+        })?;
+        tuned.push((b, t));
+    }
+    let (fit, b_crit, b_crit_se) =
+        critical_batch_fit(&tuned.iter().map(|&(b, t)| (b, t.steps as f64)).collect::<Vec<_>>())?;
+    Ok(NqmPrediction {
+        tuned,
+        s_min: fit.intercept,
+        e_min: fit.slope,
+        b_crit,
+        b_crit_se,
+        lambda_max: model.lambda_max(),
+        trace_c,
+        negative_share: negative / (positive + negative),
+        relu_flips,
+    })
 }

@@ -127,15 +127,34 @@ pub fn spectral_density<B: AutodiffBackend>(
     let (mut nodes, mut weights, mut flips) = (Vec::new(), Vec::new(), 0);
     for probe in 0..probes {
         let q = rademacher_unit::<B>(d, seed, 0x051A_0000 + probe as u64, &device);
-        let k = Krylov::run(p, theta, q, steps, eps);
-        flips += k.relu_flips;
-        let eig = k.ritz();
-        for j in 0..k.alpha.len() {
-            nodes.push(eig.eigenvalues[j]);
-            weights.push(eig.eigenvectors[(0, j)].powi(2) * d as f64 / probes as f64);
-        }
+        let one = quadrature_along(p, theta, &q, steps, eps);
+        flips += one.relu_flips;
+        nodes.extend(one.nodes);
+        weights.extend(one.weights.iter().map(|w| w * d as f64 / probes as f64));
     }
     SpectralDensity { nodes, weights, probes, relu_flips: flips }
+}
+
+/// The Gauss quadrature of one quadratic form, `v^T g(H) v ≈ sum_j w_j g(theta_j)`: `steps`
+/// Lanczos steps from `v / |v|`, the Ritz values `theta_j` as nodes and `w_j = |v|^2 s_{j,1}^2`
+/// (they sum to `|v|^2`). Exact for polynomials g of degree below `2 steps`.
+pub fn quadrature_along<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    v: &Tensor<B, 1>,
+    steps: usize,
+    eps: f64,
+) -> SpectralDensity {
+    let norm2 = dot(v, v);
+    let k = Krylov::run(p, theta, v.clone().div_scalar(norm2.sqrt()), steps, eps);
+    let eig = k.ritz();
+    let m = k.alpha.len();
+    SpectralDensity {
+        nodes: (0..m).map(|j| eig.eigenvalues[j]).collect(),
+        weights: (0..m).map(|j| norm2 * eig.eigenvectors[(0, j)].powi(2)).collect(),
+        probes: 1,
+        relu_flips: k.relu_flips,
+    }
 }
 
 /// The top Ritz pairs of one Lanczos run: `values` descending, unit `vectors` in θ's space, and

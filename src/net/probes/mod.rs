@@ -11,6 +11,8 @@ mod noise_scale;
 
 pub use fdr::{Fdr, FdrResult, MeanGradient};
 pub use hessian::{hessian_stats, hvp, lambda_max, HessianStats, Hvp, PowerIteration};
-pub use lanczos::{spectral_density, top_eigenpairs, SpectralDensity, TopEigenpairs};
+pub use lanczos::{
+    quadrature_along, spectral_density, top_eigenpairs, SpectralDensity, TopEigenpairs,
+};
 pub use noise::{gradient_noise, per_example_gradients, per_example_gradients_loop, GradientNoise};
 pub use noise_scale::{noise_scales, NoiseScales};
