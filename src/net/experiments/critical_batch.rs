@@ -35,14 +35,14 @@
 use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::params::Params;
-use crate::net::probes::{noise_scales, quadrature_along, NoiseScales};
+use crate::net::probes::{covariance_probe, noise_scales, quadrature_along, NoiseScales};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
 use crate::problems::Sampling;
 use crate::stats::{weighted_linear_fit, Estimate, LinearFit};
 use crate::theory::nqm::{NoisyQuadratic, Tuned};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -433,19 +433,11 @@ fn nqm_prediction(
     }
     let mut relu_flips = start.relu_flips;
     let start = pairs(&start, (initial_loss - LOSS_FLOOR) / positive);
-    let device = Default::default();
     let g = probe.full_gradient(&at.tensor);
     let mut noise = Vec::new();
     let mut rng = crate::rng::stream(seed, 0x0A0_C0DE);
     for _ in 0..o.nqm_probes {
-        let xi: Vec<f64> = (0..probe.n)
-            .map(|_| if rand::Rng::random::<bool>(&mut rng) { 1.0 } else { -1.0 })
-            .collect();
-        let root = (probe.n as f64).sqrt();
-        let sum = xi.iter().sum::<f64>() / root;
-        let w = Tensor::<CpuF64, 1>::from_data(TensorData::new(xi, [probe.n]), &device)
-            .div_scalar(root);
-        let u = probe.weighted_gradient(&at.tensor, None, w) - g.clone().mul_scalar(sum);
+        let u = covariance_probe(probe, at, &g, &mut rng);
         let q = quadrature_along(probe, at, &u, o.nqm_steps, EPS);
         relu_flips += q.relu_flips;
         noise.extend(pairs(&q, 1.0 / o.nqm_probes as f64));

@@ -14,5 +14,8 @@ pub use hessian::{hessian_stats, hvp, lambda_max, HessianStats, Hvp, PowerIterat
 pub use lanczos::{
     quadrature_along, spectral_density, top_eigenpairs, SpectralDensity, TopEigenpairs,
 };
-pub use noise::{gradient_noise, per_example_gradients, per_example_gradients_loop, GradientNoise};
+pub use noise::{
+    covariance_probe, gradient_noise, per_example_gradients, per_example_gradients_loop,
+    GradientNoise,
+};
 pub use noise_scale::{noise_scales, NoiseScales};

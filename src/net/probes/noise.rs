@@ -80,6 +80,29 @@ pub fn gradient_noise<B: AutodiffBackend>(
     })
 }
 
+/// A random vector with covariance C, the population covariance of one example's gradient (data
+/// term): `u = N^{-1/2} sum_n xi_n (g_n - G)` with Rademacher `xi` drawn from `rng`, so `E[u u^T] = (1/N) sum_n (g_n - G)(g_n - G)^T = C` exactly. One weighted backward pass:
+/// `sum_n xi_n g_n` is the gradient of `sum_n xi_n l_n`. `mean` is G, the data term's mean
+/// gradient (the full gradient when `p` has no L2).
+pub fn covariance_probe<B: AutodiffBackend>(
+    p: &NetworkProblem<B>,
+    theta: &Params<B>,
+    mean: &Tensor<B, 1>,
+    rng: &mut impl rand::Rng,
+) -> Tensor<B, 1> {
+    let xi: Vec<f64> = (0..p.n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
+    let root = (p.n as f64).sqrt();
+    let sum = xi.iter().sum::<f64>() / root;
+    let device = theta.tensor.device();
+    let w = Tensor::<B, 1>::from_data(burn::tensor::TensorData::new(xi, [p.n]), &device)
+        .div_scalar(root);
+    let mut data_term = p.weighted_gradient(&theta.tensor, None, w);
+    if p.l2 > 0.0 {
+        data_term = data_term - theta.tensor.clone().mul_scalar(p.l2);
+    }
+    data_term - mean.clone().mul_scalar(sum)
+}
+
 /// Every example's gradient of its own loss (the data term; no L2), as the rows of an N x d
 /// matrix on the host, from one backward pass per chunk: the leaf trick above gives
 /// `delta_{l,n}`, and the weight block of example n is the outer product `a_{l-1,n} (x) delta_{l,n}`
