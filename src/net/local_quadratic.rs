@@ -155,6 +155,17 @@ pub struct LocalQuadratic {
     pub trace_c: f64,
     /// The unresolved modes of a truncated model (`modes` then holds the resolved ones).
     pub bulk: Option<Bulk>,
+    /// Set when θ* is a saddle whose non-positive modes were dropped ([`Self::positive_part`]).
+    pub saddle: Option<Saddle>,
+}
+
+/// What [`LocalQuadratic::positive_part`] dropped: the modes with `λ <= 0`, and their `C'_ii`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Saddle {
+    pub dropped: usize,
+    pub lambda_min: f64,
+    /// The share of `Tr C` on the dropped modes.
+    pub trace_c_share: f64,
 }
 
 /// Which stationary value of the quadratic model to compute.
@@ -237,6 +248,7 @@ impl LocalQuadratic {
             trace_h_se: 0.0,
             trace_c,
             bulk: None,
+            saddle: None,
             modes,
         })
     }
@@ -302,12 +314,42 @@ impl LocalQuadratic {
             trace_h_se: trace_h.se,
             trace_c,
             bulk: Some(bulk),
+            saddle: None,
             modes,
         })
     }
 
     /// The finite-N factor of a regime (`f` of a fresh batch for reshuffling, whose exact
     /// theory is not an f-formula).
+    /// At a saddle (`λ_min <= 0`, dense model), the quadratic model of its positive-curvature
+    /// modes alone, so that a prediction can be made and shown to hold or fail: the modes with
+    /// `λ <= 0` and their `C'_ii` are dropped (and reported in [`Saddle`]), `Tr H` and `Tr C` are
+    /// those of the modes kept, and θ*'s distance from the kept quadratic's minimum is bounded by
+    /// `gᵀH₊⁻¹g <= |g|^2 / λ_min₊` and reported, not refused: the point is to measure how far the
+    /// prediction fails there. Unchanged at a minimum or for a truncated model.
+    pub fn positive_part(mut self) -> Self {
+        if self.lambda_min > 0.0 || self.bulk.is_some() {
+            return self;
+        }
+        let keep: Vec<usize> =
+            (0..self.modes.dim()).filter(|&i| self.modes.lambda[i] > 0.0).collect();
+        let pick =
+            |v: &DVector<f64>| DVector::from_iterator(keep.len(), keep.iter().map(|&i| v[i]));
+        let kept = Modes { lambda: pick(&self.modes.lambda), c: pick(&self.modes.c) };
+        let kept_c = kept.c.sum();
+        self.saddle = Some(Saddle {
+            dropped: self.modes.dim() - keep.len(),
+            lambda_min: self.lambda_min,
+            trace_c_share: 1.0 - kept_c / self.trace_c,
+        });
+        self.lambda_min = kept.lambda.min();
+        self.trace_h = kept.lambda.sum();
+        self.trace_c = kept_c;
+        self.minimum.newton_decrement = self.minimum.gradient_norm.powi(2) / self.lambda_min;
+        self.modes = kept;
+        self
+    }
+
     pub fn noise_factor(&self, r: &Regime) -> Result<f64, ProblemError> {
         let sampling = if r.sampling == Sampling::Reshuffle {
             Sampling::WithoutReplacement
@@ -375,7 +417,7 @@ impl LocalQuadratic {
         };
         let value = prediction.value();
         let bias = 0.5 * self.minimum.newton_decrement;
-        if bias > MAX_START_BIAS * value.abs() {
+        if bias > MAX_START_BIAS * value.abs() && self.saddle.is_none() {
             return Err(format!(
                 "θ* is not close enough to a minimum: its loss lies 1/2 gᵀH⁻¹g = {bias:.3e} above the quadratic's minimum, more than {MAX_START_BIAS} of the prediction {value:.3e} (|g| = {:.3e})",
                 self.minimum.gradient_norm
@@ -662,4 +704,52 @@ fn newton_polish<B: AutodiffBackend>(
         }
     }
     Ok((theta, g, loss, steps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-made model at a saddle: refused as it is; its positive part keeps the two modes
+    /// with λ > 0, reports what it dropped, and predicts what the theory gives for those modes.
+    #[test]
+    fn the_positive_part_of_a_saddle_keeps_and_reports() {
+        let modes = Modes {
+            lambda: DVector::from_vec(vec![-0.5, 0.0, 1.0, 2.0]),
+            c: DVector::from_vec(vec![0.1, 0.2, 0.3, 0.4]),
+        };
+        let saddle = LocalQuadratic {
+            theta_star: vec![0.0; 4],
+            minimum: Minimum {
+                loss: 1.0,
+                gradient_norm: 1e-3,
+                newton_decrement: f64::INFINITY,
+                newton_steps: 3,
+            },
+            n: 100,
+            params: 4,
+            hessian: HessianSource::FiniteDifference { eps: 1e-5, relu_flips: 0, asymmetry: 0.0 },
+            lambda_min: -0.5,
+            lambda_max: 2.0,
+            trace_h: 2.5,
+            trace_h_se: 0.0,
+            trace_c: 1.0,
+            bulk: None,
+            saddle: None,
+            modes,
+        };
+        let r = Regime { eta: 0.5, batch: 10, sampling: Sampling::WithReplacement, momentum: 0.0 };
+        let refused = saddle.predict(Formula::Exact, &r).unwrap_err();
+        assert!(refused.contains("2 of 4 eigenvalues <= 0"), "{refused}");
+        let kept = saddle.positive_part();
+        let s = kept.saddle.unwrap();
+        assert_eq!((s.dropped, s.lambda_min), (2, -0.5));
+        assert!((s.trace_c_share - 0.3).abs() < 1e-12);
+        assert_eq!((kept.lambda_min, kept.trace_h, kept.modes.dim()), (1.0, 3.0, 2));
+        assert!((kept.trace_c - 0.7).abs() < 1e-12);
+        assert!((kept.minimum.newton_decrement - 1e-6).abs() < 1e-18);
+        let exact = kept.predict(Formula::Exact, &r).unwrap().value();
+        let theory = 0.5 * 0.1 / 4.0 * (0.3 / (1.0 - 0.25) + 0.4 / (1.0 - 0.5));
+        assert!((exact - theory).abs() < 1e-12 * theory, "{exact} vs {theory}");
+    }
 }

@@ -222,6 +222,7 @@ fn binary_lr() -> &'static (sgd_sde::net::data::Dataset, Model, LocalQuadratic) 
             l2: 1e-2,
             seed: 0,
             warmup_epochs: 0.0,
+            at_saddle: false,
         };
         let (data, model) = build(&spec).unwrap();
         let p = full_batch(model.clone(), &data, spec.l2);
