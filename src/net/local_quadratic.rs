@@ -319,8 +319,6 @@ impl LocalQuadratic {
         })
     }
 
-    /// The finite-N factor of a regime (`f` of a fresh batch for reshuffling, whose exact
-    /// theory is not an f-formula).
     /// At a saddle (`λ_min <= 0`, dense model), the quadratic model of its positive-curvature
     /// modes alone, so that a prediction can be made and shown to hold or fail: the modes with
     /// `λ <= 0` and their `C'_ii` are dropped (and reported in [`Saddle`]), `Tr H` and `Tr C` are
@@ -350,6 +348,8 @@ impl LocalQuadratic {
         self
     }
 
+    /// The finite-N factor of a regime (`f` of a fresh batch for reshuffling, whose exact
+    /// theory is not an f-formula).
     pub fn noise_factor(&self, r: &Regime) -> Result<f64, ProblemError> {
         let sampling = if r.sampling == Sampling::Reshuffle {
             Sampling::WithoutReplacement

@@ -379,7 +379,7 @@ fn describe_run(r: &ExcessLoss, local: &LocalQuadratic) -> String {
 
 /// For a truncated model's prediction: the interval its unresolved modes allow, and why; for a
 /// saddle's positive part: what was dropped.
-fn describe_truncation(p: &Prediction, local: &LocalQuadratic) -> String {
+fn describe_approximation(p: &Prediction, local: &LocalQuadratic) -> String {
     if let Some(s) = &local.saddle {
         return format!(
             "; θ* is not a minimum: {} of {} eigenvalues <= 0 (down to {:.2e}, {:.2}% of Tr C) dropped, and |g| = {:.2e} puts it up to 1/2 gᵀH₊⁻¹g = {:.2e} above the kept quadratic's minimum, so the prediction holds only if SGD stays near θ*",
@@ -484,7 +484,7 @@ pub fn evaluate_net(
                     spec.eta * local.lambda_max,
                     local.noise_factor(&regime).map_err(|e| e.to_string())?,
                     local.trace_c / local.trace_h,
-                    describe_truncation(&prediction, local)
+                    describe_approximation(&prediction, local)
                 ),
                 theory,
                 measured: r.estimate.value,

@@ -197,8 +197,8 @@ mod tests {
     }
 
     /// Without noise the batch size cannot matter; with it, the tuned steps fall with B towards
-    /// the noise-free count and the tuned eta rises tenfold and more, to near the stability limit (Zhang et al.'s
-    /// picture: perfect scaling, then diminishing returns).
+    /// the noise-free count and the tuned eta rises tenfold and more, to near the stability limit
+    /// (Zhang et al.'s picture: perfect scaling, then diminishing returns).
     #[test]
     fn tuned_steps_trace_the_critical_batch_curve() {
         let m = model();

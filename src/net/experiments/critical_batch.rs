@@ -158,9 +158,11 @@ impl super::Experiment for CriticalBatchOptions {
         }
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let (probe_data, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
-        let scales_at = |theta: &Params<B>, salt: u64| {
-            let theta = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
-            noise_scales(&probe, &probe_data, &theta, o.k, ctx.seed ^ salt)
+        // The probes run on the CPU in f64: each point is copied there once.
+        let cpu =
+            |theta: &Params<B>| Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+        let scales_at = |theta: &Params<CpuF64>, salt: u64| {
+            noise_scales(&probe, &probe_data, theta, o.k, ctx.seed ^ salt)
                 .map_err(ExperimentError::Invalid)
         };
         let theta0 = model.init::<B>(ctx.seed, device);
@@ -173,10 +175,9 @@ impl super::Experiment for CriticalBatchOptions {
             device,
         )?
         .mean_loss(&theta0.tensor);
-        let cpu =
-            |theta: &Params<B>| Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+        let theta0_cpu = cpu(&theta0);
         let nqm_at = |at: &Params<CpuF64>, to: &Params<CpuF64>, salt: u64| {
-            let displacement = cpu(&theta0).tensor - to.tensor.clone();
+            let displacement = theta0_cpu.tensor.clone() - to.tensor.clone();
             nqm_prediction(o, &probe, at, displacement, initial_loss, n, ctx.seed ^ salt)
         };
         let mut attempts = Vec::new();
@@ -230,9 +231,10 @@ impl super::Experiment for CriticalBatchOptions {
                     o.target, o.max_epochs
                 )));
             };
+            let theta = cpu(&theta);
             let at_target = scales_at(&theta, batch as u64)?;
             ctx.bar.set_message(format!("S {batch}: the noisy quadratic model at the target"));
-            let nqm = nqm_at(&cpu(&theta), &cpu(&theta), batch as u64)?;
+            let nqm = nqm_at(&theta, &theta, batch as u64)?;
             if !ctx.quiet {
                 ctx.bar.suspend(|| eprintln!("S {batch:>5}: best eta {best_eta}, {steps:.1} steps ({:.0} examples) to loss {}; B_noise there {:.1} ± {:.1}, B_simple {:.1}", steps * batch as f64, o.target, at_target.b_noise, at_target.b_noise_se, at_target.b_simple));
             }
@@ -244,16 +246,16 @@ impl super::Experiment for CriticalBatchOptions {
                 at_target,
                 nqm,
             });
-            targets.push(cpu(&theta));
+            targets.push(theta);
         }
         let (fit, b_crit, b_crit_se) =
             critical_batch_fit(&batches.iter().map(|b| (b.batch, b.steps)).collect::<Vec<_>>())?;
         let over_b = |f: fn(&NoiseScales) -> f64| {
             Estimate::from_replicas(&batches.iter().map(|b| f(&b.at_target)).collect::<Vec<_>>())
         };
-        let init = scales_at(&theta0, 0x1A17)?;
+        let init = scales_at(&theta0_cpu, 0x1A17)?;
         ctx.bar.set_message("the noisy quadratic model at the initialisation");
-        let nqm_at_init = nqm_at(&cpu(&theta0), &targets[targets.len() / 2], 0x1A17)?;
+        let nqm_at_init = nqm_at(&theta0_cpu, &targets[targets.len() / 2], 0x1A17)?;
         let resolved: Vec<f64> = batches.iter().filter_map(|b| b.nqm.b_crit).collect();
         Ok(CriticalBatchReport {
             s_min: fit.intercept,

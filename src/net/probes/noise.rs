@@ -81,7 +81,8 @@ pub fn gradient_noise<B: AutodiffBackend>(
 }
 
 /// A random vector with covariance C, the population covariance of one example's gradient (data
-/// term): `u = N^{-1/2} sum_n xi_n (g_n - G)` with Rademacher `xi` drawn from `rng`, so `E[u u^T] = (1/N) sum_n (g_n - G)(g_n - G)^T = C` exactly. One weighted backward pass:
+/// term): `u = N^{-1/2} sum_n xi_n (g_n - G)` with Rademacher `xi` drawn from `rng`, so
+/// `E[u u^T] = (1/N) sum_n (g_n - G)(g_n - G)^T = C` exactly. One weighted backward pass:
 /// `sum_n xi_n g_n` is the gradient of `sum_n xi_n l_n`. `mean` is G, the data term's mean
 /// gradient (the full gradient when `p` has no L2).
 pub fn covariance_probe<B: AutodiffBackend>(
