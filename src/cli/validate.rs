@@ -88,6 +88,7 @@ pub fn run(
         }
         rows.extend(r);
     }
+    lab.prepare(&net_checks, &bar).map_err(CliError::Input)?;
     for c in &net_checks {
         let r = suite::evaluate_net(c, suite.threshold, &mut lab, &bar).map_err(CliError::Input)?;
         for row in &r {
@@ -159,16 +160,19 @@ pub fn calibrate(
     let mut lab = net_lab(device, !checks.is_empty())?;
     let bar = progress::bar(0, "calibrating", quiet);
     let mut z: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
-    for c in &checks {
-        for s in 0..k {
-            let mut spec = (*c).clone();
-            spec.seed = c.seed.wrapping_add(s);
-            for row in suite::evaluate_net(&spec, suite.threshold, &mut lab, &bar)
-                .map_err(CliError::Input)?
-            {
-                if row.criterion.starts_with("|z| <") {
-                    z.entry(row.id.clone()).or_default().push(row.z);
-                }
+    let seeded: Vec<NetCheckSpec> = checks
+        .iter()
+        .flat_map(|c| {
+            (0..k).map(move |s| NetCheckSpec { seed: c.seed.wrapping_add(s), ..(*c).clone() })
+        })
+        .collect();
+    lab.prepare(&seeded, &bar).map_err(CliError::Input)?;
+    for spec in &seeded {
+        for row in
+            suite::evaluate_net(spec, suite.threshold, &mut lab, &bar).map_err(CliError::Input)?
+        {
+            if row.criterion.starts_with("|z| <") {
+                z.entry(row.id.clone()).or_default().push(row.z);
             }
         }
     }

@@ -48,6 +48,8 @@ pub struct ExcessLoss {
     pub every: usize,
     pub samples: usize,
     pub fdr: FdrResult,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
 }
 
 impl ExcessLoss {
@@ -78,6 +80,7 @@ where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = NetNoise>,
     B::FloatElem: Send + Sync,
 {
+    let started = std::time::Instant::now();
     let burn_in = length.burn_in.unwrap_or_else(|| local.burn_in(regime, BURN_IN_TOLERANCE));
     let every = length.every.max(1);
     let steps = burn_in + length.window;
@@ -97,5 +100,6 @@ where
         every,
         samples: excess.len(),
         fdr: observer.1.result(),
+        seconds: started.elapsed().as_secs_f64(),
     })
 }

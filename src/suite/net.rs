@@ -23,7 +23,9 @@
 //! whose θ* is not a minimum (a ReLU MLP's): SGD is not stationary about θ*.
 //!
 //! Fitted models and finished runs are cached for the whole suite, so negative controls that
-//! reuse a run cost nothing.
+//! reuse a run cost nothing. [`NetLab::prepare`] fits every model and then runs every distinct
+//! regime of a suite at once, in parallel on the CPU: each run is one SGD chain with its own seed,
+//! so its bits do not depend on which thread runs it or on what runs beside it.
 
 use super::evaluate::{verdict, CheckRow};
 use super::spec::Expect;
@@ -43,7 +45,8 @@ use crate::problems::StochasticProblem;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The model of a network check: data, architecture, L2, and how θ* is reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,12 +153,37 @@ impl NetCheckSpec {
             momentum: self.momentum,
         }
     }
+
+    /// The regimes this check runs, in order: one (stationary), two (ratio: `eta, batch` then
+    /// `eta2, batch2`) or one per learning rate of `etas` (extrapolation, at least 3).
+    pub fn regimes(&self) -> Result<Vec<Regime>, String> {
+        Ok(match self.kind {
+            NetCheckKind::Stationary => vec![self.regime(self.eta, self.batch)],
+            NetCheckKind::Ratio => {
+                let eta2 =
+                    self.eta2.ok_or(format!("check {}: a ratio check needs eta2", self.id))?;
+                let batch2 =
+                    self.batch2.ok_or(format!("check {}: a ratio check needs batch2", self.id))?;
+                vec![self.regime(self.eta, self.batch), self.regime(eta2, batch2)]
+            }
+            NetCheckKind::Extrapolation => {
+                if self.etas.len() < 3 {
+                    return Err(format!(
+                        "invalid etas = {:?} in check {}: valid is at least 3 learning rates",
+                        self.etas, self.id
+                    ));
+                }
+                self.etas.iter().map(|&eta| self.regime(eta, self.batch)).collect()
+            }
+        })
+    }
 }
 
 impl NetCheckSpec {
     /// The estimated cost of this check (see [`crate::budget`]): the shipped suites' totals come
-    /// out at 150 s (`net`) and 944 s (`net-full`) against 100-250 s and about 7 min measured on 2
-    /// cores, so this bounds absurd suite files, not ordinary ones. It counts the full data set
+    /// out at 150 s (`net`) and 944 s (`net-full`) against about 70 s and 7 min measured on 2
+    /// cores (the latter before runs went parallel), so this bounds absurd suite files, not
+    /// ordinary ones. It counts the full data set
     /// when `n` is not given (2,000 embedded images, else 60,000), a burn-in as long as the window when it is computed from
     /// the model, and the fit at θ* counted for every check although a suite fits each model once.
     pub fn work(&self) -> crate::budget::Work {
@@ -207,9 +235,19 @@ pub struct Fitted {
 /// [`with_measurement_backend`](crate::with_measurement_backend)). Models are fitted on the CPU in f64.
 #[derive(Default)]
 pub struct NetLab {
-    models: HashMap<String, Rc<Fitted>>,
+    models: HashMap<String, Arc<Fitted>>,
     runs: HashMap<String, ExcessLoss>,
+    /// Runs whose FDR row has been reported (by the first check that used them).
+    reported: HashSet<String>,
     device: Resolved,
+}
+
+/// One regime's run that a suite needs: its cache key and what it takes to run it.
+struct RunJob<'a> {
+    key: String,
+    check: &'a NetCheckSpec,
+    regime: Regime,
+    length: RunLength,
 }
 
 /// The data set and the model a spec describes.
@@ -241,47 +279,201 @@ impl NetLab {
         &mut self,
         spec: &NetModelSpec,
         bar: &indicatif::ProgressBar,
-    ) -> Result<Rc<Fitted>, String> {
-        let key = serde_json::to_string(spec).expect("a model spec serialises");
+    ) -> Result<Arc<Fitted>, String> {
+        let key = model_key(spec);
         if let Some(f) = self.models.get(&key) {
             return Ok(f.clone());
         }
-        let (data, model) = build(spec)?;
-        let local = fit::<crate::net::CpuF64>(spec, &data, &model, bar)?;
-        let fitted = Rc::new(Fitted { data, model, local });
+        let fitted = Arc::new(fit_spec(spec, bar)?);
         self.models.insert(key, fitted.clone());
         Ok(fitted)
     }
 
-    /// The measured excess loss of one regime (run once per suite); `true` when it ran now.
-    fn run(
-        &mut self,
+    /// The measured excess loss of one regime, run by [`prepare`](Self::prepare); `true` for
+    /// the first check that asks (which reports the run's FDR row).
+    fn run(&mut self, check: &NetCheckSpec, regime: &Regime) -> Result<(ExcessLoss, bool), String> {
+        let (key, _) = run_key(check, regime);
+        let r = *self.runs.get(&key).ok_or_else(|| {
+            format!("check {}: its run at eta {} was not prepared", check.id, regime.eta)
+        })?;
+        Ok((r, self.reported.insert(key)))
+    }
+
+    fn measure(
+        &self,
         check: &NetCheckSpec,
         fitted: &Fitted,
         regime: &Regime,
+        length: &RunLength,
         bar: &indicatif::ProgressBar,
-    ) -> Result<(ExcessLoss, bool), String> {
-        let length = RunLength {
-            window: check.window,
-            burn_in: check.burn_in,
-            every: check.every,
-            seed: check.seed,
-        };
-        let key = format!(
-            "{}|{regime:?}|{length:?}",
-            serde_json::to_string(&check.model).expect("a model spec serialises")
-        );
-        if let Some(r) = self.runs.get(&key) {
-            return Ok((*r, false));
-        }
+    ) -> Result<ExcessLoss, String> {
         let label = format!("{}: eta {}, S {}", check.id, regime.eta, regime.batch);
-        let r = crate::with_measurement_backend!(
+        crate::with_measurement_backend!(
             self.device,
-            measure_from_minimum(check, fitted, regime, &length, bar, label)
-        )?;
-        self.runs.insert(key, r);
-        Ok((r, true))
+            measure_from_minimum(check, fitted, regime, length, bar, label)
+        )
     }
+
+    /// Fits every model of `checks` and runs every regime they need that is not cached yet, in
+    /// parallel on the CPU (one at a time on CUDA): each model's runs start as soon as it is
+    /// fitted, the costliest first, each with a bar of its own. The checks then find their runs
+    /// cached, with the same bits as when each runs alone.
+    pub fn prepare(
+        &mut self,
+        checks: &[NetCheckSpec],
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(), String> {
+        // Per model: its key, its spec, and the runs it still needs.
+        let mut groups: Vec<(String, &NetModelSpec, Vec<RunJob>)> = Vec::new();
+        for check in checks {
+            let model = model_key(&check.model);
+            let at = match groups.iter().position(|g| g.0 == model) {
+                Some(at) => at,
+                None => {
+                    groups.push((model, &check.model, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            for regime in check.regimes()? {
+                let (key, length) = run_key(check, &regime);
+                let new =
+                    !self.runs.contains_key(&key) && !groups[at].2.iter().any(|j| j.key == key);
+                if new {
+                    groups[at].2.push(RunJob { key, check, regime, length });
+                }
+            }
+        }
+        groups.iter_mut().for_each(|g| g.2.sort_by(|a, b| b.cost().total_cmp(&a.cost())));
+        let shown = !bar.is_hidden();
+        let shared = Preparation {
+            lab: self,
+            groups,
+            multi: indicatif::MultiProgress::with_draw_target(if shown {
+                indicatif::ProgressDrawTarget::stderr()
+            } else {
+                indicatif::ProgressDrawTarget::hidden()
+            }),
+            style: bar.style(),
+            fits: Default::default(),
+            runs: Default::default(),
+            failed: Default::default(),
+        };
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        if self.device == Resolved::Cpu {
+            rayon::scope(|scope| shared.spawn(scope));
+        } else {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .map_err(|e| format!("a thread for the network runs: {e}"))?
+                .scope(|scope| shared.spawn(scope));
+        }
+        if shown {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        let (fits, runs, failed) = (shared.fits, shared.runs, shared.failed);
+        if let Some(e) = failed.into_inner().expect(UNPOISONED) {
+            return Err(e);
+        }
+        self.models.extend(fits.into_inner().expect(UNPOISONED));
+        self.runs.extend(runs.into_inner().expect(UNPOISONED));
+        Ok(())
+    }
+}
+
+const UNPOISONED: &str = "no job panics while holding a lock";
+
+/// What [`NetLab::prepare`]'s jobs share: the models to fit with their runs, and what they found.
+struct Preparation<'a> {
+    lab: &'a NetLab,
+    groups: Vec<(String, &'a NetModelSpec, Vec<RunJob<'a>>)>,
+    multi: indicatif::MultiProgress,
+    style: indicatif::ProgressStyle,
+    fits: std::sync::Mutex<Vec<(String, Arc<Fitted>)>>,
+    runs: std::sync::Mutex<Vec<(String, ExcessLoss)>>,
+    /// The first error; jobs that have not started yet are skipped.
+    failed: std::sync::Mutex<Option<String>>,
+}
+
+impl<'a> Preparation<'a> {
+    /// One job per model (fit it unless cached), which spawns a job per run once it is fitted.
+    fn spawn<'s>(&'s self, scope: &rayon::Scope<'s>) {
+        for (key, spec, jobs) in &self.groups {
+            scope.spawn(move |scope| {
+                let fitted = match self.lab.models.get(key) {
+                    Some(f) => f.clone(),
+                    None => match self.shown(|bar| fit_spec(spec, bar)) {
+                        Ok(f) => {
+                            let f = Arc::new(f);
+                            self.fits.lock().expect(UNPOISONED).push((key.clone(), f.clone()));
+                            f
+                        }
+                        Err(e) => return self.fail(format!("model {key}: {e}")),
+                    },
+                };
+                for job in jobs {
+                    let fitted = fitted.clone();
+                    scope.spawn(move |_| {
+                        if self.failed.lock().expect(UNPOISONED).is_some() {
+                            return;
+                        }
+                        let r = self.shown(|bar| {
+                            self.lab.measure(job.check, &fitted, &job.regime, &job.length, bar)
+                        });
+                        match r {
+                            Ok(r) => self.runs.lock().expect(UNPOISONED).push((job.key.clone(), r)),
+                            Err(e) => self.fail(e),
+                        }
+                    });
+                }
+            });
+        }
+    }
+
+    /// `job` with a progress bar of its own while it runs.
+    fn shown<R>(&self, job: impl FnOnce(&indicatif::ProgressBar) -> R) -> R {
+        let bar = self.multi.add(indicatif::ProgressBar::new(0).with_style(self.style.clone()));
+        let r = job(&bar);
+        self.multi.remove(&bar);
+        r
+    }
+
+    fn fail(&self, e: String) {
+        self.failed.lock().expect(UNPOISONED).get_or_insert(e);
+    }
+}
+
+impl RunJob<'_> {
+    /// Steps times the examples each touches (a loss evaluation every `every` steps counted
+    /// at a third of a step): the order in which to start one model's runs.
+    fn cost(&self) -> f64 {
+        let steps = self.length.burn_in.unwrap_or(self.length.window) + self.length.window;
+        let n = self.check.model.n.unwrap_or(2_000) as f64;
+        steps as f64 * (self.regime.batch as f64 + n / 3.0 / self.length.every.max(1) as f64)
+    }
+}
+
+/// The cache key of a model.
+fn model_key(spec: &NetModelSpec) -> String {
+    serde_json::to_string(spec).expect("a model spec serialises")
+}
+
+/// A spec's data and model, fitted at θ* on the CPU in f64.
+fn fit_spec(spec: &NetModelSpec, bar: &indicatif::ProgressBar) -> Result<Fitted, String> {
+    let (data, model) = build(spec)?;
+    let local = fit::<crate::net::CpuF64>(spec, &data, &model, bar)?;
+    Ok(Fitted { data, model, local })
+}
+
+/// The cache key of one regime's run and its length.
+fn run_key(check: &NetCheckSpec, regime: &Regime) -> (String, RunLength) {
+    let length = RunLength {
+        window: check.window,
+        burn_in: check.burn_in,
+        every: check.every,
+        seed: check.seed,
+    };
+    (format!("{}|{regime:?}|{length:?}", model_key(&check.model)), length)
 }
 
 /// θ* of a spec's model on backend `B`: an optional SGD warm-up, then the local quadratic model
@@ -415,13 +607,16 @@ fn reliability(r: &ExcessLoss, pass: bool, criterion: String) -> (bool, String) 
     }
 }
 
-/// Runs one network check.
+/// Runs one network check (its fit and runs through [`NetLab::prepare`], unless a suite
+/// prepared them already). Its rows share its seconds: the runs it is the first to report and its
+/// own evaluation; fits are not counted.
 pub fn evaluate_net(
     spec: &NetCheckSpec,
     threshold: f64,
     lab: &mut NetLab,
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<CheckRow>, String> {
+    lab.prepare(std::slice::from_ref(spec), bar)?;
     let started = std::time::Instant::now();
     let fitted = lab.fitted(&spec.model, bar).map_err(|e| format!("check {}: {e}", spec.id))?;
     let local = &fitted.local;
@@ -434,7 +629,10 @@ pub fn evaluate_net(
         p.point().ok_or_else(|| format!("check {}: a {:?} check needs an exact prediction, and the truncated quadratic model of this {}-parameter model bounds it to [{:.4e}, {:.4e}] ± {:.1e} (the dense model takes at most {MAX_DENSE_PARAMS} parameters)", spec.id, spec.kind, local.params, p.lower, p.upper, p.se))
     };
     let mut rows = Vec::new();
-    let fdr_row = |id: String, r: &ExcessLoss, regime: &Regime| {
+    // The seconds of the runs this check is the first to report (a suite runs them beforehand).
+    let mut run_seconds = 0.0;
+    let mut fdr_row = |id: String, r: &ExcessLoss, regime: &Regime| {
+        run_seconds += r.seconds;
         let z = r.fdr.residual.value / r.fdr.residual.se;
         let reshuffled = regime.sampling == Sampling::Reshuffle;
         let off_minimum = local.saddle.is_some();
@@ -471,7 +669,7 @@ pub fn evaluate_net(
         NetCheckKind::Stationary => {
             let prediction = predict(&regime)?;
             let theory = prediction.value();
-            let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
+            let (r, fresh) = lab.run(spec, &regime)?;
             let z = prediction.z(&r.estimate);
             let (pass, criterion) = verdict(z, threshold, spec.expect);
             let (pass, criterion) = reliability(&r, pass, criterion);
@@ -500,14 +698,11 @@ pub fn evaluate_net(
             }
         }
         NetCheckKind::Ratio => {
-            let (eta2, batch2) = (
-                spec.eta2.ok_or(format!("check {}: a ratio check needs eta2", spec.id))?,
-                spec.batch2.ok_or(format!("check {}: a ratio check needs batch2", spec.id))?,
-            );
-            let second = spec.regime(eta2, batch2);
+            let second = spec.regimes()?[1];
+            let eta2 = second.eta;
             let theory = predict_point(&second)? / predict_point(&regime)?;
-            let (a, fresh_a) = lab.run(spec, &fitted, &regime, bar)?;
-            let (b, fresh_b) = lab.run(spec, &fitted, &second, bar)?;
+            let (a, fresh_a) = lab.run(spec, &regime)?;
+            let (b, fresh_b) = lab.run(spec, &second)?;
             let (ea, eb) = (a.estimate, b.estimate);
             let ratio = eb.value / ea.value;
             let se = ratio.abs() * ((ea.se / ea.value).powi(2) + (eb.se / eb.value).powi(2)).sqrt();
@@ -545,19 +740,13 @@ pub fn evaluate_net(
             }
         }
         NetCheckKind::Extrapolation => {
-            if spec.etas.len() < 3 {
-                return Err(format!(
-                    "invalid etas = {:?} in check {}: valid is at least 3 learning rates",
-                    spec.etas, spec.id
-                ));
-            }
             // (eta, δ, se of δ) per run.
             let mut points = Vec::new();
             let mut runs = Vec::new();
-            for &eta in &spec.etas {
-                let regime = spec.regime(eta, spec.batch);
+            for regime in spec.regimes()? {
+                let eta = regime.eta;
                 let p = predict_point(&regime)?;
-                let (r, fresh) = lab.run(spec, &fitted, &regime, bar)?;
+                let (r, fresh) = lab.run(spec, &regime)?;
                 points.push((eta, r.estimate.value / p - 1.0, r.estimate.se / p));
                 if fresh {
                     rows.push(fdr_row(format!("{}[eta={eta}]", spec.id), &r, &regime));
@@ -597,7 +786,7 @@ pub fn evaluate_net(
             );
         }
     }
-    let per_row = started.elapsed().as_secs_f64() / rows.len() as f64;
+    let per_row = (started.elapsed().as_secs_f64() + run_seconds) / rows.len() as f64;
     rows.iter_mut().for_each(|r| r.seconds = per_row);
     Ok(rows)
 }

@@ -326,7 +326,7 @@ fn wrong_formulas_fail_the_same_check_on_the_same_runs() {
 }
 
 #[test]
-#[ignore = "about 2 minutes: cargo test --release -- --ignored net_suite"]
+#[ignore = "about 70 s: cargo test --release -- --ignored net_suite"]
 fn net_suite_passes_with_its_negative_controls_rejected() {
     let text = passing_suite("net");
     assert!(text.contains("NEGATIVE CONTROL"));
@@ -353,4 +353,81 @@ fn net_mnist_suite_passes_with_its_negative_controls_rejected() {
     }
     let text = passing_suite("net-mnist");
     assert!(text.contains("6 passed, 0 failed"), "{text}");
+}
+
+/// Three checks of a 50-parameter logistic regression sharing one regime, and a tiny tanh MLP
+/// (whose θ* the chord-Newton polish finds): five runs in all.
+const TINY_NET_SUITE: &str = r#"
+name = "tiny"
+description = "parallel runs"
+threshold = 5.0
+[[net_check]]
+id = "a"
+claim = "stationary"
+eta = 0.05
+batch = 10
+window = 2000
+model = { classes = [0, 6], pool = 4, n = 100, l2 = 1e-2 }
+[[net_check]]
+id = "b"
+kind = "ratio"
+claim = "ratio, its first regime shared with a"
+eta = 0.05
+batch = 10
+eta2 = 0.2
+batch2 = 40
+window = 2000
+model = { classes = [0, 6], pool = 4, n = 100, l2 = 1e-2 }
+[[net_check]]
+id = "c"
+claim = "momentum"
+eta = 0.01
+batch = 10
+momentum = 0.9
+window = 2000
+model = { classes = [0, 6], pool = 4, n = 100, l2 = 1e-2 }
+[[net_check]]
+id = "d"
+claim = "tanh"
+eta = 0.05
+batch = 10
+window = 2000
+model = { pool = 7, n = 100, l2 = 1e-2, hidden = [3], activation = "tanh", warmup_epochs = 50 }
+"#;
+
+/// A suite's runs go in parallel (`NetLab::prepare`) after its fits: every row is the same bits
+/// on one thread as on two, and each shared run's FDR row is reported once.
+#[test]
+fn net_suite_rows_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("tiny.toml");
+    std::fs::write(&suite, TINY_NET_SUITE).unwrap();
+    let rows = |threads: &str| {
+        let json = dir.path().join(format!("rows{threads}.json"));
+        assert_cmd::Command::cargo_bin("sgd-sde")
+            .unwrap()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["--quiet", "validate", "--suite"])
+            .arg(&suite)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["seconds"] = serde_json::Value::Null;
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = rows("1");
+    let ids: Vec<&str> = one.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "a/fdr", "b", "b[2]/fdr", "c", "c/fdr", "d", "d/fdr"]);
+    assert_eq!(one, rows("2"));
 }
