@@ -181,11 +181,11 @@ impl NetCheckSpec {
 
 impl NetCheckSpec {
     /// The estimated cost of this check (see [`crate::budget`]): the shipped suites' totals come
-    /// out at 150 s (`net`) and 944 s (`net-full`) against about 70 s and 7 min measured on 2
-    /// cores (the latter before runs went parallel), so this bounds absurd suite files, not
-    /// ordinary ones. It counts the full data set
-    /// when `n` is not given (2,000 embedded images, else 60,000), a burn-in as long as the window when it is computed from
-    /// the model, and the fit at θ* counted for every check although a suite fits each model once.
+    /// out at 150 s (`net`) and 944 s (`net-full`) against about 70 s and 170 s measured on 2
+    /// cores, so this bounds absurd suite files, not ordinary ones. It counts the full data set
+    /// when `n` is not given (2,000 embedded images, else 60,000), a burn-in as long as the window
+    /// when it is computed from the model, and the fit at θ* counted for every check although a
+    /// suite fits each model once.
     pub fn work(&self) -> crate::budget::Work {
         let m = &self.model;
         let full = if m.dataset == "embedded" { 2_000 } else { 60_000 };
