@@ -392,7 +392,10 @@ fn binary_context(c: &Common, quiet: bool) -> Result<NetContext, CliError> {
         }
         Err(e) => return Err(CliError::Input(e)),
     };
-    let (train, test) = (train.with_classes(&[0, 1]), test.with_classes(&[0, 1]));
+    let two = |d: crate::net::data::Dataset| {
+        d.with_classes(&[0, 1]).map_err(|e| CliError::Input(e.to_string()))
+    };
+    let (train, test) = (two(train)?, two(test)?);
     let cut = |d: crate::net::data::Dataset, k: Option<usize>, s: u64| match k {
         Some(k) if k < d.len() => {
             d.stratified_subset(k, s).map_err(|e| CliError::Input(e.to_string()))

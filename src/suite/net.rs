@@ -253,7 +253,11 @@ struct RunJob<'a> {
 /// The data set and the model a spec describes.
 pub fn build(spec: &NetModelSpec) -> Result<(Dataset, Model), String> {
     let (train, _) = DataChoice::parse(&spec.dataset, None)?.load(None, None, spec.seed)?;
-    let data = if spec.classes.is_empty() { train } else { train.with_classes(&spec.classes) };
+    let data = if spec.classes.is_empty() {
+        train
+    } else {
+        train.with_classes(&spec.classes).map_err(|e| e.to_string())?
+    };
     let data = data.pooled(spec.pool).map_err(|e| e.to_string())?;
     let data = match spec.n {
         Some(n) => data.stratified_subset(n, spec.seed).map_err(|e| e.to_string())?,
@@ -323,14 +327,14 @@ impl NetLab {
         checks: &[NetCheckSpec],
         bar: &indicatif::ProgressBar,
     ) -> Result<(), String> {
-        // Per model: its key, its spec, and the runs it still needs.
-        let mut groups: Vec<(String, &NetModelSpec, Vec<RunJob>)> = Vec::new();
+        // Per model: its key, the first check that uses it, and the runs it still needs.
+        let mut groups: Vec<(String, &NetCheckSpec, Vec<RunJob>)> = Vec::new();
         for check in checks {
             let model = model_key(&check.model);
             let at = match groups.iter().position(|g| g.0 == model) {
                 Some(at) => at,
                 None => {
-                    groups.push((model, &check.model, Vec::new()));
+                    groups.push((model, check, Vec::new()));
                     groups.len() - 1
                 }
             };
@@ -386,7 +390,7 @@ const UNPOISONED: &str = "no job panics while holding a lock";
 /// What [`NetLab::prepare`]'s jobs share: the models to fit with their runs, and what they found.
 struct Preparation<'a> {
     lab: &'a NetLab,
-    groups: Vec<(String, &'a NetModelSpec, Vec<RunJob<'a>>)>,
+    groups: Vec<(String, &'a NetCheckSpec, Vec<RunJob<'a>>)>,
     multi: indicatif::MultiProgress,
     style: indicatif::ProgressStyle,
     fits: std::sync::Mutex<Vec<(String, Arc<Fitted>)>>,
@@ -398,17 +402,17 @@ struct Preparation<'a> {
 impl<'a> Preparation<'a> {
     /// One job per model (fit it unless cached), which spawns a job per run once it is fitted.
     fn spawn<'s>(&'s self, scope: &rayon::Scope<'s>) {
-        for (key, spec, jobs) in &self.groups {
+        for (key, first, jobs) in &self.groups {
             scope.spawn(move |scope| {
                 let fitted = match self.lab.models.get(key) {
                     Some(f) => f.clone(),
-                    None => match self.shown(|bar| fit_spec(spec, bar)) {
+                    None => match self.shown(|bar| fit_spec(&first.model, bar)) {
                         Ok(f) => {
                             let f = Arc::new(f);
                             self.fits.lock().expect(UNPOISONED).push((key.clone(), f.clone()));
                             f
                         }
-                        Err(e) => return self.fail(format!("model {key}: {e}")),
+                        Err(e) => return self.fail(format!("check {}: {e}", first.id)),
                     },
                 };
                 for job in jobs {

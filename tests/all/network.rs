@@ -276,7 +276,7 @@ fn stratified_subsets_are_balanced_and_reproducible() {
         (0..10u8).map(|k| a.labels.iter().filter(|&&l| l == k).count()).collect();
     assert!(counts.iter().all(|&c| c == 10 || c == 11), "{counts:?}");
     assert!(train.stratified_subset(5000, 1).is_err());
-    let two = train.with_classes(&[0, 1]);
+    let two = train.with_classes(&[0, 1]).unwrap();
     assert_eq!((two.len(), two.classes()), (400, 2));
 }
 

@@ -24,7 +24,7 @@ type B = CpuF64;
 /// Real images (the embedded Fashion-MNIST subset), pooled to `pool x pool` blocks.
 fn images(classes: &[u8], pool: usize, n: usize) -> sgd_sde::net::data::Dataset {
     let (train, _) = embedded_fashion_mnist();
-    train.with_classes(classes).pooled(pool).unwrap().stratified_subset(n, 1).unwrap()
+    train.with_classes(classes).unwrap().pooled(pool).unwrap().stratified_subset(n, 1).unwrap()
 }
 
 fn full_batch(model: Model, data: &sgd_sde::net::data::Dataset, l2: f64) -> NetworkProblem<B> {
@@ -430,4 +430,26 @@ fn net_suite_rows_do_not_depend_on_the_thread_count() {
     let ids: Vec<&str> = one.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a", "a/fdr", "b", "b[2]/fdr", "c", "c/fdr", "d", "d/fdr"]);
     assert_eq!(one, rows("2"));
+}
+
+/// A suite's model with labels the data does not have, or twice the same, is refused with exit 2
+/// and one line naming the check, the field and its value, before anything is fitted.
+#[test]
+fn net_suite_refuses_classes_the_data_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    for (classes, shown) in [("[0, 99]", "classes = [0, 99]"), ("[3, 3]", "classes = [3, 3]")] {
+        let suite = dir.path().join("bad.toml");
+        let text = TINY_NET_SUITE.replacen("classes = [0, 6]", &format!("classes = {classes}"), 1);
+        std::fs::write(&suite, text).unwrap();
+        let out = assert_cmd::Command::cargo_bin("sgd-sde")
+            .unwrap()
+            .args(["--quiet", "validate", "--suite"])
+            .arg(&suite)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("check a") && err.contains(shown) && err.contains("0 to 9"), "{err}");
+    }
 }

@@ -100,14 +100,23 @@ impl Dataset {
     }
 
     /// Only the examples of `classes`, relabelled 0, 1, ... in that order (e.g. MNIST 0/1).
-    pub fn with_classes(&self, classes: &[u8]) -> Self {
+    pub fn with_classes(&self, classes: &[u8]) -> Result<Self, crate::error::ProblemError> {
+        let k = self.classes();
+        let distinct = classes.iter().enumerate().all(|(i, c)| !classes[..i].contains(c));
+        if classes.len() < 2 || !distinct || classes.iter().any(|&c| c as usize >= k) {
+            return Err(crate::error::ProblemError::new(
+                "classes",
+                format!("{classes:?}"),
+                format!("two or more distinct labels from 0 to {}", k.saturating_sub(1)),
+            ));
+        }
         let idx: Vec<usize> =
             (0..self.len()).filter(|&i| classes.contains(&self.labels[i])).collect();
         let mut d = self.select(&idx, &format!("{}{classes:?}", self.name));
         for l in d.labels.iter_mut() {
             *l = classes.iter().position(|c| c == l).expect("filtered above") as u8;
         }
-        d
+        Ok(d)
     }
 
     /// Square images (side `sqrt(dim)`) averaged over `k x k` blocks: side/k x side/k features.
