@@ -234,8 +234,7 @@ impl LocalQuadratic {
                 } else {
                     dense_hessian(problem, t, &device).0
                 };
-                let c = damped_cholesky(&h)?;
-                Ok(Box::new(move |g: &DVector<f64>| Ok(c.solve(g))))
+                damped_newton_solve(&h)
             })?;
         let (hessian, source) = dense_hessian(problem, &theta_star, &device);
         let newton_decrement = match nalgebra::Cholesky::new(hessian.clone()) {
@@ -573,14 +572,14 @@ fn conjugate_gradient<B: AutodiffBackend>(
     Ok((s, rr <= target))
 }
 
-/// The Cholesky factor of `H + mu I` for the Newton step `(H + mu I)^{-1} g`, with Levenberg
-/// damping `mu` raised from 0 until the matrix is positive definite.
-fn damped_cholesky(h: &DMatrix<f64>) -> Result<nalgebra::Cholesky<f64, nalgebra::Dyn>, String> {
+/// The Newton solve `g ↦ (H + mu I)^{-1} g` by a Cholesky factor, with Levenberg damping `mu`
+/// raised from 0 until the matrix is positive definite.
+fn damped_newton_solve(h: &DMatrix<f64>) -> Result<NewtonSolve<'static>, String> {
     let mut mu = 0.0;
     loop {
         let damped = h + DMatrix::identity(h.nrows(), h.ncols()) * mu;
         if let Some(c) = nalgebra::Cholesky::new(damped) {
-            return Ok(c);
+            return Ok(Box::new(move |g: &DVector<f64>| Ok(c.solve(g))));
         }
         mu = if mu == 0.0 { 1e-6 * h.diagonal().abs().max().max(1e-12) } else { mu * 10.0 };
         if !mu.is_finite() || mu > 1e12 {
@@ -875,8 +874,7 @@ mod tests {
                 } else {
                     dense_hessian(p, t, device).0
                 };
-                let c = damped_cholesky(&h)?;
-                Ok(Box::new(move |g: &DVector<f64>| Ok(c.solve(g))))
+                damped_newton_solve(&h)
             }
         };
         let (fresh, g_fresh, _, _) =

@@ -188,8 +188,7 @@ impl NetCheckSpec {
     /// suite fits each model once.
     pub fn work(&self) -> crate::budget::Work {
         let m = &self.model;
-        let full = if m.dataset == "embedded" { 2_000 } else { 60_000 };
-        let n = m.n.unwrap_or(full) as f64;
+        let n = self.examples();
         let side = 28 / m.pool.max(1);
         let outputs = match m.classes.len() {
             2 => 1,
@@ -211,15 +210,31 @@ impl NetCheckSpec {
             NetCheckKind::Ratio => 2.0,
             NetCheckKind::Extrapolation => self.etas.len() as f64,
         };
-        let steps = (self.burn_in.unwrap_or(self.window) as f64) + self.window as f64;
-        let batch = self.batch.max(self.batch2.unwrap_or(0)) as f64;
-        let run = steps * batch + steps / self.every.max(1) as f64 * n / 3.0;
+        let run = self.run_work(self.batch.max(self.batch2.unwrap_or(0)));
         crate::budget::Work::network(
-            format!("check {} ({} steps x {} regimes, d = {d})", self.id, steps, regimes),
+            format!("check {} ({} steps x {} regimes, d = {d})", self.id, self.steps(), regimes),
             fit + regimes * run,
             d,
             8.0 * d * (if dense { d + n } else { n + 100.0 }),
         )
+    }
+
+    /// Training examples: `n`, else the whole set (2,000 embedded images, else 60,000).
+    fn examples(&self) -> f64 {
+        let full = if self.model.dataset == "embedded" { 2_000 } else { 60_000 };
+        self.model.n.unwrap_or(full) as f64
+    }
+
+    /// Steps of one run, with a burn-in as long as the window when it comes from the model.
+    fn steps(&self) -> f64 {
+        self.burn_in.unwrap_or(self.window) as f64 + self.window as f64
+    }
+
+    /// One run's work at batch size `batch`: the examples its steps touch, and a full-data loss
+    /// every `every` steps counted at a third of a step per example.
+    fn run_work(&self, batch: usize) -> f64 {
+        let steps = self.steps();
+        steps * batch as f64 + steps / self.every.max(1) as f64 * self.examples() / 3.0
     }
 }
 
@@ -347,7 +362,9 @@ impl NetLab {
                 }
             }
         }
-        groups.iter_mut().for_each(|g| g.2.sort_by(|a, b| b.cost().total_cmp(&a.cost())));
+        // Costliest first, by the work estimate of the budget.
+        let cost = |j: &RunJob| j.check.run_work(j.regime.batch);
+        groups.iter_mut().for_each(|g| g.2.sort_by(|a, b| cost(b).total_cmp(&cost(a))));
         let shown = !bar.is_hidden();
         let shared = Preparation {
             lab: self,
@@ -444,16 +461,6 @@ impl<'a> Preparation<'a> {
 
     fn fail(&self, e: String) {
         self.failed.lock().expect(UNPOISONED).get_or_insert(e);
-    }
-}
-
-impl RunJob<'_> {
-    /// Steps times the examples each touches (a loss evaluation every `every` steps counted
-    /// at a third of a step): the order in which to start one model's runs.
-    fn cost(&self) -> f64 {
-        let steps = self.length.burn_in.unwrap_or(self.length.window) + self.length.window;
-        let n = self.check.model.n.unwrap_or(2_000) as f64;
-        steps as f64 * (self.regime.batch as f64 + n / 3.0 / self.length.every.max(1) as f64)
     }
 }
 

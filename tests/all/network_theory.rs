@@ -332,13 +332,16 @@ fn net_suite_passes_with_its_negative_controls_rejected() {
     assert!(text.contains("NEGATIVE CONTROL"));
 }
 
+/// `sgd-sde --quiet validate --suite suite` (an embedded name or a file).
+fn validate(suite: impl AsRef<std::ffi::OsStr>) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("sgd-sde").unwrap();
+    c.args(["--quiet", "validate", "--suite"]).arg(suite);
+    c
+}
+
 /// The table `validate --suite name` prints, after checking that it exited 0.
 fn passing_suite(name: &str) -> String {
-    let out = assert_cmd::Command::cargo_bin("sgd-sde")
-        .unwrap()
-        .args(["validate", "--suite", name, "--quiet"])
-        .output()
-        .unwrap();
+    let out = validate(name).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     text
@@ -404,11 +407,8 @@ fn net_suite_rows_do_not_depend_on_the_thread_count() {
     std::fs::write(&suite, TINY_NET_SUITE).unwrap();
     let rows = |threads: &str| {
         let json = dir.path().join(format!("rows{threads}.json"));
-        assert_cmd::Command::cargo_bin("sgd-sde")
-            .unwrap()
+        validate(&suite)
             .env("RAYON_NUM_THREADS", threads)
-            .args(["--quiet", "validate", "--suite"])
-            .arg(&suite)
             .arg("--json")
             .arg(&json)
             .output()
@@ -441,12 +441,7 @@ fn net_suite_refuses_classes_the_data_does_not_have() {
         let suite = dir.path().join("bad.toml");
         let text = TINY_NET_SUITE.replacen("classes = [0, 6]", &format!("classes = {classes}"), 1);
         std::fs::write(&suite, text).unwrap();
-        let out = assert_cmd::Command::cargo_bin("sgd-sde")
-            .unwrap()
-            .args(["--quiet", "validate", "--suite"])
-            .arg(&suite)
-            .output()
-            .unwrap();
+        let out = validate(&suite).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
