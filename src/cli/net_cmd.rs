@@ -1063,7 +1063,20 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
             )?;
             outln!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
-            outln!("one Hessian-vector product (f64 CPU, {} examples): {:.3} s (central difference, step {:.0e}); Tr(H) with {} probes: {:.2} s ({} ReLU flips left)", r.hvp_examples, r.hvp_seconds, r.hvp_step, r.trace_probes, r.trace_seconds, r.trace_relu_flips);
+            let method = if r.hvp_step == 0.0 {
+                "exact R-operator".to_string()
+            } else {
+                format!(
+                    "central difference, step {:.0e}, {} ReLU flips left",
+                    r.hvp_step, r.trace_relu_flips
+                )
+            };
+            outln!(
+                "one Hessian-vector product (f64 CPU, {} examples, {method}): {:.3} s",
+                r.hvp_examples,
+                r.hvp_seconds
+            );
+            outln!("Tr(H) with {} probes: {:.2} s in f64 on the CPU ({:.4e} ± {:.2e}); {:.2} s in the training precision on {} ({:.4e} ± {:.2e})", r.trace_probes, r.trace_seconds, r.trace, r.trace_se, r.trace_train_precision_seconds, r.device, r.trace_train_precision, r.trace_train_precision_se);
         }
     }
     Ok(())

@@ -1,10 +1,12 @@
 //! The speed figures of the network layer: one training epoch of the 4-layer MLP
 //! (784-512-512-512-10, batch 128) in f32 on the chosen device, and the cost of one
-//! Hessian-vector product and one Hutchinson Tr(H) estimate (f64, CPU).
+//! Hessian-vector product (f64, CPU) and one Hutchinson Tr(H) estimate, in f64 on the CPU and in
+//! the training precision on the training device (f32, the precision PyTorch's reference uses).
+//! Without batch norm the products are exact (R-operator); with it, central differences.
 
 use super::context::NetContext;
 use super::error::ExperimentError;
-use crate::net::probes::{hessian_stats, hvp};
+use crate::net::probes::{hessian_stats, HessianOperator};
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
@@ -36,12 +38,20 @@ pub struct BenchReport {
     pub seconds_per_epoch: f64,
     pub hvp_examples: usize,
     pub hvp_seconds: f64,
-    /// The central-difference step the product used (divided by 10 per retry after ReLU flips).
+    /// The central-difference step the product used (divided by 10 per retry after ReLU flips);
+    /// 0 for an exact product.
     pub hvp_step: f64,
     pub trace_probes: usize,
+    /// Tr(H) in f64 on the CPU: the time, and the estimate with its standard error.
     pub trace_seconds: f64,
+    pub trace: f64,
+    pub trace_se: f64,
     /// ReLU units that changed sign within the probes' final steps (0: every product clean).
     pub trace_relu_flips: usize,
+    /// Tr(H) with the same probes in the training precision on the training device.
+    pub trace_train_precision_seconds: f64,
+    pub trace_train_precision: f64,
+    pub trace_train_precision_se: f64,
 }
 
 impl super::Experiment for BenchOptions {
@@ -104,11 +114,18 @@ impl super::Experiment for BenchOptions {
         )?;
         let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
         let t = Instant::now();
-        let hvp_step = hvp(&probe, &th64.tensor, &th64.tensor, 1e-5).eps;
+        let one = HessianOperator::new(&probe, &th64.tensor, 1e-5).apply(&th64.tensor);
+        let hvp_step = one.eps;
+        let _ = Params::new(one.hv).to_vec(); // wait for the device
         let hvp_seconds = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let trace_relu_flips = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed).relu_flips;
+        let f64_stats = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
         let trace_seconds = t.elapsed().as_secs_f64();
+        let probe_train =
+            NetworkProblem::<B>::new(model.clone(), &sub, 1, NoiseMode::FullBatch, 0.0, device)?;
+        let t = Instant::now();
+        let train_stats = hessian_stats(&probe_train, &theta, o.probes, 1e-5, ctx.seed);
+        let trace_train_precision_seconds = t.elapsed().as_secs_f64();
         let r = BenchReport {
             device: format!("{:?}", ctx.device),
             train_examples: n,
@@ -123,7 +140,12 @@ impl super::Experiment for BenchOptions {
             hvp_step,
             trace_probes: o.probes,
             trace_seconds,
-            trace_relu_flips,
+            trace: f64_stats.trace.value,
+            trace_se: f64_stats.trace.se,
+            trace_relu_flips: f64_stats.relu_flips,
+            trace_train_precision_seconds,
+            trace_train_precision: train_stats.trace.value,
+            trace_train_precision_se: train_stats.trace.se,
         };
         Ok(r)
     }
@@ -133,8 +155,9 @@ impl super::Experiment for BenchOptions {
         Ok(())
     }
     fn work(&self, n: usize) -> (f64, usize) {
-        // The epoch, then 1 + probes Hessian-vector products of up to 4 tries x 2 gradients.
-        let probes = (1 + self.probes) as f64 * 8.0 * self.hvp_n.min(n) as f64;
+        // The epoch, then 1 + 2 probes Hessian-vector products of up to 4 tries x 2 gradients
+        // (central differences, with batch norm; exact products cost less).
+        let probes = (1 + 2 * self.probes) as f64 * 8.0 * self.hvp_n.min(n) as f64;
         (self.epochs * n as f64 + probes, super::params_of(&self.layers))
     }
 }

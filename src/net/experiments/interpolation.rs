@@ -14,7 +14,7 @@
 use super::context::NetContext;
 use super::curve::train_run;
 use super::error::ExperimentError;
-use crate::net::probes::hvp;
+use crate::net::probes::HessianOperator;
 use crate::net::train::{EvalSet, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NoiseMode, Params};
 use crate::output::plot;
@@ -133,14 +133,15 @@ impl super::Experiment for InterpolationOptions {
         // The widths of the minimum `theta` with `u` the direction to the other minimum.
         let widths = |eta: f64, batch: usize, theta: &[f64], u: &[f64]| {
             let t64 = tensor(theta);
-            let line = hvp(&probe, &t64, &tensor(u), 1e-5);
+            let op = HessianOperator::new(&probe, &t64, 1e-5);
+            let line = op.apply(&tensor(u));
             let hv = line.hv.to_data().to_vec::<f64>().unwrap_or_default();
             let mut flips = line.relu_flips;
             let mut curvatures = Vec::with_capacity(o.directions);
             let mut slice = Vec::new();
             for i in 0..o.directions {
                 let d = filter_normalised(&arch, theta, ctx.seed, 1000 + i as u64);
-                let h = hvp(&probe, &t64, &tensor(&d), 1e-5);
+                let h = op.apply(&tensor(&d));
                 flips += h.relu_flips;
                 curvatures.push(dot(&d, &h.hv.to_data().to_vec::<f64>().unwrap_or_default()));
                 if i == 0 {

@@ -1,3 +1,4 @@
+use super::exact_hvp::ExactHessian;
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use crate::rng;
@@ -5,12 +6,46 @@ use crate::stats::Estimate;
 use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
 use rand::Rng;
 
-/// `H v` with the step actually used and the ReLU units that changed sign between `θ ± eps u`.
+/// `H v` with the step actually used and the ReLU units that changed sign between `θ ± eps u`
+/// (`eps = 0` and no flips for an exact product).
 #[derive(Debug, Clone)]
 pub struct Hvp<B: AutodiffBackend> {
     pub hv: Tensor<B, 1>,
     pub eps: f64,
     pub relu_flips: usize,
+}
+
+/// `v ↦ H v` at a fixed θ: exact ([`ExactHessian`]) for MLPs without batch norm, else [`hvp`]'s
+/// central differences with step `eps`. Build it once per θ: the exact operator keeps the forward
+/// pass at θ for all its products.
+pub enum HessianOperator<'a, B: AutodiffBackend> {
+    Exact(ExactHessian<B::InnerBackend>),
+    CentralDifference { problem: &'a NetworkProblem<B>, theta: Tensor<B, 1>, eps: f64 },
+}
+
+impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
+    pub fn new(problem: &'a NetworkProblem<B>, theta: &Tensor<B, 1>, eps: f64) -> Self {
+        match ExactHessian::new(
+            &problem.model,
+            problem.x.clone().inner(),
+            problem.targets.clone().inner(),
+            problem.l2,
+            &theta.clone().inner(),
+        ) {
+            Some(op) => Self::Exact(op),
+            None => Self::CentralDifference { problem, theta: theta.clone(), eps },
+        }
+    }
+    pub fn apply(&self, v: &Tensor<B, 1>) -> Hvp<B> {
+        match self {
+            Self::Exact(op) => Hvp {
+                hv: Tensor::from_inner(op.apply(&v.clone().inner())),
+                eps: 0.0,
+                relu_flips: 0,
+            },
+            Self::CentralDifference { problem, theta, eps } => hvp(problem, theta, v, *eps),
+        }
+    }
 }
 
 /// The sign pattern of every hidden ReLU unit over the data (empty for smooth activations).
@@ -93,9 +128,10 @@ pub fn hessian_stats<B: AutodiffBackend>(
     let mut traces = Vec::with_capacity(probes);
     let mut squares = Vec::with_capacity(probes);
     let mut flips = 0;
+    let op = HessianOperator::new(p, &theta.tensor, eps);
     for i in 0..probes {
         let v = rademacher::<B>(d, seed, i as u64, &device);
-        let h = hvp(p, &theta.tensor, &v, eps);
+        let h = op.apply(&v);
         flips += h.relu_flips;
         traces.push((v * h.hv.clone()).sum().into_scalar().elem::<f64>());
         squares.push((h.hv.clone() * h.hv).sum().into_scalar().elem::<f64>());
@@ -137,8 +173,9 @@ pub fn lambda_max<B: AutodiffBackend>(
     let mut v = rademacher::<B>(d, seed, u64::MAX, &device).div_scalar((d as f64).sqrt());
     let mut out =
         PowerIteration { lambda: 0.0, residual: f64::INFINITY, iterations: 0, relu_flips: 0 };
+    let op = HessianOperator::new(p, &theta.tensor, eps);
     for it in 1..=max_iter {
-        let h = hvp(p, &theta.tensor, &v, eps);
+        let h = op.apply(&v);
         let lambda = (v.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>();
         let r = h.hv.clone() - v.clone().mul_scalar(lambda);
         let residual = (r.clone() * r).sum().into_scalar().elem::<f64>().sqrt();

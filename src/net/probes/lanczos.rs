@@ -4,7 +4,7 @@
 //! for polynomials g of degree < 2k. Averaging over probes estimates `Tr g(H) = sum_i g(lambda_i)`.
 //! Full reorthogonalisation keeps the Krylov basis orthogonal in floating point.
 
-use super::hessian::hvp;
+use super::hessian::HessianOperator;
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
@@ -44,14 +44,7 @@ struct Krylov<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> Krylov<B> {
     /// `min(steps, d)` steps from the unit vector `q`.
-    fn run(
-        p: &NetworkProblem<B>,
-        theta: &Params<B>,
-        mut q: Tensor<B, 1>,
-        steps: usize,
-        eps: f64,
-    ) -> Self {
-        let d = theta.len();
+    fn run(op: &HessianOperator<'_, B>, d: usize, mut q: Tensor<B, 1>, steps: usize) -> Self {
         let mut k = Self {
             basis: Vec::new(),
             alpha: Vec::new(),
@@ -61,7 +54,7 @@ impl<B: AutodiffBackend> Krylov<B> {
         };
         for step in 0..steps.min(d) {
             k.basis.push(q.clone());
-            let h = hvp(p, &theta.tensor, &q, eps);
+            let h = op.apply(&q);
             k.relu_flips += h.relu_flips;
             let mut w = h.hv;
             let a = dot(&w, &q);
@@ -125,9 +118,10 @@ pub fn spectral_density<B: AutodiffBackend>(
     let d = theta.len();
     let device = theta.tensor.device();
     let (mut nodes, mut weights, mut flips) = (Vec::new(), Vec::new(), 0);
+    let op = HessianOperator::new(p, &theta.tensor, eps);
     for probe in 0..probes {
         let q = rademacher_unit::<B>(d, seed, 0x051A_0000 + probe as u64, &device);
-        let one = quadrature_along(p, theta, &q, steps, eps);
+        let one = quadrature_with(&op, d, &q, steps);
         flips += one.relu_flips;
         nodes.extend(one.nodes);
         weights.extend(one.weights.iter().map(|w| w * d as f64 / probes as f64));
@@ -145,8 +139,17 @@ pub fn quadrature_along<B: AutodiffBackend>(
     steps: usize,
     eps: f64,
 ) -> SpectralDensity {
+    quadrature_with(&HessianOperator::new(p, &theta.tensor, eps), theta.len(), v, steps)
+}
+
+fn quadrature_with<B: AutodiffBackend>(
+    op: &HessianOperator<'_, B>,
+    d: usize,
+    v: &Tensor<B, 1>,
+    steps: usize,
+) -> SpectralDensity {
     let norm2 = dot(v, v);
-    let k = Krylov::run(p, theta, v.clone().div_scalar(norm2.sqrt()), steps, eps);
+    let k = Krylov::run(op, d, v.clone().div_scalar(norm2.sqrt()), steps);
     let eig = k.ritz();
     let m = k.alpha.len();
     SpectralDensity {
@@ -159,8 +162,8 @@ pub fn quadrature_along<B: AutodiffBackend>(
 
 /// The top Ritz pairs of one Lanczos run: `values` descending, unit `vectors` in θ's space, and
 /// each pair's residual `|H y - theta y| = beta_m |s_mj|` (some eigenvalue of H lies within it;
-/// H here is the central-difference HVP operator, whose own error, about 1e-9 relative in f64,
-/// adds to the bound).
+/// H here is the [`HessianOperator`]: exact to rounding without batch norm; with it, central
+/// differences whose own error, about 1e-9 relative in f64, adds to the bound).
 #[derive(Debug, Clone)]
 pub struct TopEigenpairs<B: AutodiffBackend> {
     pub values: Vec<f64>,
@@ -181,7 +184,7 @@ pub fn top_eigenpairs<B: AutodiffBackend>(
 ) -> TopEigenpairs<B> {
     let d = theta.len();
     let q = rademacher_unit::<B>(d, seed, 0x70_9E16, &theta.tensor.device());
-    let kr = Krylov::run(p, theta, q, steps.max(k), eps);
+    let kr = Krylov::run(&HessianOperator::new(p, &theta.tensor, eps), d, q, steps.max(k));
     let eig = kr.ritz();
     let m = kr.alpha.len();
     let mut order: Vec<usize> = (0..m).collect();

@@ -12,7 +12,7 @@
 //! with the standard error of the mean; with `k = N` it is exact up to the HVP's finite
 //! difference.
 
-use super::{gradient_noise, hvp, per_example_gradients};
+use super::{gradient_noise, per_example_gradients, HessianOperator};
 use crate::net::data::Dataset;
 use crate::net::params::Params;
 use crate::net::problem::{NetworkProblem, NoiseMode};
@@ -51,7 +51,8 @@ pub fn noise_scales<B: AutodiffBackend>(
     let device = p.x.device();
     let g = p.full_gradient(&theta.tensor);
     let dot = |a: Tensor<B, 1>, b: Tensor<B, 1>| (a * b).sum().into_scalar().elem::<f64>();
-    let along = hvp(p, &theta.tensor, &g, 1e-5);
+    let op = HessianOperator::new(p, &theta.tensor, 1e-5);
+    let along = op.apply(&g);
     let g_h_g = dot(g.clone(), along.hv);
     let mut flips = along.relu_flips;
     let mut rng = crate::rng::stream(seed, 0x4E0_15E);
@@ -73,7 +74,7 @@ pub fn noise_scales<B: AutodiffBackend>(
             let d = row.len();
             let u =
                 Tensor::<B, 1>::from_data(TensorData::new(row, [d]), &device) - data_mean.clone();
-            let hu = hvp(p, &theta.tensor, &u, 1e-5);
+            let hu = op.apply(&u);
             flips += hu.relu_flips;
             dot(u, hu.hv)
         })
