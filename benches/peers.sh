@@ -37,7 +37,8 @@ print("| workload | ours (median, all rounds) | reference, same run | ours / ref
 print("|---|---|---|---|")
 row("epoch, batch 128, f32", [o["seconds_per_epoch"] for o in ours], [t["epoch_s"] for t in torch], "s")
 row("one HVP, f64, 1,000 examples", [o["hvp_seconds"] for o in ours], [t["hvp_f64_ms"] / 1e3 for t in torch], "s")
-row("Tr(H), 100 probes, 1,000 examples", [o["trace_seconds"] for o in ours], [t["hutchinson100_s"] for t in torch], "s")
+row("Tr(H), 100 probes, 1,000 examples, f32 (both)", [o["trace_train_precision_seconds"] for o in ours], [t["hutchinson100_s"] for t in torch], "s")
+row("Tr(H), 100 probes, 1,000 examples, ours f64, PyTorch f32", [o["trace_seconds"] for o in ours], [t["hutchinson100_s"] for t in torch], "s")
 for variant in sorted({v["tool"] for r in numba for v in r if "floor" not in v["tool"]}):
     t = [v["run_s"] for r in numba for v in r if v["tool"] == variant]
     row(f"W (sim) vs {variant}", w, t, "s")

@@ -8,6 +8,7 @@
 //! products, Hutchinson traces, power iteration) is plain vector algebra on θ.
 
 pub mod backend;
+pub mod backprop;
 pub mod data;
 pub mod excess_loss;
 pub mod experiments;

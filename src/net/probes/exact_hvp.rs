@@ -25,26 +25,20 @@
 //! in [`CACHE_ELEMENTS`] numbers, and recomputed per product otherwise. Per product the cost is
 //! about 1.4 full-batch gradients (the R passes only), against 2 for a central difference.
 
+use crate::net::backprop::{Backprop, ExampleWeights};
 use crate::net::model::{Activation, Model};
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 /// The most numbers the cached forward quantities may hold (2^26: 512 MiB in f64).
 pub const CACHE_ELEMENTS: usize = 1 << 26;
 /// Examples per chunk of the forward and R passes.
 const CHUNK: usize = 4096;
 
-/// One chunk's forward quantities at θ.
+/// One chunk's forward quantities at θ: the back-propagation pass, and for tanh
+/// `(δ_{l+1} W_{l+1}^T) ⊙ sigma''(z_l) = -2 a_l ⊙ δ_l` of every hidden layer.
 struct ChunkState<B: Backend> {
-    /// The input `a_{l-1}` of every layer.
-    inputs: Vec<Tensor<B, 2>>,
-    /// `sigma'(z_l)` of every hidden layer.
-    slopes: Vec<Tensor<B, 2>>,
-    /// `(δ_{l+1} W_{l+1}^T) ⊙ sigma''(z_l)` of every hidden layer (tanh only).
+    pass: Backprop<B>,
     curvatures: Vec<Tensor<B, 2>>,
-    /// `δ_l` of every layer.
-    deltas: Vec<Tensor<B, 2>>,
-    /// The output layer's `l''` data: softmax probabilities, or `s (1 - s)` for one output.
-    output: Tensor<B, 2>,
 }
 
 /// `v ↦ H v` at a fixed θ for an MLP without batch norm.
@@ -103,52 +97,21 @@ impl<B: Backend> ExactHessian<B> {
     /// The forward pass and back-propagated errors of the rows `rows` at θ.
     fn chunk_state(&self, rows: std::ops::Range<usize>) -> ChunkState<B> {
         let n = self.x.dims()[0] as f64;
-        let layers = self.weights.len();
-        let act = self.model.arch.activation;
-        let mut a = self.x.clone().slice([rows.clone()]);
-        let mut inputs = Vec::with_capacity(layers);
-        let mut slopes = Vec::with_capacity(layers - 1);
-        let mut activations = Vec::with_capacity(layers - 1);
-        for (l, w) in self.weights.iter().enumerate() {
-            let z = a.clone().matmul(w.clone()) + self.biases[l].clone();
-            inputs.push(a);
-            if l + 1 == layers {
-                a = z;
-                break;
-            }
-            a = match act {
-                Activation::Relu => {
-                    slopes.push(z.clone().greater_elem(0.0).float());
-                    activation::relu(z)
-                }
-                Activation::Tanh => {
-                    let t = z.tanh();
-                    slopes.push(t.clone().powi_scalar(2).neg().add_scalar(1.0));
-                    t
-                }
-            };
-            activations.push(a.clone());
-        }
-        let t = self.targets.clone().slice([rows]);
-        let (output, delta) = if self.model.arch.outputs() == 1 {
-            let s = activation::sigmoid(a);
-            (s.clone() * s.clone().neg().add_scalar(1.0), s - t)
-        } else {
-            let p = activation::softmax(a, 1);
-            (p.clone(), p - t)
+        let pass = Backprop::new(
+            &self.model,
+            &self.weights,
+            &self.biases,
+            self.x.clone().slice([rows.clone()]),
+            self.targets.clone().slice([rows]),
+            &ExampleWeights::Uniform(1.0 / n),
+        );
+        let curvatures = match self.model.arch.activation {
+            Activation::Tanh => (0..pass.slopes.len())
+                .map(|l| pass.inputs[l + 1].clone() * pass.deltas[l].clone().mul_scalar(-2.0))
+                .collect(),
+            Activation::Relu => Vec::new(),
         };
-        let mut deltas = vec![delta.div_scalar(n)];
-        let mut curvatures = Vec::new();
-        for l in (1..layers).rev() {
-            let back = deltas[0].clone().matmul(self.weights[l].clone().transpose());
-            if act == Activation::Tanh {
-                // sigma'' = -2 a sigma'
-                let s2 = activations[l - 1].clone() * slopes[l - 1].clone().mul_scalar(-2.0);
-                curvatures.insert(0, back.clone() * s2);
-            }
-            deltas.insert(0, back * slopes[l - 1].clone());
-        }
-        ChunkState { inputs, slopes, curvatures, deltas, output }
+        ChunkState { pass, curvatures }
     }
 
     /// `H v` for `v` in θ's layout.
@@ -181,8 +144,12 @@ impl<B: Backend> ExactHessian<B> {
     }
 
     /// One chunk's `R{∇L}` blocks in layout order (`W_1, b_1, W_2, ...`).
-    fn r_pass(&self, s: &ChunkState<B>, dirs: &[crate::net::model::Layer<B>]) -> Vec<Tensor<B, 2>> {
-        let layers = self.weights.len();
+    fn r_pass(
+        &self,
+        state: &ChunkState<B>,
+        dirs: &[crate::net::model::Layer<B>],
+    ) -> Vec<Tensor<B, 2>> {
+        let (s, layers) = (&state.pass, self.weights.len());
         let tanh = self.model.arch.activation == Activation::Tanh;
         // R forward.
         let mut r_inputs: Vec<Option<Tensor<B, 2>>> = vec![None];
@@ -222,7 +189,7 @@ impl<B: Backend> ExactHessian<B> {
                     + s.deltas[l].clone().matmul(dirs[l].weight.clone().transpose());
                 r_delta = back * s.slopes[l - 1].clone();
                 if tanh {
-                    r_delta = r_delta + s.curvatures[l - 1].clone() * r_pre[l - 1].clone();
+                    r_delta = r_delta + state.curvatures[l - 1].clone() * r_pre[l - 1].clone();
                 }
             }
         }
@@ -323,6 +290,7 @@ mod tests {
         )
         .unwrap();
         for s in op.cached.as_mut().unwrap() {
+            assert!(!s.curvatures.is_empty());
             s.curvatures = s.curvatures.iter().map(|c| c.zeros_like()).collect();
         }
         let wrong = Tensor::<CpuF64, 1>::from_inner(op.apply(&v.inner()));
