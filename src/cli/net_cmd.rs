@@ -1076,7 +1076,22 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 r.hvp_examples,
                 r.hvp_seconds
             );
-            outln!("Tr(H) with {} probes: {:.2} s in f64 on the CPU ({:.4e} ± {:.2e}); {:.2} s in the training precision on {} ({:.4e} ± {:.2e})", r.trace_probes, r.trace_seconds, r.trace, r.trace_se, r.trace_train_precision_seconds, r.device, r.trace_train_precision, r.trace_train_precision_se);
+            let estimate = |value: f64, se: f64| {
+                if se.is_finite() {
+                    format!("{value:.4e} ± {se:.2e}")
+                } else {
+                    format!("{value:.4e}, no error bar from one probe")
+                }
+            };
+            outln!(
+                "Tr(H) with {} probes: {:.2} s in f64 on the CPU ({}); {:.2} s in the training precision on {} ({})",
+                r.trace_probes,
+                r.trace_seconds,
+                estimate(r.trace, r.trace_se),
+                r.trace_train_precision_seconds,
+                r.device,
+                estimate(r.trace_train_precision, r.trace_train_precision_se)
+            );
         }
     }
     Ok(())
