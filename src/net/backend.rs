@@ -118,3 +118,23 @@ pub fn resolve(choice: DeviceChoice) -> Result<Resolved, String> {
         },
     }
 }
+
+/// A tensor of f64 values on Flex with an explicit F64 dtype. Flex's f64 matrix products (gemm)
+/// take half the time of NdArray's (matrixmultiply) on the 2-core EPYC: 17.6 against 33.9 ms for
+/// 1000 x 512 x 512 (BENCHMARKS.md). Flex's *default* dtype stays f32, so only code whose every
+/// tensor takes its dtype from its inputs may run on such tensors: [`super::backprop`] and the
+/// exact Hessian products do ([`super::probes::HessianOperator`] sends CPU f64 products there).
+pub fn flex_f64<const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+) -> burn::tensor::Tensor<Flex, D> {
+    burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(values, shape),
+        (&Default::default(), burn::tensor::DType::F64),
+    )
+}
+
+/// Whether `B` is [`CpuF64`], whose f64 products run faster on Flex ([`flex_f64`]).
+pub fn is_cpu_f64<B: burn::tensor::backend::Backend>() -> bool {
+    std::any::TypeId::of::<B>() == std::any::TypeId::of::<CpuF64>()
+}

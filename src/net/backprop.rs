@@ -13,6 +13,8 @@
 //! `1 - a^2` for tanh. The same matrix products as autodiff's, without its graph: training
 //! ([`NetworkProblem::weighted_gradient`](super::NetworkProblem::weighted_gradient)) and the
 //! exact Hessian-vector products ([`ExactHessian`](super::probes::ExactHessian)) share it.
+//! Every tensor it makes takes its dtype from its inputs, so it runs in f64 on Flex (whose
+//! default dtype is f32) when given f64 tensors ([`backend::flex_f64`](super::backend::flex_f64)).
 
 use super::model::{Activation, Model};
 use burn::tensor::{activation, backend::Backend, Tensor};
@@ -62,7 +64,9 @@ impl<B: Backend> Backprop<B> {
             }
             a = match model.arch.activation {
                 Activation::Relu => {
-                    slopes.push(z.clone().greater_elem(0.0).float());
+                    // 1[z > 0] as max(sign z, 0): float ops keep the input's dtype, where a
+                    // bool-to-float conversion would take the device's default (f32 on Flex).
+                    slopes.push(z.clone().sign().clamp_min(0.0));
                     activation::relu(z)
                 }
                 Activation::Tanh => {

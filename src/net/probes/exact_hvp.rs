@@ -318,6 +318,36 @@ mod tests {
         assert_eq!(b.to_data().to_vec::<f64>().unwrap(), c.to_data().to_vec::<f64>().unwrap());
     }
 
+    /// `CpuF64`'s products run on Flex with an F64 dtype: they equal NdArray's f64 products to
+    /// rounding (1e-13), where any f32 step on the way (Flex's default dtype) would leave ~1e-7.
+    #[test]
+    fn cpu_f64_products_on_flex_are_f64() {
+        for arch in [
+            Architecture::new(vec![16, 5, 4, 10]).unwrap().with_activation(Activation::Tanh),
+            Architecture::new(vec![16, 6, 10]).unwrap(),
+            Architecture::new(vec![16, 4, 1]).unwrap(),
+        ] {
+            let binary = arch.outputs() == 1;
+            let p = problem(arch, binary.then_some(&[0u8, 6][..]), 1e-3);
+            let theta = p.model.init::<CpuF64>(5, &Default::default()).tensor;
+            let v = vector(p.model.arch.n_params(), 1);
+            let op = crate::net::probes::HessianOperator::new(&p, &theta, 1e-5);
+            assert!(matches!(op, crate::net::probes::HessianOperator::ExactOnFlexF64(..)));
+            let on_flex = op.apply(&v).hv;
+            let nd = ExactHessian::new(
+                &p.model,
+                p.x.clone().inner(),
+                p.targets.clone().inner(),
+                p.l2,
+                &theta.clone().inner(),
+            )
+            .unwrap();
+            let on_ndarray = Tensor::<CpuF64, 1>::from_inner(nd.apply(&v.inner()));
+            let err = norm(&(on_flex - on_ndarray.clone())) / norm(&on_ndarray);
+            assert!(err < 1e-13, "{:?}: relative difference {err:.1e}", p.model.arch);
+        }
+    }
+
     /// Symmetry: `u^T H v = v^T H u` to rounding (a sign or transpose slip in a cross term breaks it).
     #[test]
     fn the_product_is_symmetric() {

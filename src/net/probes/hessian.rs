@@ -1,8 +1,10 @@
 use super::exact_hvp::ExactHessian;
+use crate::net::backend::{flex_f64, is_cpu_f64};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use crate::rng;
 use crate::stats::Estimate;
+use burn::backend::Flex;
 use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
 use rand::Rng;
 
@@ -20,11 +22,36 @@ pub struct Hvp<B: AutodiffBackend> {
 /// pass at θ for all its products.
 pub enum HessianOperator<'a, B: AutodiffBackend> {
     Exact(ExactHessian<B::InnerBackend>),
-    CentralDifference { problem: &'a NetworkProblem<B>, theta: Tensor<B, 1>, eps: f64 },
+    /// [`CpuF64`](crate::net::CpuF64)'s exact products, computed in f64 on Flex
+    /// ([`flex_f64`]), with `B`'s device to bring them back to.
+    ExactOnFlexF64(Box<ExactHessian<Flex>>, B::Device),
+    CentralDifference {
+        problem: &'a NetworkProblem<B>,
+        theta: Tensor<B, 1>,
+        eps: f64,
+    },
+}
+
+/// A tensor's values as f64 on the host.
+fn host<K: burn::tensor::backend::Backend, const D: usize>(t: Tensor<K, D>) -> Vec<f64> {
+    t.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64")
 }
 
 impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
     pub fn new(problem: &'a NetworkProblem<B>, theta: &Tensor<B, 1>, eps: f64) -> Self {
+        if is_cpu_f64::<B>() {
+            let on_flex = |t: &Tensor<B, 2>| flex_f64(host(t.clone()), t.dims());
+            let op = ExactHessian::new(
+                &problem.model,
+                on_flex(&problem.x),
+                on_flex(&problem.targets),
+                problem.l2,
+                &flex_f64(host(theta.clone()), theta.dims()),
+            );
+            if let Some(op) = op {
+                return Self::ExactOnFlexF64(Box::new(op), theta.device());
+            }
+        }
         match ExactHessian::new(
             &problem.model,
             problem.x.clone().inner(),
@@ -43,6 +70,15 @@ impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
                 eps: 0.0,
                 relu_flips: 0,
             },
+            Self::ExactOnFlexF64(op, device) => {
+                let hv = host(op.apply(&flex_f64(host(v.clone()), v.dims())));
+                let d = hv.len();
+                Hvp {
+                    hv: Tensor::from_data(TensorData::new(hv, [d]), device),
+                    eps: 0.0,
+                    relu_flips: 0,
+                }
+            }
             Self::CentralDifference { problem, theta, eps } => hvp(problem, theta, v, *eps),
         }
     }
@@ -100,7 +136,10 @@ pub(super) fn rademacher<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Tensor<B, 1> {
     let mut r = rng::stream(seed, i);
-    let v: Vec<f64> = (0..d).map(|_| if r.random::<bool>() { 1.0 } else { -1.0 }).collect();
+    // Built in the backend's own float type (±1 is exact in any), so no conversion pass.
+    let (one, minus_one) = (1.0f64.elem::<B::FloatElem>(), (-1.0f64).elem::<B::FloatElem>());
+    let v: Vec<B::FloatElem> =
+        (0..d).map(|_| if r.random::<bool>() { one } else { minus_one }).collect();
     Tensor::from_data(TensorData::new(v, [d]), device)
 }
 
