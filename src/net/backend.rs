@@ -1,4 +1,5 @@
-//! Backends and device choice. The CPU (Flex in f32, NdArray in f64) is the default; `--device cuda` needs the `cuda`
+//! Backends and device choice. The CPU (Flex in f32, NdArray in f64, and Flex with an F64 dtype
+//! for the exact Hessian products, [`flex_f64`]) is the default; `--device cuda` needs the `cuda`
 //! feature and a working driver, probed once with any panic caught, so a missing GPU gives one
 //! clear message instead of a backtrace.
 
@@ -120,8 +121,8 @@ pub fn resolve(choice: DeviceChoice) -> Result<Resolved, String> {
 }
 
 /// A tensor of f64 values on Flex with an explicit F64 dtype. Flex's f64 matrix products (gemm)
-/// take half the time of NdArray's (matrixmultiply) on the 2-core EPYC: 17.6 against 33.9 ms for
-/// 1000 x 512 x 512 (BENCHMARKS.md). Flex's *default* dtype stays f32, so only code whose every
+/// took half the time of NdArray's (matrixmultiply) on the 2-core EPYC in a scratch measurement
+/// (17.6 against 33.9 ms for 1000 x 512 x 512), and 20 Hutchinson probes 20% less (BENCHMARKS.md). Flex's *default* dtype stays f32, so only code whose every
 /// tensor takes its dtype from its inputs may run on such tensors: [`super::backprop`] and the
 /// exact Hessian products do ([`super::probes::HessianOperator`] sends CPU f64 products there).
 pub fn flex_f64<const D: usize>(

@@ -34,7 +34,7 @@ pub enum HessianOperator<'a, B: AutodiffBackend> {
 
 /// A tensor's values as f64 on the host.
 fn host<K: burn::tensor::backend::Backend, const D: usize>(t: Tensor<K, D>) -> Vec<f64> {
-    t.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64")
+    t.into_data().convert::<f64>().into_vec::<f64>().expect("a float tensor converts to f64")
 }
 
 impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
