@@ -434,7 +434,8 @@ fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
         TensorData::new(u.iter().copied().collect(), [d]),
         &Default::default(),
     );
-    let q = sgd_sde::net::probes::quadrature_along(&p, &theta, &ut, d, 1e-5);
+    let op = sgd_sde::net::probes::HessianOperator::new(&p, &theta.tensor, 1e-5);
+    let q = sgd_sde::net::probes::quadrature_along(&op, &ut, d);
     assert!((q.weights.iter().sum::<f64>() - u.norm_squared()).abs() < 1e-9 * u.norm_squared());
     for m in 1..=3 {
         let exact = u.dot(&(h.pow(m as u32) * &u));

@@ -35,7 +35,9 @@
 use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::params::Params;
-use crate::net::probes::{covariance_probe, noise_scales, quadrature_along, NoiseScales};
+use crate::net::probes::{
+    covariance_probe, noise_scales, quadrature_along, HessianOperator, NoiseScales,
+};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
 use crate::problems::Sampling;
@@ -417,7 +419,8 @@ fn nqm_prediction(
     let pairs = |q: &crate::net::probes::SpectralDensity, scale: f64| -> Vec<(f64, f64)> {
         q.nodes.iter().zip(&q.weights).map(|(&h, &w)| (h, w * scale)).collect()
     };
-    let start = quadrature_along(probe, at, &displacement, o.nqm_steps, EPS);
+    let op = HessianOperator::new(probe, &at.tensor, EPS);
+    let start = quadrature_along(&op, &displacement, o.nqm_steps);
     let half_dhd = |keep: fn(f64) -> bool| -> f64 {
         start
             .nodes
@@ -440,7 +443,7 @@ fn nqm_prediction(
     let mut rng = crate::rng::stream(seed, 0x0A0_C0DE);
     for _ in 0..o.nqm_probes {
         let u = covariance_probe(probe, at, &g, &mut rng);
-        let q = quadrature_along(probe, at, &u, o.nqm_steps, EPS);
+        let q = quadrature_along(&op, &u, o.nqm_steps);
         relu_flips += q.relu_flips;
         noise.extend(pairs(&q, 1.0 / o.nqm_probes as f64));
     }

@@ -121,7 +121,7 @@ pub fn spectral_density<B: AutodiffBackend>(
     let op = HessianOperator::new(p, &theta.tensor, eps);
     for probe in 0..probes {
         let q = rademacher_unit::<B>(d, seed, 0x051A_0000 + probe as u64, &device);
-        let one = quadrature_with(&op, d, &q, steps);
+        let one = quadrature_along(&op, &q, steps);
         flips += one.relu_flips;
         nodes.extend(one.nodes);
         weights.extend(one.weights.iter().map(|w| w * d as f64 / probes as f64));
@@ -131,25 +131,15 @@ pub fn spectral_density<B: AutodiffBackend>(
 
 /// The Gauss quadrature of one quadratic form, `v^T g(H) v ≈ sum_j w_j g(theta_j)`: `steps`
 /// Lanczos steps from `v / |v|`, the Ritz values `theta_j` as nodes and `w_j = |v|^2 s_{j,1}^2`
-/// (they sum to `|v|^2`). Exact for polynomials g of degree below `2 steps`.
+/// (they sum to `|v|^2`). Exact for polynomials g of degree below `2 steps`. `op` is H at one θ,
+/// built once for all the forms taken there.
 pub fn quadrature_along<B: AutodiffBackend>(
-    p: &NetworkProblem<B>,
-    theta: &Params<B>,
-    v: &Tensor<B, 1>,
-    steps: usize,
-    eps: f64,
-) -> SpectralDensity {
-    quadrature_with(&HessianOperator::new(p, &theta.tensor, eps), theta.len(), v, steps)
-}
-
-fn quadrature_with<B: AutodiffBackend>(
     op: &HessianOperator<'_, B>,
-    d: usize,
     v: &Tensor<B, 1>,
     steps: usize,
 ) -> SpectralDensity {
     let norm2 = dot(v, v);
-    let k = Krylov::run(op, d, v.clone().div_scalar(norm2.sqrt()), steps);
+    let k = Krylov::run(op, v.dims()[0], v.clone().div_scalar(norm2.sqrt()), steps);
     let eig = k.ritz();
     let m = k.alpha.len();
     SpectralDensity {
