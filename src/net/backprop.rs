@@ -16,7 +16,7 @@
 //! Every tensor it makes takes its dtype from its inputs, so it runs in f64 on Flex (whose
 //! default dtype is f32) when given f64 tensors ([`backend::flex_f64`](super::backend::flex_f64)).
 
-use super::model::{Activation, Model};
+use super::model::{Activation, Layer, Model};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
 /// The weights `w_i` of the examples in the loss.
@@ -40,25 +40,24 @@ pub struct Backprop<B: Backend> {
 }
 
 impl<B: Backend> Backprop<B> {
-    /// One pass over the rows `x` with targets `t` (one-hot, or n x 1 in {0, 1}), with the layers'
-    /// weights `weights[l]` (fan-in x fan-out) and biases `biases[l]` (1 x fan-out).
+    /// One pass over the rows `x` with targets `t` (one-hot, or n x 1 in {0, 1}) through the
+    /// model's `layers` at θ ([`Model::layers`]).
     pub fn new(
         model: &Model,
-        weights: &[Tensor<B, 2>],
-        biases: &[Tensor<B, 2>],
+        layers: &[Layer<B>],
         x: Tensor<B, 2>,
         t: Tensor<B, 2>,
         w: &ExampleWeights<B>,
     ) -> Self {
         debug_assert!(!model.arch.batch_norm, "batch norm needs the autodiff path");
-        let layers = weights.len();
+        let last = layers.len() - 1;
         let mut a = x;
-        let mut inputs = Vec::with_capacity(layers);
-        let mut slopes = Vec::with_capacity(layers - 1);
-        for l in 0..layers {
-            let z = a.clone().matmul(weights[l].clone()) + biases[l].clone();
+        let mut inputs = Vec::with_capacity(layers.len());
+        let mut slopes = Vec::with_capacity(last);
+        for (l, layer) in layers.iter().enumerate() {
+            let z = a.clone().matmul(layer.weight.clone()) + layer.bias.clone();
             inputs.push(a);
-            if l + 1 == layers {
+            if l == last {
                 a = z;
                 break;
             }
@@ -93,8 +92,8 @@ impl<B: Backend> Backprop<B> {
             }
         };
         let mut deltas = vec![error];
-        for l in (1..layers).rev() {
-            let back = deltas[0].clone().matmul(weights[l].clone().transpose());
+        for l in (1..layers.len()).rev() {
+            let back = deltas[0].clone().matmul(layers[l].weight.clone().transpose());
             deltas.insert(0, back * slopes[l - 1].clone());
         }
         Self { inputs, slopes, deltas, output }

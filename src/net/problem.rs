@@ -202,14 +202,9 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
     ) -> Tensor<B, 1> {
         let th = theta.clone().inner();
         let (x, t) = Self::rows(&self.x.clone().inner(), &self.targets.clone().inner(), rows);
-        let (ws, bs): (Vec<_>, Vec<_>) = self
-            .model
-            .layers(&self.model.arch.split(&th))
-            .into_iter()
-            .map(|l| (l.weight, l.bias))
-            .unzip();
+        let layers = self.model.layers(&self.model.arch.split(&th));
         let w = ExampleWeights::Each(weights.inner());
-        let g = Backprop::new(&self.model, &ws, &bs, x, t, &w).gradient();
+        let g = Backprop::new(&self.model, &layers, x, t, &w).gradient();
         Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
     }
 

@@ -26,7 +26,7 @@
 //! about 1.4 full-batch gradients (the R passes only), against 2 for a central difference.
 
 use crate::net::backprop::{Backprop, ExampleWeights};
-use crate::net::model::{Activation, Model};
+use crate::net::model::{Activation, Layer, Model};
 use burn::tensor::{backend::Backend, Tensor};
 
 /// The most numbers the cached forward quantities may hold (2^26: 512 MiB in f64).
@@ -47,10 +47,8 @@ pub struct ExactHessian<B: Backend> {
     x: Tensor<B, 2>,
     targets: Tensor<B, 2>,
     l2: f64,
-    /// `W_l` at θ.
-    weights: Vec<Tensor<B, 2>>,
-    /// `b_l` at θ, as 1 x b rows.
-    biases: Vec<Tensor<B, 2>>,
+    /// `W_l` and `b_l` at θ.
+    layers: Vec<Layer<B>>,
     chunks: Vec<std::ops::Range<usize>>,
     cached: Option<Vec<ChunkState<B>>>,
 }
@@ -81,11 +79,9 @@ impl<B: Backend> ExactHessian<B> {
             return None;
         }
         let n = x.dims()[0];
-        let (weights, biases) =
-            model.layers(&model.arch.split(theta)).into_iter().map(|l| (l.weight, l.bias)).unzip();
+        let layers = model.layers(&model.arch.split(theta));
         let chunks = (0..n).step_by(chunk.max(1)).map(|s| s..(s + chunk).min(n)).collect();
-        let mut op =
-            Self { model: model.clone(), x, targets, l2, weights, biases, chunks, cached: None };
+        let mut op = Self { model: model.clone(), x, targets, l2, layers, chunks, cached: None };
         let hidden: usize = model.arch.sizes[1..model.arch.sizes.len() - 1].iter().sum();
         let per_example = model.arch.sizes[0] + 4 * hidden + 2 * model.arch.outputs();
         if n.saturating_mul(per_example) <= CACHE_ELEMENTS {
@@ -99,8 +95,7 @@ impl<B: Backend> ExactHessian<B> {
         let n = self.x.dims()[0] as f64;
         let pass = Backprop::new(
             &self.model,
-            &self.weights,
-            &self.biases,
+            &self.layers,
             self.x.clone().slice([rows.clone()]),
             self.targets.clone().slice([rows]),
             &ExampleWeights::Uniform(1.0 / n),
@@ -144,12 +139,8 @@ impl<B: Backend> ExactHessian<B> {
     }
 
     /// One chunk's `R{∇L}` blocks in layout order (`W_1, b_1, W_2, ...`).
-    fn r_pass(
-        &self,
-        state: &ChunkState<B>,
-        dirs: &[crate::net::model::Layer<B>],
-    ) -> Vec<Tensor<B, 2>> {
-        let (s, layers) = (&state.pass, self.weights.len());
+    fn r_pass(&self, state: &ChunkState<B>, dirs: &[Layer<B>]) -> Vec<Tensor<B, 2>> {
+        let (s, layers) = (&state.pass, self.layers.len());
         let tanh = self.model.arch.activation == Activation::Tanh;
         // R forward.
         let mut r_inputs: Vec<Option<Tensor<B, 2>>> = vec![None];
@@ -157,7 +148,7 @@ impl<B: Backend> ExactHessian<B> {
         for l in 0..layers {
             let mut rz = s.inputs[l].clone().matmul(dirs[l].weight.clone()) + dirs[l].bias.clone();
             if let Some(ra) = &r_inputs[l] {
-                rz = rz + ra.clone().matmul(self.weights[l].clone());
+                rz = rz + ra.clone().matmul(self.layers[l].weight.clone());
             }
             if l + 1 < layers {
                 r_inputs.push(Some(rz.clone() * s.slopes[l].clone()));
@@ -185,7 +176,7 @@ impl<B: Backend> ExactHessian<B> {
             blocks.push(r_delta.clone().sum_dim(0));
             blocks.push(rgw);
             if l > 0 {
-                let back = r_delta.matmul(self.weights[l].clone().transpose())
+                let back = r_delta.matmul(self.layers[l].weight.clone().transpose())
                     + s.deltas[l].clone().matmul(dirs[l].weight.clone().transpose());
                 r_delta = back * s.slopes[l - 1].clone();
                 if tanh {
@@ -223,6 +214,15 @@ mod tests {
         Tensor::from_data(TensorData::new(v, [d]), &Default::default())
     }
 
+    /// The operator on NdArray in f64 (CpuF64's inner backend) at θ.
+    fn exact_at(
+        p: &NetworkProblem<CpuF64>,
+        theta: &Tensor<CpuF64, 1>,
+    ) -> ExactHessian<burn::backend::NdArray<f64>> {
+        let (x, t) = (p.x.clone().inner(), p.targets.clone().inner());
+        ExactHessian::new(&p.model, x, t, p.l2, &theta.clone().inner()).expect("no batch norm")
+    }
+
     fn norm(t: &Tensor<CpuF64, 1>) -> f64 {
         (t.clone() * t.clone()).sum().into_scalar().elem::<f64>().sqrt()
     }
@@ -235,14 +235,7 @@ mod tests {
         let v = vector(p.model.arch.n_params(), 1);
         let fd = hvp(p, &theta, &v, 1e-5);
         assert_eq!(fd.relu_flips, 0, "a clean central difference is the reference");
-        let op = ExactHessian::new(
-            &p.model,
-            p.x.clone().inner(),
-            p.targets.clone().inner(),
-            p.l2,
-            &theta.clone().inner(),
-        )
-        .expect("no batch norm");
+        let op = exact_at(p, &theta);
         let exact = Tensor::<CpuF64, 1>::from_inner(op.apply(&v.clone().inner()));
         (norm(&(exact.clone() - fd.hv.clone())) / norm(&fd.hv), exact)
     }
@@ -281,14 +274,7 @@ mod tests {
         let theta = p.model.init::<CpuF64>(5, &Default::default()).tensor;
         let v = vector(p.model.arch.n_params(), 1);
         let fd = hvp(&p, &theta, &v, 1e-5).hv;
-        let mut op = ExactHessian::new(
-            &p.model,
-            p.x.clone().inner(),
-            p.targets.clone().inner(),
-            p.l2,
-            &theta.clone().inner(),
-        )
-        .unwrap();
+        let mut op = exact_at(&p, &theta);
         for s in op.cached.as_mut().unwrap() {
             assert!(!s.curvatures.is_empty());
             s.curvatures = s.curvatures.iter().map(|c| c.zeros_like()).collect();
@@ -334,14 +320,7 @@ mod tests {
             let op = crate::net::probes::HessianOperator::new(&p, &theta, 1e-5);
             assert!(matches!(op, crate::net::probes::HessianOperator::ExactOnFlexF64(..)));
             let on_flex = op.apply(&v).hv;
-            let nd = ExactHessian::new(
-                &p.model,
-                p.x.clone().inner(),
-                p.targets.clone().inner(),
-                p.l2,
-                &theta.clone().inner(),
-            )
-            .unwrap();
+            let nd = exact_at(&p, &theta);
             let on_ndarray = Tensor::<CpuF64, 1>::from_inner(nd.apply(&v.inner()));
             let err = norm(&(on_flex - on_ndarray.clone())) / norm(&on_ndarray);
             assert!(err < 1e-13, "{:?}: relative difference {err:.1e}", p.model.arch);
@@ -353,15 +332,7 @@ mod tests {
     fn the_product_is_symmetric() {
         let arch = Architecture::new(vec![16, 5, 4, 10]).unwrap().with_activation(Activation::Tanh);
         let p = problem(arch, None, 0.0);
-        let theta = p.model.init::<CpuF64>(5, &Default::default()).tensor.inner();
-        let op = ExactHessian::new(
-            &p.model,
-            p.x.clone().inner(),
-            p.targets.clone().inner(),
-            0.0,
-            &theta,
-        )
-        .unwrap();
+        let op = exact_at(&p, &p.model.init::<CpuF64>(5, &Default::default()).tensor);
         let d = p.model.arch.n_params();
         let (u, v) = (vector(d, 3).inner(), vector(d, 4).inner());
         type Inner = burn::backend::NdArray<f64>;

@@ -39,29 +39,20 @@ fn host<K: burn::tensor::backend::Backend, const D: usize>(t: Tensor<K, D>) -> V
 
 impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
     pub fn new(problem: &'a NetworkProblem<B>, theta: &Tensor<B, 1>, eps: f64) -> Self {
+        let (model, l2) = (&problem.model, problem.l2);
+        if model.arch.batch_norm {
+            return Self::CentralDifference { problem, theta: theta.clone(), eps };
+        }
+        let exact = "no batch norm, so the exact operator exists";
         if is_cpu_f64::<B>() {
             let on_flex = |t: &Tensor<B, 2>| flex_f64(host(t.clone()), t.dims());
-            let op = ExactHessian::new(
-                &problem.model,
-                on_flex(&problem.x),
-                on_flex(&problem.targets),
-                problem.l2,
-                &flex_f64(host(theta.clone()), theta.dims()),
-            );
-            if let Some(op) = op {
-                return Self::ExactOnFlexF64(Box::new(op), theta.device());
-            }
+            let (x, t) = (on_flex(&problem.x), on_flex(&problem.targets));
+            let th = flex_f64(host(theta.clone()), theta.dims());
+            let op = ExactHessian::new(model, x, t, l2, &th).expect(exact);
+            return Self::ExactOnFlexF64(Box::new(op), theta.device());
         }
-        match ExactHessian::new(
-            &problem.model,
-            problem.x.clone().inner(),
-            problem.targets.clone().inner(),
-            problem.l2,
-            &theta.clone().inner(),
-        ) {
-            Some(op) => Self::Exact(op),
-            None => Self::CentralDifference { problem, theta: theta.clone(), eps },
-        }
+        let (x, t) = (problem.x.clone().inner(), problem.targets.clone().inner());
+        Self::Exact(ExactHessian::new(model, x, t, l2, &theta.clone().inner()).expect(exact))
     }
     pub fn apply(&self, v: &Tensor<B, 1>) -> Hvp<B> {
         match self {
