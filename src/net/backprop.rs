@@ -20,6 +20,7 @@ use super::model::{Activation, Layer, Model};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
 /// The weights `w_i` of the examples in the loss.
+#[derive(Debug, Clone)]
 pub enum ExampleWeights<B: Backend> {
     /// The same weight for every example (`1/n` for a mean).
     Uniform(f64),

@@ -1,7 +1,8 @@
 //! θ as one flat tensor, with the in-place vector operations the integrators need.
 
 use crate::state::State;
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
 
 /// All trainable parameters of a network, concatenated (see [`Architecture`](super::Architecture)
 /// for the layout). Lives on the backend's device; the integrators never leave it.
@@ -30,38 +31,50 @@ impl<B: Backend> Params<B> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+impl<B: AutodiffBackend> Params<B> {
     pub fn norm_squared(&self) -> f64 {
         self.dot(self)
     }
 }
 
-/// The [`State`] operations on the device. "In place" here means: the result replaces `self`'s
-/// tensor through [`Tensor::inplace`], so a backend reuses `self`'s buffer when nothing else holds
-/// it (burn's ndarray and CubeCL backends do); the scaled operand `a x` is one temporary per
-/// call, as burn has no fused axpy. Bits match the `Vec<f64>` formulas evaluated in the backend's
-/// float type (`self + a x`, `b self + a x`; IEEE addition is commutative), which
+/// The [`State`] operations on the device, done on the autodiff backend's inner tensors: burn
+/// 0.21's autodiff registers every operation on its tensors in a graph (tracked or not) and frees
+/// that graph only in `backward`, which written-out back-propagation never calls, so operations
+/// on the autodiff tensors themselves would grow memory by a few KB every step. "In place" here
+/// means: the result replaces `self`'s tensor through [`Tensor::inplace`], so a backend reuses
+/// `self`'s buffer when nothing else holds it; the scaled operand `a x` is one temporary per call,
+/// as burn has no fused axpy. Bits match the `Vec<f64>` formulas evaluated in the backend's float
+/// type (`self + a x`, `b self + a x`; IEEE addition is commutative), which
 /// `tests/all/state_seams.rs` checks.
-impl<B: Backend> State for Params<B> {
+impl<B: AutodiffBackend> State for Params<B> {
     fn zeros_like(&self) -> Self {
-        Self { tensor: self.tensor.zeros_like() }
+        Self { tensor: Tensor::from_inner(self.tensor.clone().inner().zeros_like()) }
     }
     fn axpy(&mut self, a: f64, x: &Self) {
-        self.tensor.inplace(|t| t + x.tensor.clone().mul_scalar(a));
+        let ax = x.tensor.clone().inner().mul_scalar(a);
+        self.tensor.inplace(|t| Tensor::from_inner(t.inner() + ax));
     }
     fn axpby(&mut self, a: f64, x: &Self, b: f64) {
-        self.tensor.inplace(|t| t.mul_scalar(b) + x.tensor.clone().mul_scalar(a));
+        let ax = x.tensor.clone().inner().mul_scalar(a);
+        self.tensor.inplace(|t| Tensor::from_inner(t.inner().mul_scalar(b) + ax));
     }
     /// Shares `x`'s buffer (burn tensors are copy-on-write), so no data moves.
     fn copy_from(&mut self, x: &Self) {
         self.tensor = x.tensor.clone();
     }
     fn dot(&self, x: &Self) -> f64 {
-        (self.tensor.clone() * x.tensor.clone()).sum().into_scalar().into_f64_lossy()
+        (self.tensor.clone().inner() * x.tensor.clone().inner())
+            .sum()
+            .into_scalar()
+            .into_f64_lossy()
     }
     /// Element-wise: a sum could overflow to infinity on finite entries (or let +inf and -inf
     /// cancel to NaN and back), so every coordinate is tested and the non-finite ones counted.
     fn is_finite(&self) -> bool {
-        let bad = self.tensor.clone().is_finite().bool_not().int().sum().into_scalar();
+        let inner = self.tensor.clone().inner();
+        let bad = inner.is_finite().bool_not().int().sum().into_scalar();
         bad.into_f64_lossy() == 0.0
     }
 }

@@ -137,35 +137,38 @@ impl<B: Backend> NetworkProblem<B> {
         self.batch_sizes = Some(sizes.into());
         Ok(self)
     }
-
-    /// Full-data mean loss (in chunks, no autodiff graph needed on an inner backend; in one pass
-    /// with batch norm, whose statistics are those of the whole training set).
-    pub fn mean_loss(&self, theta: &Tensor<B, 1>) -> f64 {
-        let chunk = if self.model.arch.batch_norm { self.n } else { 8192 };
-        let mut total = 0.0;
-        let mut start = 0;
-        while start < self.n {
-            let len = chunk.min(self.n - start);
-            let x = self.x.clone().narrow(0, start, len);
-            let t = self.targets.clone().narrow(0, start, len);
-            let f = self.model.forward(theta, x, None);
-            total += self.model.per_example_loss(f.logits, t).sum().into_scalar().elem::<f64>();
-            start += len;
-        }
-        total / self.n as f64
-            + 0.5 * self.l2 * (theta.clone() * theta.clone()).sum().into_scalar().elem::<f64>()
-    }
 }
 
 use burn::tensor::ElementConversion;
 
 impl<B: AutodiffBackend> NetworkProblem<B> {
+    /// Full-data mean loss (in chunks; with batch norm in one pass, whose statistics are those of
+    /// the whole training set), computed on the inner backend: no autodiff graph (see
+    /// [`Params`]'s `State` operations for why that matters).
+    pub fn mean_loss(&self, theta: &Tensor<B, 1>) -> f64 {
+        let theta = theta.clone().inner();
+        let chunk = if self.model.arch.batch_norm { self.n } else { 8192 };
+        let mut total = 0.0;
+        let mut start = 0;
+        while start < self.n {
+            let len = chunk.min(self.n - start);
+            let x = self.x.clone().inner().narrow(0, start, len);
+            let t = self.targets.clone().inner().narrow(0, start, len);
+            let f = self.model.forward(&theta, x, None);
+            total += self.model.per_example_loss(f.logits, t).sum().into_scalar().elem::<f64>();
+            start += len;
+        }
+        total / self.n as f64
+            + 0.5 * self.l2 * (theta.clone() * theta).sum().into_scalar().elem::<f64>()
+    }
+
     /// `grad_θ [ sum_n w_n l_n(θ) + l2/2 |θ|^2 ]` over the rows `rows` (all rows when `None`).
+    /// The weights live on the inner backend (no autodiff graph; see [`Params`]).
     pub fn weighted_gradient(
         &self,
         theta: &Tensor<B, 1>,
         rows: Option<&[usize]>,
-        weights: Tensor<B, 1>,
+        weights: ExampleWeights<B::InnerBackend>,
     ) -> Tensor<B, 1> {
         if self.model.arch.batch_norm {
             self.autodiff_gradient(theta, rows, weights)
@@ -198,13 +201,12 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         &self,
         theta: &Tensor<B, 1>,
         rows: Option<&[usize]>,
-        weights: Tensor<B, 1>,
+        weights: ExampleWeights<B::InnerBackend>,
     ) -> Tensor<B, 1> {
         let th = theta.clone().inner();
         let (x, t) = Self::rows(&self.x.clone().inner(), &self.targets.clone().inner(), rows);
         let layers = self.model.layers(&self.model.arch.split(&th));
-        let w = ExampleWeights::Each(weights.inner());
-        let g = Backprop::new(&self.model, &layers, x, t, &w).gradient();
+        let g = Backprop::new(&self.model, &layers, x, t, &weights).gradient();
         Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
     }
 
@@ -213,9 +215,15 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         &self,
         theta: &Tensor<B, 1>,
         rows: Option<&[usize]>,
-        weights: Tensor<B, 1>,
+        weights: ExampleWeights<B::InnerBackend>,
     ) -> Tensor<B, 1> {
         let (x, t) = Self::rows(&self.x, &self.targets, rows);
+        let weights = Tensor::<B, 1>::from_inner(match weights {
+            ExampleWeights::Uniform(c) => {
+                Tensor::<B::InnerBackend, 1>::ones([x.dims()[0]], &x.device()).mul_scalar(c)
+            }
+            ExampleWeights::Each(w) => w,
+        });
         let leaves = ThetaLeaves::new(&self.model.arch, theta);
         let layers = self.model.layers(&leaves.blocks);
         let f = self.model.forward_layers(&layers, x, None, Norm::Batch);
@@ -228,8 +236,7 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
 
     /// The full-batch gradient of the training objective.
     pub fn full_gradient(&self, theta: &Tensor<B, 1>) -> Tensor<B, 1> {
-        let w = Tensor::ones([self.n], &self.x.device()).div_scalar(self.n as f64);
-        self.weighted_gradient(theta, None, w)
+        self.weighted_gradient(theta, None, ExampleWeights::Uniform(1.0 / self.n as f64))
     }
 }
 
@@ -272,7 +279,7 @@ where
                 self.weighted_gradient(
                     &x.tensor,
                     Some(&noise.batch.indices),
-                    Tensor::ones([s], &device).div_scalar(s as f64),
+                    ExampleWeights::Uniform(1.0 / s as f64),
                 )
             }
             NoiseMode::GaussianGd => {
@@ -283,7 +290,7 @@ where
                 self.weighted_gradient(
                     &x.tensor,
                     None,
-                    Tensor::from_data(TensorData::new(w, [self.n]), &device),
+                    ExampleWeights::Each(Tensor::from_data(TensorData::new(w, [self.n]), &device)),
                 )
             }
             NoiseMode::FullBatch => self.full_gradient(&x.tensor),
@@ -321,16 +328,22 @@ mod tests {
                 NetworkProblem::<CpuF64>::new(model.clone(), data, 8, mode, 0.03, &device).unwrap();
             let theta = model.init::<CpuF64>(4, &device).tensor;
             let rows = [3, 7, 7, 0, 11, 5];
-            let w = Tensor::<CpuF64, 1>::from_data(
+            let w = Tensor::<<CpuF64 as AutodiffBackend>::InnerBackend, 1>::from_data(
                 TensorData::new(vec![0.1, -0.2, 0.3, 0.05, 0.5, 0.25], [6]),
                 &device,
             );
             let host = |t: Tensor<CpuF64, 1>| t.to_data().to_vec::<f64>().unwrap();
-            let a = host(p.backprop_gradient(&theta, Some(&rows), w.clone()));
-            let b = host(p.autodiff_gradient(&theta, Some(&rows), w));
-            let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let err = a.iter().zip(&b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-            assert!(err < 1e-13 * scale, "{:?}: max error {err:.1e} of {scale:.1e}", model.arch);
+            for weights in [ExampleWeights::Each(w), ExampleWeights::Uniform(0.125)] {
+                let a = host(p.backprop_gradient(&theta, Some(&rows), weights.clone()));
+                let b = host(p.autodiff_gradient(&theta, Some(&rows), weights));
+                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let err = a.iter().zip(&b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+                assert!(
+                    err < 1e-13 * scale,
+                    "{:?}: max error {err:.1e} of {scale:.1e}",
+                    model.arch
+                );
+            }
         }
     }
 }

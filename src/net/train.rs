@@ -38,18 +38,23 @@ impl<B: Backend> EvalSet<B> {
             model.arch.batch_norm.then(|| tensors::<B>(train, model.arch.outputs(), device).0);
         Self { x, targets, labels: data.labels.clone(), reference }
     }
+}
 
-    /// Mean loss and accuracy of `theta` on this set.
+impl<B: AutodiffBackend> EvalSet<B> {
+    /// Mean loss and accuracy of `theta` on this set, on the inner backend (no autodiff graph:
+    /// see [`Params`]'s `State` operations).
     pub fn evaluate(&self, model: &Model, theta: &Tensor<B, 1>) -> (f64, f64) {
+        let theta = theta.clone().inner();
+        let x = self.x.clone().inner();
         let f = match &self.reference {
             Some(train) => {
-                let stats = model.forward(theta, train.clone(), None).norm_stats;
-                model.forward_with(theta, self.x.clone(), None, super::model::Norm::Given(&stats))
+                let stats = model.forward(&theta, train.clone().inner(), None).norm_stats;
+                model.forward_with(&theta, x, None, super::model::Norm::Given(&stats))
             }
-            None => model.forward(theta, self.x.clone(), None),
+            None => model.forward(&theta, x, None),
         };
         let loss = model
-            .per_example_loss(f.logits.clone(), self.targets.clone())
+            .per_example_loss(f.logits.clone(), self.targets.clone().inner())
             .mean()
             .into_scalar()
             .elem::<f64>();

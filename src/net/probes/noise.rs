@@ -6,6 +6,7 @@
 //! is `a_{l-1,n} (x) delta_{l,n}` (weights) and `delta_{l,n}` (bias), so
 //! `|g_n|^2 = sum_l (|a_{l-1,n}|^2 + 1) |delta_{l,n}|^2` without forming any outer product.
 
+use crate::net::backprop::ExampleWeights;
 use crate::net::model::{Norm, ThetaLeaves};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
@@ -95,9 +96,10 @@ pub fn covariance_probe<B: AutodiffBackend>(
     let root = (p.n as f64).sqrt();
     let sum = xi.iter().sum::<f64>() / root;
     let device = theta.tensor.device();
-    let w = Tensor::<B, 1>::from_data(burn::tensor::TensorData::new(xi, [p.n]), &device)
-        .div_scalar(root);
-    let mut data_term = p.weighted_gradient(&theta.tensor, None, w);
+    let w =
+        Tensor::<B::InnerBackend, 1>::from_data(burn::tensor::TensorData::new(xi, [p.n]), &device)
+            .div_scalar(root);
+    let mut data_term = p.weighted_gradient(&theta.tensor, None, ExampleWeights::Each(w));
     if p.l2 > 0.0 {
         data_term = data_term - theta.tensor.clone().mul_scalar(p.l2);
     }
@@ -175,11 +177,7 @@ pub fn per_example_gradients_loop<B: AutodiffBackend>(
     let l2 = NetworkProblem { l2: 0.0, ..p.clone() };
     (0..p.n)
         .map(|i| {
-            let g = l2.weighted_gradient(
-                &theta.tensor,
-                Some(&[i]),
-                Tensor::ones([1], &theta.tensor.device()),
-            );
+            let g = l2.weighted_gradient(&theta.tensor, Some(&[i]), ExampleWeights::Uniform(1.0));
             g.to_data().convert::<f64>().to_vec::<f64>().expect("float gradient")
         })
         .collect()
