@@ -312,7 +312,8 @@ pub enum NetCommand {
         etas: Vec<f64>,
         #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256", value_parser = super::flags::at_least_one)]
         batches: Vec<usize>,
-        /// Extra training-set sizes, run at the middle learning rate.
+        /// Extra training-set sizes, run at the middle learning rate (--n is the others' N; the
+        /// data set must hold the largest).
         #[arg(long, value_delimiter = ',', default_value = "500", value_parser = super::flags::at_least_one)]
         ns: Vec<usize>,
         /// Extra momenta, run with eta (1-m) = the middle learning rate.
@@ -983,14 +984,37 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::BatchSize { common, layers, etas, batches, ns, momenta, epochs, seeds } => {
-            let ctx = context(&common, "batch_size", quiet)?;
+        NetCommand::BatchSize { mut common, layers, etas, batches, ns, momenta, epochs, seeds } => {
             if etas.is_empty() || batches.len() < 3 {
                 return Err(CliError::Input("invalid --etas/--batches: valid is at least one learning rate and three batch sizes".into()));
             }
+            // --n is the learning-rate settings' N; every setting takes a stratified subset of
+            // the whole training set (the same subset --n alone would load), so load it whole.
+            let base = common.n;
+            // (A synthetic teacher set is generated at the size asked for, the largest of all.)
+            common.n = if common.dataset == "teacher" {
+                base.map(|b| ns.iter().copied().fold(b, usize::max))
+            } else {
+                None
+            };
+            let ctx = context(&common, "batch_size", quiet)?;
+            let available = ctx.train.len();
+            let too_big = |flag: &str, n: usize| {
+                CliError::Input(format!(
+                    "invalid {flag} = {n}: valid is 1..={available}, the training examples of {} (--dataset fashion-mnist has 60,000)",
+                    ctx.train.name
+                ))
+            };
+            if let Some(b) = base.filter(|&b| b > available) {
+                return Err(too_big("--n", b));
+            }
+            if let Some(&big) = ns.iter().find(|&&m| m > available) {
+                return Err(too_big("--ns", big));
+            }
+            let n = base.unwrap_or(available);
             let r = on_device!(
                 ctx,
-                &BatchSizeOptions { layers, etas, batches, ns, momenta, epochs, seeds }
+                &BatchSizeOptions { layers, n, etas, batches, ns, momenta, epochs, seeds }
             )?;
             for s in &r.settings {
                 outln!(
@@ -999,15 +1023,24 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     s.n,
                     s.momentum,
                     s.b_opt,
-                    s.kind,
+                    s.kind.label(),
                     s.predicted_scale
                 );
             }
-            match (r.slope, r.slope_se) {
-                (Some(b), Some(se)) => outln!(
-                    "slope of log B_opt against log(eps N/(1-m)): {b:.2} ± {se:.2} (theory: 1)"
-                ),
-                _ => outln!("fewer than 3 interior optima: widen --batches to fit the scaling"),
+            for (what, fit) in [
+                ("eps N/(1-m), all settings", r.scaling),
+                ("eps (N, m fixed)", r.eps_scaling),
+                ("N (eps fixed, m = 0)", r.n_scaling),
+            ] {
+                match fit {
+                    Some(f) => outln!(
+                        "slope of log B_opt against log {what}: {:.2} ± {:.2} (seed bootstrap {:.2}, residuals {:.2}; {} interior optima; theory: 1)",
+                        f.slope, f.se, f.bootstrap_se, f.residual_se, f.settings
+                    ),
+                    None => outln!(
+                        "slope against log {what}: fewer than 3 interior optima or 2 seeds"
+                    ),
+                }
             }
             outln!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
         }

@@ -1588,6 +1588,7 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net ou-law --l2=-1", 2, "--l2"),
     ("net ou-law --probes 0", 2, "--probes"),
     ("net batch-size --momenta 1.5", 2, "--momenta"),
+    ("net batch-size --ns 5000", 2, "--ns = 5000"),
     ("net breakdown --betas 1,-2", 2, "--betas"),
     ("net evidence --lambdas 0", 2, "--lambdas"),
     ("net bench --batch 0", 2, "--batch"),

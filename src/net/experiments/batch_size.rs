@@ -1,10 +1,11 @@
 //! Experiment 5a (Smith & Le 2018): the optimal batch size. Test accuracy after a fixed number of
-//! epochs against batch size B, for several learning rates eps, training-set sizes N and momenta m
-//! (seeds averaged). B_opt per setting is the vertex of a parabola through the best B and its two
-//! neighbours in log2 B (reported as a bound when the best B is at the grid's edge). The noise-scale
-//! theory predicts `B_opt ∝ eps N / (1 - m)`: the slope of log B_opt against log(eps N/(1-m)) over
-//! the interior optima is 1, reported with its least-squares standard error.
+//! epochs against batch size B, for several learning rates eps, training-set sizes N and momenta m,
+//! each seed's final accuracy kept. B_opt per setting and the slope of ln B_opt against
+//! ln(eps N/(1-m)) over the interior optima (predicted: 1), with an error bar from a bootstrap over
+//! the seeds and the fit's residuals: see [`super::batch_optimum`]. The slope is also fitted over
+//! the learning rates alone and over the training-set sizes alone.
 
+use super::batch_optimum::{batch_optimum, scaling_fit, OptimumKind, ScalingFit, SeedCurves};
 use super::context::NetContext;
 use super::curve::train_curve;
 use super::error::ExperimentError;
@@ -19,6 +20,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchSizeOptions {
     pub layers: Vec<usize>,
+    /// Training-set size of the learning-rate and momentum settings (at most the context's).
+    pub n: usize,
     pub etas: Vec<f64>,
     pub batches: Vec<usize>,
     /// Extra training-set sizes (at the middle learning rate).
@@ -34,37 +37,31 @@ pub struct Setting {
     pub eta: f64,
     pub n: usize,
     pub momentum: f64,
+    /// Seed-averaged test accuracy per batch size.
     pub accuracy: Vec<(usize, f64)>,
+    /// Per batch size, the final test accuracy of each seed.
+    pub seed_accuracy: Vec<(usize, Vec<f64>)>,
     pub b_opt: f64,
-    /// "interior", "at most" (best B is the smallest) or "at least" (the largest).
-    pub kind: String,
+    pub kind: OptimumKind,
     pub predicted_scale: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchSizeReport {
     pub settings: Vec<Setting>,
+    /// The slope of ln B_opt against ln(eps N/(1-m)) over every interior optimum, and its error
+    /// bar (`scaling.se`, the larger of the seed bootstrap and the residual error).
     pub slope: Option<f64>,
     pub slope_se: Option<f64>,
+    pub scaling: Option<ScalingFit>,
+    /// The same fit over the learning-rate settings alone (N and m fixed): B_opt against eps.
+    pub eps_scaling: Option<ScalingFit>,
+    /// Over the training-set sizes at the middle learning rate (m = 0): B_opt against N.
+    pub n_scaling: Option<ScalingFit>,
 }
 
-fn b_opt(acc: &[(usize, f64)]) -> (f64, String) {
-    let j = (0..acc.len()).max_by(|&a, &b| acc[a].1.total_cmp(&acc[b].1)).unwrap_or(0);
-    if j == 0 {
-        return (acc[0].0 as f64, "at most".into());
-    }
-    if j + 1 == acc.len() {
-        return (acc[j].0 as f64, "at least".into());
-    }
-    let (x0, x1, x2) =
-        ((acc[j - 1].0 as f64).log2(), (acc[j].0 as f64).log2(), (acc[j + 1].0 as f64).log2());
-    let (y0, y1, y2) = (acc[j - 1].1, acc[j].1, acc[j + 1].1);
-    let denom = (x0 - x1) * (x0 - x2) * (x1 - x2);
-    let a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom;
-    let b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / denom;
-    let vertex = if a < 0.0 { (-b / (2.0 * a)).clamp(x0, x2) } else { x1 };
-    (2f64.powf(vertex), "interior".into())
-}
+/// Bootstrap replicates behind each slope's error bar.
+const REPLICATES: usize = 2000;
 
 impl super::Experiment for BatchSizeOptions {
     const NAME: &'static str = "batch-size";
@@ -78,58 +75,50 @@ impl super::Experiment for BatchSizeOptions {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let mid = o.etas[o.etas.len() / 2];
-        let n0 = ctx.train.len();
+        let n0 = o.n;
         let mut grid: Vec<(f64, usize, f64)> = o.etas.iter().map(|&e| (e, n0, 0.0)).collect();
         grid.extend(o.ns.iter().filter(|&&n| n != n0).map(|&n| (mid, n, 0.0)));
         grid.extend(o.momenta.iter().filter(|&&m| m != 0.0).map(|&m| (mid * (1.0 - m), n0, m)));
         let mut settings = Vec::new();
         for (eta, n, m) in grid {
-            let train = if n < ctx.train.len() {
-                ctx.train.stratified_subset(n, ctx.seed)?
-            } else {
+            let train = if n == ctx.train.len() {
                 ctx.train.clone()
+            } else {
+                ctx.train.stratified_subset(n, ctx.seed)?
             };
-            let mut acc = Vec::new();
+            let mut seed_accuracy = Vec::new();
             for &b in o.batches.iter().filter(|&&b| b <= n) {
-                let mut total = 0.0;
+                let mut finals = Vec::with_capacity(o.seeds);
                 for s in 0..o.seeds as u64 {
                     let run_ctx = NetContext {
                         train: train.clone(),
                         seed: ctx.seed + 100 * s,
                         ..ctx.clone()
                     };
-                    let curve: Vec<EpochRecord> = if m == 0.0 {
-                        train_curve::<B>(
-                            &run_ctx,
-                            &model,
-                            TrainSpec::sgd(eta, 0.0, o.epochs, run_ctx.seed + 5),
-                            b,
-                            NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                            device,
-                        )?
-                    } else {
-                        train_curve::<B>(
-                            &run_ctx,
-                            &model,
-                            TrainSpec::sgd(eta, m, o.epochs, run_ctx.seed + 5),
-                            b,
-                            NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                            device,
-                        )?
-                    };
-                    total += curve.last().map_or(0.0, |r| r.test_accuracy);
+                    let curve: Vec<EpochRecord> = train_curve::<B>(
+                        &run_ctx,
+                        &model,
+                        TrainSpec::sgd(eta, m, o.epochs, run_ctx.seed + 5),
+                        b,
+                        NoiseMode::Minibatch(Sampling::WithoutReplacement),
+                        device,
+                    )?;
+                    finals.push(curve.last().map_or(0.0, |r| r.test_accuracy));
                 }
-                acc.push((b, total / o.seeds as f64));
+                seed_accuracy.push((b, finals));
             }
-            let (bo, kind) = b_opt(&acc);
             // With momentum the step is eta; Smith & Le's eps is the effective eta/(1-m)... here the
             // grid keeps eta/(1-m) = mid fixed, so the prediction eps N/(1-m) uses eps = eta.
             let predicted = eta * n as f64 / (1.0 - m);
+            let curves = SeedCurves { x: predicted.ln(), per_seed: seed_accuracy };
+            let acc = curves.mean();
+            let (bo, kind) = batch_optimum(&acc);
             if !ctx.quiet {
                 ctx.bar.suspend(|| {
                     eprintln!(
-                        "eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({kind})",
-                        acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>()
+                        "eta = {eta:.4}, N = {n}, m = {m}: accuracy {:?} -> B_opt {bo:.1} ({})",
+                        acc.iter().map(|(b, a)| format!("{b}:{a:.3}")).collect::<Vec<_>>(),
+                        kind.label()
                     )
                 });
             }
@@ -138,27 +127,34 @@ impl super::Experiment for BatchSizeOptions {
                 n,
                 momentum: m,
                 accuracy: acc,
+                seed_accuracy: curves.per_seed,
                 b_opt: bo,
                 kind,
                 predicted_scale: predicted,
             });
         }
-        let interior: Vec<Setting> =
-            settings.iter().filter(|s| s.kind == "interior").cloned().collect();
-        let (slope, slope_se) = if interior.len() >= 3 {
-            let xs: Vec<f64> = interior.iter().map(|s| s.predicted_scale.ln()).collect();
-            let ys: Vec<f64> = interior.iter().map(|s| s.b_opt.ln()).collect();
-            let k = xs.len() as f64;
-            let (mx, my) = (xs.iter().sum::<f64>() / k, ys.iter().sum::<f64>() / k);
-            let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-            let b = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>() / sxx;
-            let resid: f64 = xs.iter().zip(&ys).map(|(x, y)| (y - my - b * (x - mx)).powi(2)).sum();
-            (Some(b), Some((resid / (k - 2.0) / sxx).sqrt()))
-        } else {
-            (None, None)
+        let fit = |keep: &dyn Fn(&Setting) -> bool| {
+            let chosen: Vec<SeedCurves> = settings
+                .iter()
+                .filter(|s| s.kind == OptimumKind::Interior && keep(s))
+                .map(|s| SeedCurves {
+                    x: s.predicted_scale.ln(),
+                    per_seed: s.seed_accuracy.clone(),
+                })
+                .collect();
+            scaling_fit(&chosen, REPLICATES, ctx.seed)
         };
-        let r = BatchSizeReport { settings, slope, slope_se };
-        Ok(r)
+        let scaling = fit(&|_| true);
+        let eps_scaling = fit(&|s| s.n == n0 && s.momentum == 0.0);
+        let n_scaling = fit(&|s| s.eta == mid && s.momentum == 0.0);
+        Ok(BatchSizeReport {
+            settings,
+            slope: scaling.map(|f| f.slope),
+            slope_se: scaling.map(|f| f.se),
+            scaling,
+            eps_scaling,
+            n_scaling,
+        })
     }
 
     fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
@@ -174,7 +170,7 @@ impl super::Experiment for BatchSizeOptions {
                         b.to_string(),
                         a.to_string(),
                         s.b_opt.to_string(),
-                        s.kind.clone(),
+                        s.kind.label().to_string(),
                     ]
                 })
             })
@@ -219,7 +215,7 @@ impl super::Experiment for BatchSizeOptions {
                 "interior optima",
                 r.settings
                     .iter()
-                    .filter(|s| s.kind == "interior")
+                    .filter(|s| s.kind == OptimumKind::Interior)
                     .map(|s| (s.predicted_scale, s.b_opt))
                     .collect(),
                 None,
@@ -230,10 +226,16 @@ impl super::Experiment for BatchSizeOptions {
         ctx.outputs().figure("batch_size", &[curves, scaling])?;
         Ok(())
     }
-    fn work(&self, n: usize) -> (f64, usize) {
-        let runs = (self.etas.len() * self.batches.len() + self.momenta.len()) as f64
-            * self.ns.len().max(1) as f64
-            * self.seeds as f64;
-        (runs * self.epochs * n as f64, super::params_of(&self.layers))
+    fn work(&self, _n: usize) -> (f64, usize) {
+        // Each setting trains every batch size up to its N, each seed, for `epochs` epochs.
+        let per_setting = |n: usize| {
+            (self.batches.iter().filter(|&&b| b <= n).count() * n) as f64
+                * self.seeds as f64
+                * self.epochs
+        };
+        let extra_momenta = self.momenta.iter().filter(|&&m| m != 0.0).count() as f64;
+        let examples = (self.etas.len() as f64 + extra_momenta) * per_setting(self.n)
+            + self.ns.iter().filter(|&&n| n != self.n).map(|&n| per_setting(n)).sum::<f64>();
+        (examples, super::params_of(&self.layers))
     }
 }

@@ -2,6 +2,7 @@
 //! minutes on 2 cores, and flags to scale it up. Results are written as JSON, CSV, PNG + SVG and a
 //! manifest, like every other command.
 
+mod batch_optimum;
 mod batch_size;
 mod bench;
 mod breakdown_net;
@@ -21,6 +22,7 @@ mod sharpest;
 mod svag_net;
 mod width;
 
+pub use batch_optimum::{OptimumKind, ScalingFit};
 pub use batch_size::{BatchSizeOptions, BatchSizeReport};
 pub use bench::BenchOptions;
 pub use breakdown_net::{BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
