@@ -115,10 +115,35 @@ impl SeedCurves {
     }
 }
 
+/// The seed-bootstrap standard deviation of one setting's `ln B_opt` (its error bar in the
+/// figure), from `replicates` resamples of its seeds; `None` with fewer than two seeds.
+pub fn ln_optimum_se(curves: &SeedCurves, replicates: usize, seed: u64) -> Option<f64> {
+    let seeds = curves.per_seed.first()?.1.len();
+    if seeds < 2 || replicates < 2 {
+        return None;
+    }
+    let mut rng = stream(seed, 0xB0_B8);
+    let mut picks = vec![0; seeds];
+    let ln: Vec<f64> = (0..replicates)
+        .map(|_| {
+            picks.iter_mut().for_each(|p| *p = rng.random_range(0..seeds));
+            batch_optimum(&curves.mean_over(&picks)).0.ln()
+        })
+        .collect();
+    let k = ln.len() as f64;
+    let mean = ln.iter().sum::<f64>() / k;
+    Some((ln.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt())
+}
+
 /// The slope of ln B_opt against x and its errors (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ScalingFit {
     pub slope: f64,
+    /// Of the least-squares line `ln B_opt = intercept + slope x`.
+    pub intercept: f64,
+    /// The mean of the settings' x (where a line of another slope through the data's centroid
+    /// pivots).
+    pub mean_x: f64,
     /// `max(bootstrap_se, residual_se)`: the error bar verdicts use.
     pub se: f64,
     pub bootstrap_se: f64,
@@ -157,6 +182,8 @@ pub fn scaling_fit(settings: &[SeedCurves], replicates: usize, seed: u64) -> Opt
     let bootstrap_se = (slopes.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
     Some(ScalingFit {
         slope: fit.slope,
+        intercept: fit.intercept,
+        mean_x: xs.iter().sum::<f64>() / xs.len() as f64,
         se: bootstrap_se.max(fit.slope_se),
         bootstrap_se,
         residual_se: fit.slope_se,
@@ -238,5 +265,12 @@ mod tests {
         let b = scaling_fit(&synthetic(1.0, 0.004, 8, 5), 100, 9).unwrap();
         assert_eq!(a, b);
         assert!(scaling_fit(&synthetic(1.0, 0.004, 1, 5), 100, 9).is_none());
+        // One setting's error bar: 0 (to rounding) without noise, positive with it, none from one
+        // seed.
+        let clean = &synthetic(1.0, 0.0, 4, 3)[0];
+        assert!(ln_optimum_se(clean, 100, 1).is_some_and(|se| se < 1e-12));
+        let noisy = &synthetic(1.0, 0.004, 8, 3)[0];
+        assert!(ln_optimum_se(noisy, 100, 1).is_some_and(|se| se > 0.0));
+        assert!(ln_optimum_se(&synthetic(1.0, 0.004, 1, 3)[0], 100, 1).is_none());
     }
 }

@@ -5,7 +5,9 @@
 //! the seeds and the fit's residuals: see [`super::batch_optimum`]. The slope is also fitted over
 //! the learning rates alone and over the training-set sizes alone.
 
-use super::batch_optimum::{batch_optimum, scaling_fit, OptimumKind, ScalingFit, SeedCurves};
+use super::batch_optimum::{
+    batch_optimum, ln_optimum_se, scaling_fit, OptimumKind, ScalingFit, SeedCurves,
+};
 use super::context::NetContext;
 use super::curve::train_curve;
 use super::error::ExperimentError;
@@ -42,6 +44,8 @@ pub struct Setting {
     /// Per batch size, the final test accuracy of each seed.
     pub seed_accuracy: Vec<(usize, Vec<f64>)>,
     pub b_opt: f64,
+    /// The seed bootstrap's standard deviation of ln B_opt (`None` with one seed).
+    pub ln_b_opt_se: Option<f64>,
     pub kind: OptimumKind,
     pub predicted_scale: f64,
 }
@@ -113,6 +117,7 @@ impl super::Experiment for BatchSizeOptions {
             let curves = SeedCurves { x: predicted.ln(), per_seed: seed_accuracy };
             let acc = curves.mean();
             let (bo, kind) = batch_optimum(&acc);
+            let ln_b_opt_se = ln_optimum_se(&curves, REPLICATES, ctx.seed);
             if !ctx.quiet {
                 ctx.bar.suspend(|| {
                     eprintln!(
@@ -129,6 +134,7 @@ impl super::Experiment for BatchSizeOptions {
                 accuracy: acc,
                 seed_accuracy: curves.per_seed,
                 b_opt: bo,
+                ln_b_opt_se,
                 kind,
                 predicted_scale: predicted,
             });
@@ -181,46 +187,63 @@ impl super::Experiment for BatchSizeOptions {
             &rows,
         )?;
         ctx.outputs().json("batch_size.json", &r)?;
+        // The learning-rate settings as lines, the training-set sizes and momenta dashed.
         let curves = plot::Figure {
             title: "Test accuracy against batch size".into(),
             x_label: "batch size B".into(),
             y_label: "test accuracy".into(),
             log_x: true,
+            legend_right: true,
             series: r
                 .settings
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    plot::Series::line(
-                        format!("eta {:.3}, N {}, m {}", s.eta, s.n, s.momentum),
-                        s.accuracy.iter().map(|(b, a)| (*b as f64, *a)).collect(),
-                        i,
-                    )
+                    let label = format!("eta {:.4}, N {}, m {}", s.eta, s.n, s.momentum);
+                    let points = s.accuracy.iter().map(|(b, a)| (*b as f64, *a)).collect();
+                    if s.n == self.n && s.momentum == 0.0 {
+                        plot::Series::line(label, points, i)
+                    } else {
+                        plot::Series::dashed(label, points, i)
+                    }
                 })
                 .collect(),
             ..Default::default()
         };
+        let interior: Vec<&Setting> =
+            r.settings.iter().filter(|s| s.kind == OptimumKind::Interior).collect();
+        let (lo, hi) = interior.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), s| {
+            (lo.min(s.predicted_scale), hi.max(s.predicted_scale))
+        });
+        let mut series = vec![plot::Series::points(
+            "interior optima (± 1 s.e., seed bootstrap)",
+            interior.iter().map(|s| (s.predicted_scale, s.b_opt)).collect(),
+            Some(interior.iter().map(|s| s.b_opt * s.ln_b_opt_se.unwrap_or(f64::NAN)).collect()),
+            0,
+        )];
+        if let Some(f) = r.scaling {
+            // The fitted line, and slope 1 (the prediction) through the same centroid.
+            let line = |slope: f64| {
+                let centre = f.intercept + f.slope * f.mean_x;
+                [lo, hi]
+                    .iter()
+                    .map(|&x| (x, (centre + slope * (x.ln() - f.mean_x)).exp()))
+                    .collect::<Vec<_>>()
+            };
+            series.push(plot::Series::line(
+                format!("fit: slope {:.2} ± {:.2}", f.slope, f.se),
+                line(f.slope),
+                0,
+            ));
+            series.push(plot::Series::dashed("theory: slope 1", line(1.0), 1));
+        }
         let scaling = plot::Figure {
-            title: format!(
-                "B_opt against eps N/(1-m) (slope {})",
-                r.slope
-                    .map(|s| format!("{s:.2} ± {:.2}", r.slope_se.unwrap_or(f64::NAN)))
-                    .unwrap_or("n/a".into())
-            ),
+            title: "B_opt against eps N/(1-m)".into(),
             x_label: "eps N / (1 - m)".into(),
             y_label: "B_opt".into(),
             log_x: true,
             log_y: true,
-            series: vec![plot::Series::points(
-                "interior optima",
-                r.settings
-                    .iter()
-                    .filter(|s| s.kind == OptimumKind::Interior)
-                    .map(|s| (s.predicted_scale, s.b_opt))
-                    .collect(),
-                None,
-                0,
-            )],
+            series,
             ..Default::default()
         };
         ctx.outputs().figure("batch_size", &[curves, scaling])?;
