@@ -17,7 +17,7 @@
 //!
 //! Invariant: the bootstrap is seeded, so the same accuracies and seed give the same bits.
 
-use crate::rng::stream;
+use crate::rng::{stream, PathRng};
 use crate::stats::linear_fit;
 use rand::Rng;
 use serde::Serialize;
@@ -113,6 +113,21 @@ impl SeedCurves {
         let k = self.per_seed.first().map_or(0, |(_, a)| a.len());
         self.mean_over(&(0..k).collect::<Vec<_>>())
     }
+
+    /// One bootstrap replicate: `picks.len()` seeds drawn with replacement from the first
+    /// `picks.len()` (overwriting `picks`), and `ln B_opt` of their mean curve.
+    fn resampled_ln_optimum(&self, picks: &mut [usize], rng: &mut PathRng) -> f64 {
+        let seeds = picks.len();
+        picks.iter_mut().for_each(|p| *p = rng.random_range(0..seeds));
+        batch_optimum(&self.mean_over(picks)).0.ln()
+    }
+}
+
+/// The sample standard deviation (`n - 1` in the denominator) of the bootstrap replicates.
+fn sample_sd(values: &[f64]) -> f64 {
+    let k = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / k;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
 }
 
 /// The seed-bootstrap standard deviation of one setting's `ln B_opt` (its error bar in the
@@ -124,15 +139,9 @@ pub fn ln_optimum_se(curves: &SeedCurves, replicates: usize, seed: u64) -> Optio
     }
     let mut rng = stream(seed, 0xB0_B8);
     let mut picks = vec![0; seeds];
-    let ln: Vec<f64> = (0..replicates)
-        .map(|_| {
-            picks.iter_mut().for_each(|p| *p = rng.random_range(0..seeds));
-            batch_optimum(&curves.mean_over(&picks)).0.ln()
-        })
-        .collect();
-    let k = ln.len() as f64;
-    let mean = ln.iter().sum::<f64>() / k;
-    Some((ln.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt())
+    let ln: Vec<f64> =
+        (0..replicates).map(|_| curves.resampled_ln_optimum(&mut picks, &mut rng)).collect();
+    Some(sample_sd(&ln))
 }
 
 /// The slope of ln B_opt against x and its errors (see the module docs).
@@ -160,26 +169,18 @@ pub fn scaling_fit(settings: &[SeedCurves], replicates: usize, seed: u64) -> Opt
         return None;
     }
     let xs: Vec<f64> = settings.iter().map(|s| s.x).collect();
-    let ln_opt = |curve: &[(usize, f64)]| batch_optimum(curve).0.ln();
-    let ys: Vec<f64> = settings.iter().map(|s| ln_opt(&s.mean())).collect();
+    let ys: Vec<f64> = settings.iter().map(|s| batch_optimum(&s.mean()).0.ln()).collect();
     let fit = linear_fit(&xs, &ys)?;
     let mut rng = stream(seed, 0xB0_B7);
     let mut picks = vec![0; seeds];
     let slopes: Vec<f64> = (0..replicates)
         .filter_map(|_| {
-            let ys: Vec<f64> = settings
-                .iter()
-                .map(|s| {
-                    picks.iter_mut().for_each(|p| *p = rng.random_range(0..seeds));
-                    ln_opt(&s.mean_over(&picks))
-                })
-                .collect();
+            let ys: Vec<f64> =
+                settings.iter().map(|s| s.resampled_ln_optimum(&mut picks, &mut rng)).collect();
             linear_fit(&xs, &ys).map(|f| f.slope)
         })
         .collect();
-    let k = slopes.len() as f64;
-    let mean = slopes.iter().sum::<f64>() / k;
-    let bootstrap_se = (slopes.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+    let bootstrap_se = sample_sd(&slopes);
     Some(ScalingFit {
         slope: fit.slope,
         intercept: fit.intercept,
