@@ -545,7 +545,7 @@ fn conjugate_gradient<B: AutodiffBackend>(
     let d = theta.len();
     let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [d]), &device);
     let apply = |v: &DVector<f64>| {
-        let v = Tensor::<B, 1>::from_data(TensorData::new(v.as_slice().to_vec(), [d]), &device);
+        let v = Tensor::from_data(TensorData::new(v.as_slice().to_vec(), [d]), &device);
         DVector::from_vec(Params::new(hvp(p, &t, &v, HVP_EPS).hv).to_vec())
     };
     let mut s = DVector::zeros(d);

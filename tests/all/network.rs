@@ -12,6 +12,8 @@ use sgd_sde::theory;
 use sgd_sde::*;
 
 type B = CpuF64;
+/// `B`'s inner backend, where the probes' directions live.
+type Inner = burn::backend::NdArray<f64>;
 
 fn problem(
     sizes: Vec<usize>,
@@ -28,7 +30,7 @@ fn problem(
     (NetworkProblem::new(model, &data, batch, mode, l2, &dev).unwrap(), theta)
 }
 
-fn vec_of(t: &Tensor<B, 1>) -> Vec<f64> {
+fn vec_of<K: burn::tensor::backend::Backend>(t: &Tensor<K, 1>) -> Vec<f64> {
     t.to_data().to_vec::<f64>().unwrap()
 }
 
@@ -64,7 +66,8 @@ fn hvp_matrix(p: &NetworkProblem<B>, theta: &Params<B>) -> DMatrix<f64> {
     for j in 0..d {
         let mut e = vec![0.0; d];
         e[j] = 1.0;
-        let h = hvp(p, &theta.tensor, &Params::<B>::from_vec(&e, &Default::default()).tensor, 1e-5);
+        let e = Params::<B>::from_vec(&e, &Default::default()).tensor.inner();
+        let h = hvp(p, &theta.tensor, &e, 1e-5);
         assert_eq!(h.relu_flips, 0);
         m.set_column(j, &DVector::from_vec(vec_of(&h.hv)));
     }
@@ -435,7 +438,7 @@ fn lanczos_quadrature_is_exact_for_low_degree_polynomials() {
         &Default::default(),
     );
     let op = sgd_sde::net::probes::HessianOperator::new(&p, &theta.tensor, 1e-5);
-    let q = sgd_sde::net::probes::quadrature_along(&op, &ut, d);
+    let q = sgd_sde::net::probes::quadrature_along(&op, &ut.inner(), d);
     assert!((q.weights.iter().sum::<f64>() - u.norm_squared()).abs() < 1e-9 * u.norm_squared());
     for m in 1..=3 {
         let exact = u.dot(&(h.pow(m as u32) * &u));
@@ -458,7 +461,8 @@ fn covariance_probe_has_the_gradient_covariance() {
     let a: Vec<f64> = mean.iter().map(|x| x / norm).collect();
     let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>();
     let a_c_a = gs.iter().map(|g| (dot(g, &a) - dot(&mean, &a)).powi(2)).sum::<f64>() / n as f64;
-    let g_t = Tensor::<B, 1>::from_data(TensorData::new(mean.clone(), [d]), &Default::default());
+    let g_t =
+        Tensor::<Inner, 1>::from_data(TensorData::new(mean.clone(), [d]), &Default::default());
     let mut r = rng::stream(3, 0);
     let samples: Vec<f64> = (0..4000)
         .map(|_| {

@@ -114,7 +114,8 @@ impl super::Experiment for BenchOptions {
         )?;
         let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
         let t = Instant::now();
-        let one = HessianOperator::new(&probe, &th64.tensor, 1e-5).apply(&th64.tensor);
+        let one =
+            HessianOperator::new(&probe, &th64.tensor, 1e-5).apply(&th64.tensor.clone().inner());
         let hvp_step = one.eps;
         let _ = Params::new(one.hv).to_vec(); // wait for the device
         let hvp_seconds = t.elapsed().as_secs_f64();

@@ -420,7 +420,7 @@ fn nqm_prediction(
         q.nodes.iter().zip(&q.weights).map(|(&h, &w)| (h, w * scale)).collect()
     };
     let op = HessianOperator::new(probe, &at.tensor, EPS);
-    let start = quadrature_along(&op, &displacement, o.nqm_steps);
+    let start = quadrature_along(&op, &displacement.inner(), o.nqm_steps);
     let half_dhd = |keep: fn(f64) -> bool| -> f64 {
         start
             .nodes
@@ -438,7 +438,7 @@ fn nqm_prediction(
     }
     let mut relu_flips = start.relu_flips;
     let start = pairs(&start, (initial_loss - LOSS_FLOOR) / positive);
-    let g = probe.full_gradient(&at.tensor);
+    let g = probe.full_gradient(&at.tensor).inner();
     let mut noise = Vec::new();
     let mut rng = crate::rng::stream(seed, 0x0A0_C0DE);
     for _ in 0..o.nqm_probes {

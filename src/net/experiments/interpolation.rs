@@ -14,7 +14,7 @@
 use super::context::NetContext;
 use super::curve::train_run;
 use super::error::ExperimentError;
-use crate::net::probes::HessianOperator;
+use crate::net::probes::{Direction, HessianOperator};
 use crate::net::train::{EvalSet, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NoiseMode, Params};
 use crate::output::plot;
@@ -98,7 +98,7 @@ fn filter_normalised(arch: &Architecture, theta: &[f64], seed: u64, i: u64) -> V
     d
 }
 
-fn tensor(v: &[f64]) -> Tensor<CpuF64, 1> {
+fn tensor(v: &[f64]) -> Direction<CpuF64> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &Default::default())
 }
 
@@ -133,7 +133,7 @@ impl super::Experiment for InterpolationOptions {
         // The widths of the minimum `theta` with `u` the direction to the other minimum.
         let widths = |eta: f64, batch: usize, theta: &[f64], u: &[f64]| {
             let t64 = tensor(theta);
-            let op = HessianOperator::new(&probe, &t64, 1e-5);
+            let op = HessianOperator::new(&probe, &Tensor::from_inner(t64), 1e-5);
             let line = op.apply(&tensor(u));
             let hv = line.hv.to_data().to_vec::<f64>().unwrap_or_default();
             let mut flips = line.relu_flips;

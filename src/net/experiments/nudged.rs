@@ -131,10 +131,7 @@ impl super::Experiment for NudgedOptions {
                         )
                     } else {
                         orthonormalise(
-                            eig.vectors
-                                .iter()
-                                .map(|v| Params::<CpuF64>::new(v.clone()).to_vec())
-                                .collect(),
+                            eig.vectors.iter().map(|v| Params::new(v.clone()).to_vec()).collect(),
                         )
                     };
                     let nudged = Nudged {

@@ -192,9 +192,9 @@ impl<B: Backend> ExactHessian<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::probes::hvp;
+    use crate::net::probes::{dot, hvp};
     use crate::net::{Activation, Architecture, CpuF64, NetworkProblem, NoiseMode};
-    use burn::tensor::{ElementConversion, TensorData};
+    use burn::tensor::TensorData;
 
     fn problem(arch: Architecture, classes: Option<&[u8]>, l2: f64) -> NetworkProblem<CpuF64> {
         let (train, _) = crate::net::data::embedded_fashion_mnist();
@@ -207,7 +207,9 @@ mod tests {
             .unwrap()
     }
 
-    fn vector(d: usize, seed: u64) -> Tensor<CpuF64, 1> {
+    type Inner = burn::backend::NdArray<f64>;
+
+    fn vector(d: usize, seed: u64) -> Tensor<Inner, 1> {
         let v: Vec<f64> = (0..d)
             .map(|i| ((i as u64 * 7919 + seed * 104729) % 1000) as f64 / 500.0 - 1.0)
             .collect();
@@ -215,28 +217,25 @@ mod tests {
     }
 
     /// The operator on NdArray in f64 (CpuF64's inner backend) at θ.
-    fn exact_at(
-        p: &NetworkProblem<CpuF64>,
-        theta: &Tensor<CpuF64, 1>,
-    ) -> ExactHessian<burn::backend::NdArray<f64>> {
+    fn exact_at(p: &NetworkProblem<CpuF64>, theta: &Tensor<CpuF64, 1>) -> ExactHessian<Inner> {
         let (x, t) = (p.x.clone().inner(), p.targets.clone().inner());
         ExactHessian::new(&p.model, x, t, p.l2, &theta.clone().inner()).expect("no batch norm")
     }
 
-    fn norm(t: &Tensor<CpuF64, 1>) -> f64 {
-        (t.clone() * t.clone()).sum().into_scalar().elem::<f64>().sqrt()
+    fn norm(t: &Tensor<Inner, 1>) -> f64 {
+        dot(t, t).sqrt()
     }
 
     /// The exact product against the central difference of two f64 gradients (error ~1e-10 at
     /// eps = 1e-5, DESIGN.md section 6) at a point away from the minimum, for a direction with
     /// every block non-zero. Returns `|exact - fd| / |fd|` and the exact product.
-    fn against_central_difference(p: &NetworkProblem<CpuF64>) -> (f64, Tensor<CpuF64, 1>) {
+    fn against_central_difference(p: &NetworkProblem<CpuF64>) -> (f64, Tensor<Inner, 1>) {
         let theta = p.model.init::<CpuF64>(5, &Default::default()).tensor;
         let v = vector(p.model.arch.n_params(), 1);
         let fd = hvp(p, &theta, &v, 1e-5);
         assert_eq!(fd.relu_flips, 0, "a clean central difference is the reference");
         let op = exact_at(p, &theta);
-        let exact = Tensor::<CpuF64, 1>::from_inner(op.apply(&v.clone().inner()));
+        let exact = op.apply(&v);
         (norm(&(exact.clone() - fd.hv.clone())) / norm(&fd.hv), exact)
     }
 
@@ -279,7 +278,7 @@ mod tests {
             assert!(!s.curvatures.is_empty());
             s.curvatures = s.curvatures.iter().map(|c| c.zeros_like()).collect();
         }
-        let wrong = Tensor::<CpuF64, 1>::from_inner(op.apply(&v.inner()));
+        let wrong = op.apply(&v);
         let err = norm(&(wrong - fd.clone())) / norm(&fd);
         assert!(err > 1e-4, "relative error {err:.2e}");
     }
@@ -291,15 +290,15 @@ mod tests {
         let arch = Architecture::new(vec![16, 5, 4, 10]).unwrap().with_activation(Activation::Tanh);
         let p = problem(arch, None, 1e-2);
         let theta = p.model.init::<CpuF64>(5, &Default::default()).tensor.inner();
-        let v = vector(p.model.arch.n_params(), 2).inner();
+        let v = vector(p.model.arch.n_params(), 2);
         let (x, t) = (p.x.clone().inner(), p.targets.clone().inner());
         let whole = ExactHessian::new(&p.model, x.clone(), t.clone(), p.l2, &theta).unwrap();
         let mut chunked = ExactHessian::with_chunk(&p.model, x, t, p.l2, &theta, 7).unwrap();
         assert_eq!(chunked.chunks.len(), 18);
-        let a = Tensor::<CpuF64, 1>::from_inner(whole.apply(&v));
-        let b = Tensor::<CpuF64, 1>::from_inner(chunked.apply(&v));
+        let a = whole.apply(&v);
+        let b = chunked.apply(&v);
         chunked.cached = None;
-        let c = Tensor::<CpuF64, 1>::from_inner(chunked.apply(&v));
+        let c = chunked.apply(&v);
         assert!(norm(&(a.clone() - b.clone())) < 1e-13 * norm(&a));
         assert_eq!(b.to_data().to_vec::<f64>().unwrap(), c.to_data().to_vec::<f64>().unwrap());
     }
@@ -321,7 +320,7 @@ mod tests {
             assert!(matches!(op, crate::net::probes::HessianOperator::ExactOnFlexF64(..)));
             let on_flex = op.apply(&v).hv;
             let nd = exact_at(&p, &theta);
-            let on_ndarray = Tensor::<CpuF64, 1>::from_inner(nd.apply(&v.inner()));
+            let on_ndarray = nd.apply(&v);
             let err = norm(&(on_flex - on_ndarray.clone())) / norm(&on_ndarray);
             assert!(err < 1e-13, "{:?}: relative difference {err:.1e}", p.model.arch);
         }
@@ -334,11 +333,8 @@ mod tests {
         let p = problem(arch, None, 0.0);
         let op = exact_at(&p, &p.model.init::<CpuF64>(5, &Default::default()).tensor);
         let d = p.model.arch.n_params();
-        let (u, v) = (vector(d, 3).inner(), vector(d, 4).inner());
-        type Inner = burn::backend::NdArray<f64>;
-        let dot =
-            |a: Tensor<Inner, 1>, b: Tensor<Inner, 1>| (a * b).sum().into_scalar().elem::<f64>();
-        let (uhv, vhu) = (dot(u.clone(), op.apply(&v)), dot(v, op.apply(&u)));
+        let (u, v) = (vector(d, 3), vector(d, 4));
+        let (uhv, vhu) = (dot(&u, &op.apply(&v)), dot(&v, &op.apply(&u)));
         assert!((uhv - vhu).abs() < 1e-12 * uhv.abs().max(1.0), "{uhv} vs {vhu}");
     }
 }

@@ -1,25 +1,28 @@
 use super::exact_hvp::ExactHessian;
+use super::{dot, Direction};
 use crate::net::backend::{flex_f64, is_cpu_f64};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use crate::rng;
 use crate::stats::Estimate;
 use burn::backend::Flex;
-use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
 use rand::Rng;
 
 /// `H v` with the step actually used and the ReLU units that changed sign between `θ ± eps u`
 /// (`eps = 0` and no flips for an exact product).
 #[derive(Debug, Clone)]
 pub struct Hvp<B: AutodiffBackend> {
-    pub hv: Tensor<B, 1>,
+    pub hv: Direction<B>,
     pub eps: f64,
     pub relu_flips: usize,
 }
 
 /// `v ↦ H v` at a fixed θ: exact ([`ExactHessian`]) for MLPs without batch norm, else [`hvp`]'s
 /// central differences with step `eps`. Build it once per θ: the exact operator keeps the forward
-/// pass at θ for all its products.
+/// pass at θ for all its products. θ is given as training left it; the directions and the
+/// products are [`Direction`]s (inner tensors, no autodiff graph).
 pub enum HessianOperator<'a, B: AutodiffBackend> {
     Exact(ExactHessian<B::InnerBackend>),
     /// [`CpuF64`](crate::net::CpuF64)'s exact products, computed in f64 on Flex
@@ -54,13 +57,9 @@ impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
         let (x, t) = (problem.x.clone().inner(), problem.targets.clone().inner());
         Self::Exact(ExactHessian::new(model, x, t, l2, &theta.clone().inner()).expect(exact))
     }
-    pub fn apply(&self, v: &Tensor<B, 1>) -> Hvp<B> {
+    pub fn apply(&self, v: &Direction<B>) -> Hvp<B> {
         match self {
-            Self::Exact(op) => Hvp {
-                hv: Tensor::from_inner(op.apply(&v.clone().inner())),
-                eps: 0.0,
-                relu_flips: 0,
-            },
+            Self::Exact(op) => Hvp { hv: op.apply(v), eps: 0.0, relu_flips: 0 },
             Self::ExactOnFlexF64(op, device) => {
                 let hv = host(op.apply(&flex_f64(host(v.clone()), v.dims())));
                 let d = hv.len();
@@ -78,12 +77,12 @@ impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
 /// The sign pattern of every hidden ReLU unit over the data (empty for smooth activations).
 fn relu_signs<B: AutodiffBackend>(
     p: &NetworkProblem<B>,
-    theta: &Tensor<B, 1>,
-) -> Vec<Tensor<B, 2>> {
+    theta: &Direction<B>,
+) -> Vec<Tensor<B::InnerBackend, 2>> {
     if p.model.arch.activation != crate::net::Activation::Relu {
         return Vec::new();
     }
-    let f = p.model.forward(theta, p.x.clone(), None);
+    let f = p.model.forward(theta, p.x.clone().inner(), None);
     let hidden = f.pre_activations.len() - 1;
     f.pre_activations.into_iter().take(hidden).map(|z| z.greater_elem(0.0).float()).collect()
 }
@@ -94,11 +93,13 @@ fn relu_signs<B: AutodiffBackend>(
 pub fn hvp<B: AutodiffBackend>(
     p: &NetworkProblem<B>,
     theta: &Tensor<B, 1>,
-    v: &Tensor<B, 1>,
+    v: &Direction<B>,
     eps: f64,
 ) -> Hvp<B> {
-    let norm = (v.clone() * v.clone()).sum().into_scalar().elem::<f64>().sqrt();
+    let norm = dot(v, v).sqrt();
     let u = v.clone().div_scalar(norm);
+    let theta = theta.clone().inner();
+    let gradient = |t: &Direction<B>| p.full_gradient(&Tensor::from_inner(t.clone())).inner();
     let mut e = eps;
     let mut last = None;
     for _ in 0..4 {
@@ -109,7 +110,7 @@ pub fn hvp<B: AutodiffBackend>(
             .zip(relu_signs(p, &tm))
             .map(|(a, b)| (a - b).abs().sum().into_scalar().elem::<f64>() as usize)
             .sum();
-        let hv = (p.full_gradient(&tp) - p.full_gradient(&tm)).mul_scalar(norm / (2.0 * e));
+        let hv = (gradient(&tp) - gradient(&tm)).mul_scalar(norm / (2.0 * e));
         last = Some(Hvp { hv, eps: e, relu_flips: flips });
         if flips == 0 {
             break;
@@ -119,17 +120,15 @@ pub fn hvp<B: AutodiffBackend>(
     last.expect("at least one try")
 }
 
-/// A vector of independent ±1 entries from stream `(seed, i)`.
-pub(super) fn rademacher<B: AutodiffBackend>(
+/// A vector of `d` independent ±1 entries drawn from `r`.
+pub(super) fn rademacher<K: Backend>(
     d: usize,
-    seed: u64,
-    i: u64,
-    device: &B::Device,
-) -> Tensor<B, 1> {
-    let mut r = rng::stream(seed, i);
+    r: &mut impl Rng,
+    device: &K::Device,
+) -> Tensor<K, 1> {
     // Built in the backend's own float type (±1 is exact in any), so no conversion pass.
-    let (one, minus_one) = (1.0f64.elem::<B::FloatElem>(), (-1.0f64).elem::<B::FloatElem>());
-    let v: Vec<B::FloatElem> =
+    let (one, minus_one) = (1.0f64.elem::<K::FloatElem>(), (-1.0f64).elem::<K::FloatElem>());
+    let v: Vec<K::FloatElem> =
         (0..d).map(|_| if r.random::<bool>() { one } else { minus_one }).collect();
     Tensor::from_data(TensorData::new(v, [d]), device)
 }
@@ -160,11 +159,11 @@ pub fn hessian_stats<B: AutodiffBackend>(
     let mut flips = 0;
     let op = HessianOperator::new(p, &theta.tensor, eps);
     for i in 0..probes {
-        let v = rademacher::<B>(d, seed, i as u64, &device);
+        let v = rademacher::<B::InnerBackend>(d, &mut rng::stream(seed, i as u64), &device);
         let h = op.apply(&v);
         flips += h.relu_flips;
-        traces.push((v * h.hv.clone()).sum().into_scalar().elem::<f64>());
-        squares.push((h.hv.clone() * h.hv).sum().into_scalar().elem::<f64>());
+        traces.push(dot(&v, &h.hv));
+        squares.push(dot(&h.hv, &h.hv));
     }
     let f2 = Estimate::from_replicas(&squares);
     let f = f2.value.max(0.0).sqrt();
@@ -200,20 +199,21 @@ pub fn lambda_max<B: AutodiffBackend>(
 ) -> PowerIteration {
     let d = theta.len();
     let device = theta.tensor.device();
-    let mut v = rademacher::<B>(d, seed, u64::MAX, &device).div_scalar((d as f64).sqrt());
+    let mut v = rademacher::<B::InnerBackend>(d, &mut rng::stream(seed, u64::MAX), &device)
+        .div_scalar((d as f64).sqrt());
     let mut out =
         PowerIteration { lambda: 0.0, residual: f64::INFINITY, iterations: 0, relu_flips: 0 };
     let op = HessianOperator::new(p, &theta.tensor, eps);
     for it in 1..=max_iter {
         let h = op.apply(&v);
-        let lambda = (v.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>();
+        let lambda = dot(&v, &h.hv);
         let r = h.hv.clone() - v.clone().mul_scalar(lambda);
-        let residual = (r.clone() * r).sum().into_scalar().elem::<f64>().sqrt();
+        let residual = dot(&r, &r).sqrt();
         out = PowerIteration { lambda, residual, iterations: it, relu_flips: h.relu_flips };
         if residual <= rel_tol * lambda.abs() {
             break;
         }
-        let n = (h.hv.clone() * h.hv.clone()).sum().into_scalar().elem::<f64>().sqrt();
+        let n = dot(&h.hv, &h.hv).sqrt();
         if n == 0.0 {
             break;
         }

@@ -5,9 +5,10 @@
 //! Full reorthogonalisation keeps the Krylov basis orthogonal in floating point.
 
 use super::hessian::HessianOperator;
+use super::{dot, Direction};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
-use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor};
+use burn::tensor::backend::AutodiffBackend;
 use nalgebra::DMatrix;
 
 /// Quadrature nodes and weights; the weights sum to d (the number of parameters), so
@@ -27,15 +28,11 @@ impl SpectralDensity {
     }
 }
 
-fn dot<B: AutodiffBackend>(a: &Tensor<B, 1>, b: &Tensor<B, 1>) -> f64 {
-    (a.clone() * b.clone()).sum().into_scalar().elem::<f64>()
-}
-
 /// One Lanczos run with full reorthogonalisation: the orthonormal Krylov basis, the tridiagonal
 /// `T` (diagonal `alpha`, off-diagonal `beta`), the norm `beta_m` of the residual left after the
 /// last step (0 when the space closed) and the ReLU flips of the Hessian-vector products.
 struct Krylov<B: AutodiffBackend> {
-    basis: Vec<Tensor<B, 1>>,
+    basis: Vec<Direction<B>>,
     alpha: Vec<f64>,
     beta: Vec<f64>,
     last_beta: f64,
@@ -44,7 +41,7 @@ struct Krylov<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> Krylov<B> {
     /// `min(steps, d)` steps from the unit vector `q`.
-    fn run(op: &HessianOperator<'_, B>, d: usize, mut q: Tensor<B, 1>, steps: usize) -> Self {
+    fn run(op: &HessianOperator<'_, B>, d: usize, mut q: Direction<B>, steps: usize) -> Self {
         let mut k = Self {
             basis: Vec::new(),
             alpha: Vec::new(),
@@ -102,8 +99,9 @@ fn rademacher_unit<B: AutodiffBackend>(
     seed: u64,
     id: u64,
     device: &B::Device,
-) -> Tensor<B, 1> {
-    super::hessian::rademacher::<B>(d, seed, id, device).div_scalar((d as f64).sqrt())
+) -> Direction<B> {
+    let mut r = crate::rng::stream(seed, id);
+    super::hessian::rademacher::<B::InnerBackend>(d, &mut r, device).div_scalar((d as f64).sqrt())
 }
 
 /// `steps` Lanczos steps from each of `probes` Rademacher vectors.
@@ -135,7 +133,7 @@ pub fn spectral_density<B: AutodiffBackend>(
 /// built once for all the forms taken there.
 pub fn quadrature_along<B: AutodiffBackend>(
     op: &HessianOperator<'_, B>,
-    v: &Tensor<B, 1>,
+    v: &Direction<B>,
     steps: usize,
 ) -> SpectralDensity {
     let norm2 = dot(v, v);
@@ -157,7 +155,7 @@ pub fn quadrature_along<B: AutodiffBackend>(
 #[derive(Debug, Clone)]
 pub struct TopEigenpairs<B: AutodiffBackend> {
     pub values: Vec<f64>,
-    pub vectors: Vec<Tensor<B, 1>>,
+    pub vectors: Vec<Direction<B>>,
     pub residuals: Vec<f64>,
     pub relu_flips: usize,
 }

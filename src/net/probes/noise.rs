@@ -6,6 +6,7 @@
 //! is `a_{l-1,n} (x) delta_{l,n}` (weights) and `delta_{l,n}` (bias), so
 //! `|g_n|^2 = sum_l (|a_{l-1,n}|^2 + 1) |delta_{l,n}|^2` without forming any outer product.
 
+use super::Direction;
 use crate::net::backprop::ExampleWeights;
 use crate::net::model::{Norm, ThetaLeaves};
 use crate::net::params::Params;
@@ -89,19 +90,16 @@ pub fn gradient_noise<B: AutodiffBackend>(
 pub fn covariance_probe<B: AutodiffBackend>(
     p: &NetworkProblem<B>,
     theta: &Params<B>,
-    mean: &Tensor<B, 1>,
+    mean: &Direction<B>,
     rng: &mut impl rand::Rng,
-) -> Tensor<B, 1> {
-    let xi: Vec<f64> = (0..p.n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
+) -> Direction<B> {
+    let xi = super::hessian::rademacher::<B::InnerBackend>(p.n, rng, &theta.tensor.device());
     let root = (p.n as f64).sqrt();
-    let sum = xi.iter().sum::<f64>() / root;
-    let device = theta.tensor.device();
-    let w =
-        Tensor::<B::InnerBackend, 1>::from_data(burn::tensor::TensorData::new(xi, [p.n]), &device)
-            .div_scalar(root);
-    let mut data_term = p.weighted_gradient(&theta.tensor, None, ExampleWeights::Each(w));
+    let sum = xi.clone().sum().into_scalar().elem::<f64>() / root;
+    let w = xi.div_scalar(root);
+    let mut data_term = p.weighted_gradient(&theta.tensor, None, ExampleWeights::Each(w)).inner();
     if p.l2 > 0.0 {
-        data_term = data_term - theta.tensor.clone().mul_scalar(p.l2);
+        data_term = data_term - theta.tensor.clone().inner().mul_scalar(p.l2);
     }
     data_term - mean.clone().mul_scalar(sum)
 }

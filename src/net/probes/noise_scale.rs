@@ -12,11 +12,11 @@
 //! with the standard error of the mean; with `k = N` it is exact up to the HVP's finite
 //! difference.
 
-use super::{gradient_noise, per_example_gradients, HessianOperator};
+use super::{dot, gradient_noise, per_example_gradients, Direction, HessianOperator};
 use crate::net::data::Dataset;
 use crate::net::params::Params;
 use crate::net::problem::{NetworkProblem, NoiseMode};
-use burn::tensor::{backend::AutodiffBackend, ElementConversion, Tensor, TensorData};
+use burn::tensor::{backend::AutodiffBackend, TensorData};
 use rand::seq::index::sample;
 use serde::Serialize;
 
@@ -49,11 +49,10 @@ pub fn noise_scales<B: AutodiffBackend>(
     let k = k.clamp(1, p.n);
     let gn = gradient_noise(p, theta)?;
     let device = p.x.device();
-    let g = p.full_gradient(&theta.tensor);
-    let dot = |a: Tensor<B, 1>, b: Tensor<B, 1>| (a * b).sum().into_scalar().elem::<f64>();
+    let g = p.full_gradient(&theta.tensor).inner();
     let op = HessianOperator::new(p, &theta.tensor, 1e-5);
     let along = op.apply(&g);
-    let g_h_g = dot(g.clone(), along.hv);
+    let g_h_g = dot(&g, &along.hv);
     let mut flips = along.relu_flips;
     let mut rng = crate::rng::stream(seed, 0x4E0_15E);
     let idx = sample(&mut rng, p.n, k).into_vec();
@@ -67,16 +66,16 @@ pub fn noise_scales<B: AutodiffBackend>(
     )
     .map_err(|e| e.to_string())?;
     let rows = per_example_gradients(&picked, theta, 1 << 30)?;
-    let data_mean = g.clone() - theta.tensor.clone().mul_scalar(p.l2);
+    let data_mean = g.clone() - theta.tensor.clone().inner().mul_scalar(p.l2);
     let quad: Vec<f64> = (0..k)
         .map(|n| {
             let row: Vec<f64> = rows.row(n).iter().copied().collect();
             let d = row.len();
             let u =
-                Tensor::<B, 1>::from_data(TensorData::new(row, [d]), &device) - data_mean.clone();
+                Direction::<B>::from_data(TensorData::new(row, [d]), &device) - data_mean.clone();
             let hu = op.apply(&u);
             flips += hu.relu_flips;
-            dot(u, hu.hv)
+            dot(&u, &hu.hv)
         })
         .collect();
     let mean = quad.iter().sum::<f64>() / k as f64;
