@@ -36,7 +36,7 @@ use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::params::Params;
 use crate::net::probes::{
-    covariance_probe, noise_scales, quadrature_along, HessianOperator, NoiseScales,
+    covariance_probe, noise_scales, quadrature_along, Direction, HessianOperator, NoiseScales,
 };
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
@@ -44,7 +44,6 @@ use crate::problems::Sampling;
 use crate::stats::{weighted_linear_fit, Estimate, LinearFit};
 use crate::theory::nqm::{NoisyQuadratic, Tuned};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,7 +178,7 @@ impl super::Experiment for CriticalBatchOptions {
         .mean_loss(&theta0.tensor);
         let theta0_cpu = cpu(&theta0);
         let nqm_at = |at: &Params<CpuF64>, to: &Params<CpuF64>, salt: u64| {
-            let displacement = theta0_cpu.tensor.clone() - to.tensor.clone();
+            let displacement = theta0_cpu.tensor.clone().inner() - to.tensor.clone().inner();
             nqm_prediction(o, &probe, at, displacement, initial_loss, n, ctx.seed ^ salt)
         };
         let mut attempts = Vec::new();
@@ -410,7 +409,7 @@ fn nqm_prediction(
     o: &CriticalBatchOptions,
     probe: &NetworkProblem<CpuF64>,
     at: &Params<CpuF64>,
-    displacement: Tensor<CpuF64, 1>,
+    displacement: Direction<CpuF64>,
     initial_loss: f64,
     n: usize,
     seed: u64,
@@ -420,7 +419,7 @@ fn nqm_prediction(
         q.nodes.iter().zip(&q.weights).map(|(&h, &w)| (h, w * scale)).collect()
     };
     let op = HessianOperator::new(probe, &at.tensor, EPS);
-    let start = quadrature_along(&op, &displacement.inner(), o.nqm_steps);
+    let start = quadrature_along(&op, &displacement, o.nqm_steps);
     let half_dhd = |keep: fn(f64) -> bool| -> f64 {
         start
             .nodes
