@@ -1105,9 +1105,10 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 )
             };
             outln!(
-                "one Hessian-vector product (f64 CPU, {} examples, {method}): {:.3} s",
+                "one Hessian-vector product (f64 CPU, {} examples, {method}): {:.3} s (median of {})",
                 r.hvp_examples,
-                r.hvp_seconds
+                r.hvp_seconds,
+                r.hvp_times.len()
             );
             let estimate = |value: f64, se: f64| {
                 if se.is_finite() {

@@ -135,6 +135,22 @@ pub fn flex_f64<const D: usize>(
     )
 }
 
+/// A plain (non-autodiff) tensor's values as f64 on the host, in one vectorised pass. burn-ndarray
+/// hands an array over without a copy only when nothing else holds it, and otherwise walks a
+/// shared one element by element through a dynamic-rank iterator: 24 ms for 932,362 f64 values
+/// against 0.7 ms this way, on the 2-core EPYC. `x * 1` (exact, signed zeros and infinities
+/// included) makes the owned array. Pass `.inner()` of an autodiff tensor: an operation on the
+/// autodiff tensor itself would leave an entry in burn's graph.
+pub fn host_f64<K: burn::tensor::backend::Backend, const D: usize>(
+    t: burn::tensor::Tensor<K, D>,
+) -> Vec<f64> {
+    t.mul_scalar(1.0)
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("a float tensor converts to f64")
+}
+
 /// Whether `B` is [`CpuF64`], whose f64 products run faster on Flex ([`flex_f64`]).
 pub fn is_cpu_f64<B: burn::tensor::backend::Backend>() -> bool {
     std::any::TypeId::of::<B>() == std::any::TypeId::of::<CpuF64>()

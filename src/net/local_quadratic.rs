@@ -25,6 +25,7 @@
 //! definite, and the loss of θ* above the quadratic's own minimum, `1/2 gᵀH⁻¹g`, must be below
 //! [`MAX_START_BIAS`] of the predicted excess loss.
 
+use super::backend::host_f64;
 use super::params::Params;
 use super::probes::{hessian_stats, hvp, per_example_gradients, top_eigenpairs};
 use super::problem::NetworkProblem;
@@ -305,7 +306,7 @@ impl LocalQuadratic {
         }
         // Ascending, like the dense model's modes.
         let vectors: Vec<Vec<f64>> =
-            top.vectors.iter().rev().map(|v| Params::new(v.clone()).to_vec()).collect();
+            top.vectors.iter().rev().map(|v| host_f64(v.clone())).collect();
         let lambda = DVector::from_iterator(k, top.values.iter().rev().copied());
         let basis = DMatrix::from_fn(d, k, |r, c| vectors[c][r]);
         let (c, trace_c, n) = noise_along(problem, &star, &basis)?;
@@ -546,7 +547,7 @@ fn conjugate_gradient<B: AutodiffBackend>(
     let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [d]), &device);
     let apply = |v: &DVector<f64>| {
         let v = Tensor::from_data(TensorData::new(v.as_slice().to_vec(), [d]), &device);
-        DVector::from_vec(Params::new(hvp(p, &t, &v, HVP_EPS).hv).to_vec())
+        DVector::from_vec(host_f64(hvp(p, &t, &v, HVP_EPS).hv))
     };
     let mut s = DVector::zeros(d);
     let mut r = g.clone();
@@ -624,7 +625,7 @@ pub fn dense_hessian<B: AutodiffBackend>(
         e[j] = 1.0;
         let col = hvp(p, &t, &Tensor::from_data(TensorData::new(e, [d]), device), eps);
         flips += col.relu_flips;
-        h.set_column(j, &DVector::from_vec(Params::new(col.hv).to_vec()));
+        h.set_column(j, &DVector::from_vec(host_f64(col.hv)));
     }
     let asymmetry = (&h - h.transpose()).norm() / h.norm().max(f64::MIN_POSITIVE);
     let sym = (&h + h.transpose()) * 0.5;

@@ -1,5 +1,6 @@
 //! θ as one flat tensor, with the in-place vector operations the integrators need.
 
+use super::backend::host_f64;
 use crate::state::State;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
@@ -18,13 +19,6 @@ impl<B: Backend> Params<B> {
     pub fn from_vec(v: &[f64], device: &B::Device) -> Self {
         Self { tensor: Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device) }
     }
-    pub fn to_vec(&self) -> Vec<f64> {
-        self.tensor
-            .to_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .expect("a float tensor converts to f64")
-    }
     pub fn len(&self) -> usize {
         self.tensor.dims()[0]
     }
@@ -34,6 +28,10 @@ impl<B: Backend> Params<B> {
 }
 
 impl<B: AutodiffBackend> Params<B> {
+    /// θ's values on the host ([`host_f64`]).
+    pub fn to_vec(&self) -> Vec<f64> {
+        host_f64(self.tensor.clone().inner())
+    }
     pub fn norm_squared(&self) -> f64 {
         self.dot(self)
     }

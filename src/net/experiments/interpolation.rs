@@ -14,6 +14,7 @@
 use super::context::NetContext;
 use super::curve::train_run;
 use super::error::ExperimentError;
+use crate::net::backend::host_f64;
 use crate::net::probes::{Direction, HessianOperator};
 use crate::net::train::{EvalSet, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NoiseMode, Params};
@@ -135,7 +136,7 @@ impl super::Experiment for InterpolationOptions {
             let t64 = tensor(theta);
             let op = HessianOperator::new(&probe, &Tensor::from_inner(t64), 1e-5);
             let line = op.apply(&tensor(u));
-            let hv = line.hv.to_data().to_vec::<f64>().unwrap_or_default();
+            let hv = host_f64(line.hv);
             let mut flips = line.relu_flips;
             let mut curvatures = Vec::with_capacity(o.directions);
             let mut slice = Vec::new();
@@ -143,7 +144,7 @@ impl super::Experiment for InterpolationOptions {
                 let d = filter_normalised(&arch, theta, ctx.seed, 1000 + i as u64);
                 let h = op.apply(&tensor(&d));
                 flips += h.relu_flips;
-                curvatures.push(dot(&d, &h.hv.to_data().to_vec::<f64>().unwrap_or_default()));
+                curvatures.push(dot(&d, &host_f64(h.hv)));
                 if i == 0 {
                     for t in grid(-1.0, 1.0) {
                         let p: Vec<f64> = theta.iter().zip(&d).map(|(x, y)| x + t * y).collect();

@@ -13,6 +13,7 @@
 
 use super::context::NetContext;
 use super::error::ExperimentError;
+use crate::net::backend::host_f64;
 use crate::net::nudged::{orthonormalise, random_orthonormal, Nudged};
 use crate::net::params::Params;
 use crate::net::probes::top_eigenpairs;
@@ -130,9 +131,7 @@ impl super::Experiment for NudgedOptions {
                             &mut crate::rng::stream(seed ^ 0xD1_2EC7, done as u64),
                         )
                     } else {
-                        orthonormalise(
-                            eig.vectors.iter().map(|v| Params::new(v.clone()).to_vec()).collect(),
-                        )
+                        orthonormalise(eig.vectors.iter().map(|v| host_f64(v.clone())).collect())
                     };
                     let nudged = Nudged {
                         inner: &p,

@@ -1,6 +1,6 @@
 use super::exact_hvp::ExactHessian;
 use super::{dot, Direction};
-use crate::net::backend::{flex_f64, is_cpu_f64};
+use crate::net::backend::{flex_f64, host_f64, is_cpu_f64};
 use crate::net::params::Params;
 use crate::net::problem::NetworkProblem;
 use crate::rng;
@@ -35,11 +35,6 @@ pub enum HessianOperator<'a, B: AutodiffBackend> {
     },
 }
 
-/// A tensor's values as f64 on the host.
-fn host<K: burn::tensor::backend::Backend, const D: usize>(t: Tensor<K, D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().into_vec::<f64>().expect("a float tensor converts to f64")
-}
-
 impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
     pub fn new(problem: &'a NetworkProblem<B>, theta: &Tensor<B, 1>, eps: f64) -> Self {
         let (model, l2) = (&problem.model, problem.l2);
@@ -48,9 +43,9 @@ impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
         }
         let exact = "no batch norm, so the exact operator exists";
         if is_cpu_f64::<B>() {
-            let on_flex = |t: &Tensor<B, 2>| flex_f64(host(t.clone()), t.dims());
+            let on_flex = |t: &Tensor<B, 2>| flex_f64(host_f64(t.clone().inner()), t.dims());
             let (x, t) = (on_flex(&problem.x), on_flex(&problem.targets));
-            let th = flex_f64(host(theta.clone()), theta.dims());
+            let th = flex_f64(host_f64(theta.clone().inner()), theta.dims());
             let op = ExactHessian::new(model, x, t, l2, &th).expect(exact);
             return Self::ExactOnFlexF64(Box::new(op), theta.device());
         }
@@ -61,7 +56,7 @@ impl<'a, B: AutodiffBackend> HessianOperator<'a, B> {
         match self {
             Self::Exact(op) => Hvp { hv: op.apply(v), eps: 0.0, relu_flips: 0 },
             Self::ExactOnFlexF64(op, device) => {
-                let hv = host(op.apply(&flex_f64(host(v.clone()), v.dims())));
+                let hv = host_f64(op.apply(&flex_f64(host_f64(v.clone()), v.dims())));
                 let d = hv.len();
                 Hvp {
                     hv: Tensor::from_data(TensorData::new(hv, [d]), device),

@@ -122,9 +122,7 @@ pub fn per_example_gradients<B: AutodiffBackend>(
     if bytes > max_bytes {
         return Err(format!("the per-example gradients of {} examples x {d} parameters need {:.1} GB (limit {:.1} GB)", p.n, bytes as f64 / 1e9, max_bytes as f64 / 1e9));
     }
-    let host = |t: Tensor<B::InnerBackend, 2>| {
-        t.to_data().convert::<f64>().to_vec::<f64>().expect("a float tensor converts to f64")
-    };
+    let host = crate::net::backend::host_f64::<B::InnerBackend, 2>;
     let mut g = nalgebra::DMatrix::<f64>::zeros(p.n, d);
     let chunk = 4096;
     let mut start = 0;
