@@ -56,8 +56,11 @@ static ALLOCATOR: Counting = Counting;
 type B = CpuF32;
 const MAX_GROWTH: isize = 256 * 1024;
 
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
+/// The live heap bytes gained over `f`, counted while its result is still held.
+fn growth_over<T>(f: impl FnOnce() -> T) -> (isize, T) {
+    let before = LIVE.load(Ordering::Relaxed);
+    let out = f();
+    (LIVE.load(Ordering::Relaxed) - before, out)
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -85,19 +88,18 @@ fn training_does_not_grow_memory_with_steps_and_untracked_autodiff_ops_would() {
     };
     let mut theta = model.init::<B>(1, &dev);
     train(&mut theta, 200); // warm-up: allocator pools, thread-locals, lazily built tables
-    let before = live();
-    train(&mut theta, 2000);
-    let growth = live() - before;
+    let (growth, ()) = growth_over(|| train(&mut theta, 2000));
     eprintln!("training: {growth} bytes more after 2,000 steps");
     assert!(growth < MAX_GROWTH, "2,000 training steps left {growth} more live bytes");
 
     // Control: untracked operations on the autodiff tensor itself are kept by burn's graph.
-    let mut t = theta.tensor.clone();
-    let before = live();
-    for _ in 0..2000 {
-        t = t.mul_scalar(1.0);
-    }
-    let growth = live() - before;
+    let (growth, t) = growth_over(|| {
+        let mut t = theta.tensor.clone();
+        for _ in 0..2000 {
+            t = t.mul_scalar(1.0);
+        }
+        t
+    });
     eprintln!("control: {growth} bytes more after 2,000 untracked autodiff operations");
     drop(t);
     assert!(
@@ -134,11 +136,7 @@ fn curvature_probes_do_not_grow_memory_with_calls() {
         }
     };
     probe_all(); // warm-up
-    let before = live();
-    for _ in 0..20 {
-        probe_all();
-    }
-    let growth = live() - before;
+    let (growth, ()) = growth_over(|| (0..20).for_each(|_| probe_all()));
     eprintln!("probes: {growth} bytes more after 20 rounds of every probe");
     assert!(growth < MAX_GROWTH, "20 rounds of the probes left {growth} more live bytes");
 }

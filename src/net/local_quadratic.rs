@@ -27,7 +27,7 @@
 
 use super::backend::host_f64;
 use super::params::Params;
-use super::probes::{hessian_stats, hvp, per_example_gradients, top_eigenpairs};
+use super::probes::{hessian_stats, hvp, per_example_gradients, top_eigenpairs, Direction};
 use super::problem::NetworkProblem;
 use crate::error::ProblemError;
 use crate::problems::Sampling;
@@ -664,11 +664,11 @@ fn logistic_hessian<B: AutodiffBackend>(
     theta: &[f64],
     device: &B::Device,
 ) -> DMatrix<f64> {
-    let t = Tensor::<B, 1>::from_data(TensorData::new(theta.to_vec(), [theta.len()]), device);
-    let logits = p.model.forward(&t, p.x.clone(), None).logits;
+    let t = Direction::<B>::from_data(TensorData::new(theta.to_vec(), [theta.len()]), device);
+    let x = p.x.clone().inner();
+    let z = host_f64(p.model.forward(&t, x.clone(), None).logits);
+    let x = host_f64(x);
     let k = p.model.arch.outputs();
-    let z: Vec<f64> = logits.to_data().convert::<f64>().to_vec::<f64>().expect("float logits");
-    let x: Vec<f64> = p.x.to_data().convert::<f64>().to_vec::<f64>().expect("float inputs");
     let (n, din) = (p.n, p.model.arch.sizes[0]);
     let xt = DMatrix::from_fn(n, din + 1, |r, c| if c < din { x[r * din + c] } else { 1.0 });
     // Per-example curvature of the loss in the logits.

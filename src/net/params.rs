@@ -63,10 +63,7 @@ impl<B: AutodiffBackend> State for Params<B> {
         self.tensor = x.tensor.clone();
     }
     fn dot(&self, x: &Self) -> f64 {
-        (self.tensor.clone().inner() * x.tensor.clone().inner())
-            .sum()
-            .into_scalar()
-            .into_f64_lossy()
+        crate::net::probes::dot(&self.tensor.clone().inner(), &x.tensor.clone().inner())
     }
     /// Element-wise: a sum could overflow to infinity on finite entries (or let +inf and -inf
     /// cancel to NaN and back), so every coordinate is tested and the non-finite ones counted.

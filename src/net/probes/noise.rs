@@ -174,7 +174,7 @@ pub fn per_example_gradients_loop<B: AutodiffBackend>(
     (0..p.n)
         .map(|i| {
             let g = l2.weighted_gradient(&theta.tensor, Some(&[i]), ExampleWeights::Uniform(1.0));
-            g.to_data().convert::<f64>().to_vec::<f64>().expect("float gradient")
+            Params::new(g).to_vec()
         })
         .collect()
 }
