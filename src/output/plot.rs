@@ -2,6 +2,7 @@
 //! on linear axes with `10^k` tick labels, which keeps one code path for both scales.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -52,18 +53,30 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// Vertical markers (x, label), e.g. a stability limit.
     pub vlines: Vec<(f64, String)>,
-    /// Put the legend in the upper right instead of the upper left (where the data is not).
-    pub legend_right: bool,
 }
 
-const PALETTE: [RGBColor; 6] = [
+/// Ten distinguishable colours (matplotlib's tab10; grey at index 5, the reference lines'
+/// colour), so a panel of up to ten series never repeats one.
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(80, 80, 80),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
+
+/// The legend's font, and plotters' defaults for the legend box around it.
+const LEGEND_FONT: u32 = 13;
+const LEGEND_SAMPLE_WIDTH: u32 = 30;
+const LEGEND_MARGIN: u32 = 10;
+/// The axes' label areas (pixels): the x axis's below the plot, the y axis's on its left.
+const X_LABELS: u32 = 42;
+const Y_LABELS: u32 = 64;
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -167,12 +180,18 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     });
     let (x0, x1) = range(xs);
     let (y0, y1) = range(ys);
-    let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
+    // The layout plotters' ChartBuilder makes with a margin and a caption, done by hand so that
+    // the plotting area's size is known before the axes' ranges are fixed.
+    let inner = area.margin(12, 12, 12, 12).titled(&fig.title, ("sans-serif", 18))?;
+    let (w, h) = inner.dim_in_pixel();
+    let plot = (w.saturating_sub(Y_LABELS), h.saturating_sub(X_LABELS));
+    let legend = legend_size(fig);
+    let (y1, position) = legend_layout(fig, (x0, x1, y0, y1), plot, legend);
+    let mut chart = ChartBuilder::on(&inner)
+        .x_label_area_size(X_LABELS)
+        .y_label_area_size(Y_LABELS)
         .build_cartesian_2d(x0..x1, y0..y1)?;
+    debug_assert_eq!(chart.plotting_area().dim_in_pixel(), plot);
     let (lx, ly) = (fig.log_x, fig.log_y);
     let fmt = |log: bool| move |v: &f64| tick(if log { 10f64.powf(*v) } else { *v });
     chart
@@ -214,7 +233,9 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
                 chart
                     .draw_series(DashedLineSeries::new(pts, 6, 4, c.stroke_width(2)))?
                     .label(s.label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+                    .legend(move |(x, y)| {
+                        DashedPathElement::new(vec![(x, y), (x + 18, y)], 5, 3, c.stroke_width(2))
+                    });
             }
             Style::Points => {
                 if let Some(errs) = &s.errors {
@@ -245,14 +266,218 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     }
     chart
         .configure_series_labels()
+        .legend_area_size(LEGEND_SAMPLE_WIDTH)
+        .margin(LEGEND_MARGIN)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .position(if fig.legend_right {
-            SeriesLabelPosition::UpperRight
-        } else {
-            SeriesLabelPosition::UpperLeft
-        })
+        .label_font(legend_font())
+        .position(position)
         .draw()?;
     Ok(())
+}
+
+/// The places a legend may go, in order of preference when several cover as little data.
+const LEGEND_PLACES: [SeriesLabelPosition; 8] = [
+    SeriesLabelPosition::UpperLeft,
+    SeriesLabelPosition::UpperRight,
+    SeriesLabelPosition::LowerRight,
+    SeriesLabelPosition::LowerLeft,
+    SeriesLabelPosition::UpperMiddle,
+    SeriesLabelPosition::MiddleRight,
+    SeriesLabelPosition::MiddleLeft,
+    SeriesLabelPosition::LowerMiddle,
+];
+
+fn legend_font() -> TextStyle<'static> {
+    ("sans-serif", LEGEND_FONT).into_font().into()
+}
+
+/// The legend box's size in pixels, measured as plotters measures it when drawing it.
+fn legend_size(fig: &Figure) -> (u32, u32) {
+    let mut labels = MultiLineText::<_, &str>::new((0, 0), legend_font());
+    for label in fig.vlines.iter().map(|v| &v.1).chain(fig.series.iter().map(|s| &s.label)) {
+        labels.push_line(label.as_str());
+    }
+    labels
+        .estimate_dimension()
+        .map(|(w, h)| {
+            let (w, h) = (w.max(0) as u32, h.max(0) as u32);
+            (w + LEGEND_SAMPLE_WIDTH + 2 * LEGEND_MARGIN, h + 2 * LEGEND_MARGIN)
+        })
+        .unwrap_or((0, 0))
+}
+
+/// The top of the y axis and the legend's place: where the legend covers no data, else the
+/// y axis is raised until a band as tall as the legend is free above the data (when the legend
+/// is less than half the plot's height; otherwise the least covered place is kept).
+fn legend_layout(
+    fig: &Figure,
+    (x0, x1, y0, y1): (f64, f64, f64, f64),
+    plot: (u32, u32),
+    legend: (u32, u32),
+) -> (f64, SeriesLabelPosition) {
+    let (place, covered) = legend_position(&ink(fig, (x0, x1, y0, y1), plot), legend, plot);
+    let (band, height) = ((legend.1 + 10) as f64, plot.1 as f64);
+    if covered == 0 || 2.0 * band > height {
+        return (y1, place);
+    }
+    let top = y0 + (y1 - y0) * height / (height - band);
+    let (place, _) = legend_position(&ink(fig, (x0, x1, y0, top), plot), legend, plot);
+    (top, place)
+}
+
+/// Where the legend hides the least data: of [`LEGEND_PLACES`], the first whose box of size
+/// `legend` (pixels) inside a plotting area of size `area` covers the fewest `ink` points (the
+/// pixels the series pass through), and how many it covers. The boxes are laid out as plotters
+/// lays out the legend.
+fn legend_position(
+    ink: &[(f64, f64)],
+    legend: (u32, u32),
+    area: (u32, u32),
+) -> (SeriesLabelPosition, usize) {
+    let covered = |place: &SeriesLabelPosition| {
+        use SeriesLabelPosition::*;
+        let (w, h) = (legend.0 as f64, legend.1 as f64);
+        let (aw, ah) = (area.0 as f64, area.1 as f64);
+        let x = match place {
+            UpperLeft | MiddleLeft | LowerLeft => 5.0,
+            UpperMiddle | MiddleMiddle | LowerMiddle => (aw - w) / 2.0,
+            _ => aw - w - 5.0,
+        };
+        let y = match place {
+            UpperLeft | UpperMiddle | UpperRight => 5.0,
+            MiddleLeft | MiddleMiddle | MiddleRight => (ah - h) / 2.0,
+            _ => ah - h - 5.0,
+        };
+        ink.iter().filter(|&&(px, py)| px >= x && px <= x + w && py >= y && py <= y + h).count()
+    };
+    LEGEND_PLACES
+        .iter()
+        .map(|place| (place.clone(), covered(place)))
+        .min_by_key(|&(_, n)| n) // min_by_key keeps the first of equals: the preferred place
+        .expect("places to choose from")
+}
+
+/// The pixels (in a plotting area of `area` pixels showing `[x0, x1] x [y0, y1]`) that the panel's
+/// series, error bars and markers pass through, sampled every few pixels along lines.
+fn ink(fig: &Figure, (x0, x1, y0, y1): (f64, f64, f64, f64), area: (u32, u32)) -> Vec<(f64, f64)> {
+    let (aw, ah) = (area.0 as f64, area.1 as f64);
+    let px = |x: f64, y: f64| {
+        ((tf(x, fig.log_x) - x0) / (x1 - x0) * aw, (1.0 - (tf(y, fig.log_y) - y0) / (y1 - y0)) * ah)
+    };
+    let mut out = Vec::new();
+    let mut segment = |a: (f64, f64), b: (f64, f64)| {
+        let n = ((b.0 - a.0).hypot(b.1 - a.1) / 3.0).ceil().clamp(1.0, 10_000.0) as usize;
+        out.extend((0..=n).map(|k| {
+            let t = k as f64 / n as f64;
+            (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
+        }));
+    };
+    for s in &fig.series {
+        let pts: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| px(x, y)).collect();
+        match s.style {
+            Style::Line | Style::Dashed => {
+                for w in
+                    pts.windows(2).filter(|w| w.iter().all(|p| p.0.is_finite() && p.1.is_finite()))
+                {
+                    segment(w[0], w[1]);
+                }
+            }
+            Style::Points => {
+                for (i, (&(x, y), p)) in s.points.iter().zip(&pts).enumerate() {
+                    match s.errors.as_ref().map(|e| e[i]).filter(|e| e.is_finite()) {
+                        Some(e) => segment(px(x, (y - e).max(f64::MIN_POSITIVE)), px(x, y + e)),
+                        None => segment(*p, *p),
+                    }
+                }
+            }
+        }
+    }
+    for (x, _) in &fig.vlines {
+        let x = (tf(*x, fig.log_x) - x0) / (x1 - x0) * aw;
+        segment((x, 0.0), (x, ah));
+    }
+    out.retain(|p| p.0.is_finite() && p.1.is_finite());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grid of ink over the pixels of `area` where `keep` holds, one point every 4 pixels.
+    fn grid(area: (u32, u32), keep: impl Fn(f64, f64) -> bool) -> Vec<(f64, f64)> {
+        let (w, h) = (area.0 as usize, area.1 as usize);
+        (0..w)
+            .step_by(4)
+            .flat_map(|x| (0..h).step_by(4).map(move |y| (x as f64, y as f64)))
+            .filter(|&(x, y)| keep(x, y))
+            .collect()
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_data_is_not() {
+        let (area, legend) = ((550, 380), (200, 120));
+        // Nothing drawn: the first choice.
+        assert!(matches!(legend_position(&[], legend, area), (SeriesLabelPosition::UpperLeft, 0)));
+        // Data in the upper half: the upper places are covered, the lower right is free.
+        let upper = grid(area, |_, y| y < 190.0);
+        assert!(matches!(
+            legend_position(&upper, legend, area),
+            (SeriesLabelPosition::LowerRight, 0)
+        ));
+        // Data everywhere but the lower-left corner: only there.
+        let all_but = grid(area, |x, y| !(x < 260.0 && y > 220.0));
+        assert!(matches!(
+            legend_position(&all_but, legend, area),
+            (SeriesLabelPosition::LowerLeft, 0)
+        ));
+        // Data everywhere but the right middle.
+        let all_but = grid(area, |x, y| !(x > 320.0 && (110.0..270.0).contains(&y)));
+        assert!(matches!(
+            legend_position(&all_but, legend, area),
+            (SeriesLabelPosition::MiddleRight, 0)
+        ));
+    }
+
+    #[test]
+    fn a_legend_with_no_free_place_gets_a_band_above_the_data() {
+        let (plot, legend) = ((550, 380), (200, 100));
+        let zigzag: Vec<(f64, f64)> = (0..=40).map(|i| (i as f64, (i % 2) as f64)).collect();
+        let full = Figure { series: vec![Series::line("z", zigzag, 0)], ..Default::default() };
+        let ranges = (0.0, 40.0, 0.0, 1.0);
+        assert!(legend_position(&ink(&full, ranges, plot), legend, plot).1 > 0);
+        let (top, place) = legend_layout(&full, ranges, plot, legend);
+        assert!(top > 1.0, "the y axis was not raised: top {top}");
+        let covered = legend_position(&ink(&full, (0.0, 40.0, 0.0, top), plot), legend, plot);
+        assert_eq!(covered.1, 0, "the legend at {place:?} still covers data");
+        // Data that leaves a corner free keeps its axis.
+        let low = Figure {
+            series: vec![Series::line("l", vec![(0.0, 0.0), (40.0, 0.2)], 0)],
+            ..Default::default()
+        };
+        assert_eq!(legend_layout(&low, ranges, plot, legend).0, 1.0);
+    }
+
+    #[test]
+    fn ink_follows_lines_error_bars_and_markers_in_pixels() {
+        let fig = Figure {
+            series: vec![
+                Series::line("a", vec![(0.0, 0.0), (1.0, 1.0)], 0),
+                Series::points("b", vec![(0.5, 0.5)], Some(vec![0.25]), 1),
+            ],
+            vlines: vec![(0.25, "v".into())],
+            ..Default::default()
+        };
+        let ink = ink(&fig, (0.0, 1.0, 0.0, 1.0), (100, 100));
+        // The diagonal runs from the lower left to the upper right of the area, sampled densely.
+        assert!(ink.iter().any(|p| p.0 < 1.0 && p.1 > 99.0));
+        assert!(ink.iter().any(|p| p.0 > 99.0 && p.1 < 1.0));
+        assert!(ink.iter().filter(|p| (p.0 + p.1 - 100.0).abs() < 1e-9).count() >= 40);
+        // The error bar spans y in [0.25, 0.75] at x = 0.5; the marker line spans the height.
+        assert!(ink.iter().any(|p| p.0 == 50.0 && (p.1 - 25.0).abs() < 1e-9));
+        assert!(ink.iter().any(|p| p.0 == 50.0 && (p.1 - 75.0).abs() < 1e-9));
+        assert!(ink.iter().any(|p| p.0 == 25.0 && p.1 == 0.0));
+        assert!(ink.iter().any(|p| p.0 == 25.0 && p.1 == 100.0));
+    }
 }

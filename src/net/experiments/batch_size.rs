@@ -193,7 +193,6 @@ impl super::Experiment for BatchSizeOptions {
             x_label: "batch size B".into(),
             y_label: "test accuracy".into(),
             log_x: true,
-            legend_right: true,
             series: r
                 .settings
                 .iter()

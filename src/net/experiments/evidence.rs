@@ -226,7 +226,6 @@ impl super::Experiment for EvidenceOptions {
             x_label: "regularisation lambda".into(),
             y_label: "log Z / N".into(),
             log_x: true,
-            legend_right: true,
             series: vec![
                 series("informative", |p| p.log_evidence_per_example, 0),
                 series("random", |p| p.log_evidence_per_example, 1),

@@ -189,7 +189,6 @@ impl super::Experiment for WidthOptions {
         let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
         batches.dedup();
         let panel = |title: &str, f: fn(&WidthPoint) -> (f64, f64)| plot::Figure {
-            legend_right: !title.starts_with("test"),
             title: title.into(),
             x_label: "eta / S".into(),
             y_label: title.into(),
