@@ -70,3 +70,32 @@ pub fn mean_curve(runs: &[Vec<EpochRecord>], f: fn(&EpochRecord) -> f64) -> Vec<
         .map(|i| (runs[0][i].epoch, runs.iter().map(|v| f(&v[i])).sum::<f64>() / runs.len() as f64))
         .collect()
 }
+
+/// Learning curves as one CSV file `name`: per epoch record, the run's own key columns (headed
+/// `key_headers`), then the record's epoch, step, training loss, test loss and test accuracy.
+pub fn write_curves<'a>(
+    ctx: &NetContext,
+    name: &str,
+    key_headers: &[&str],
+    curves: impl IntoIterator<Item = (Vec<String>, &'a [EpochRecord])>,
+) -> Result<(), ExperimentError> {
+    const COLUMNS: [&str; 5] = ["epoch", "step", "train_loss", "test_loss", "test_accuracy"];
+    let rows: Vec<Vec<String>> = curves
+        .into_iter()
+        .flat_map(|(keys, curve)| {
+            curve.iter().map(move |c| {
+                let mut row = keys.clone();
+                row.extend([
+                    c.epoch.to_string(),
+                    c.step.to_string(),
+                    c.train_loss.to_string(),
+                    c.test_loss.to_string(),
+                    c.test_accuracy.to_string(),
+                ]);
+                row
+            })
+        })
+        .collect();
+    let header: Vec<&str> = key_headers.iter().copied().chain(COLUMNS).collect();
+    Ok(ctx.outputs().csv(name, &header, &rows)?)
+}

@@ -108,25 +108,15 @@ impl super::Experiment for GaussianVsSgdOptions {
     }
 
     fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
-        let mut rows = Vec::new();
-        for (name, curves) in [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)] {
-            for (s, c) in curves.iter().enumerate() {
-                rows.extend(c.iter().map(|e| {
-                    vec![
-                        name.to_string(),
-                        s.to_string(),
-                        e.epoch.to_string(),
-                        e.train_loss.to_string(),
-                        e.test_accuracy.to_string(),
-                    ]
-                }));
-            }
-        }
-        ctx.outputs().csv(
-            "gaussian_vs_sgd.csv",
-            &["method", "seed", "epoch", "train_loss", "test_accuracy"],
-            &rows,
-        )?;
+        let curves = [("sgd", &r.sgd_curves), ("gaussian_gd", &r.gaussian_curves)]
+            .into_iter()
+            .flat_map(|(name, curves)| {
+                curves
+                    .iter()
+                    .enumerate()
+                    .map(move |(s, c)| (vec![name.to_string(), s.to_string()], c.as_slice()))
+            });
+        super::curve::write_curves(ctx, "gaussian_vs_sgd.csv", &["method", "seed"], curves)?;
         ctx.outputs().json("gaussian_vs_sgd.json", &r)?;
         let panel = |title: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
             title: title.into(),

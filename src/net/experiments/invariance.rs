@@ -92,27 +92,10 @@ impl super::Experiment for InvarianceOptions {
     }
 
     fn write(&self, runs: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
-        let rows: Vec<Vec<String>> = runs
-            .iter()
-            .flat_map(|r| {
-                r.curve.iter().map(move |c| {
-                    vec![
-                        r.label.clone(),
-                        r.eta.to_string(),
-                        r.batch.to_string(),
-                        c.epoch.to_string(),
-                        c.train_loss.to_string(),
-                        c.test_loss.to_string(),
-                        c.test_accuracy.to_string(),
-                    ]
-                })
-            })
-            .collect();
-        ctx.outputs().csv(
-            "invariance.csv",
-            &["run", "eta", "S", "epoch", "train_loss", "test_loss", "test_accuracy"],
-            &rows,
-        )?;
+        let curves = runs.iter().map(|r| {
+            (vec![r.label.clone(), r.eta.to_string(), r.batch.to_string()], r.curve.as_slice())
+        });
+        super::curve::write_curves(ctx, "invariance.csv", &["run", "eta", "S"], curves)?;
         ctx.outputs().json("invariance.json", &runs)?;
         let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
             title: title.into(),

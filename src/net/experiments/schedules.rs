@@ -238,39 +238,14 @@ impl super::Experiment for SchedulesOptions {
     }
 
     fn write(&self, r: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
-        let mut rows = Vec::new();
-        for arm in &r.arms {
-            for (seed, curve) in arm.seeds.iter().zip(&arm.curves) {
-                rows.extend(curve.iter().map(|c| {
-                    vec![
-                        arm.label.clone(),
-                        arm.eta.label(),
-                        arm.batch.label(),
-                        seed.to_string(),
-                        c.epoch.to_string(),
-                        c.step.to_string(),
-                        c.train_loss.to_string(),
-                        c.test_loss.to_string(),
-                        c.test_accuracy.to_string(),
-                    ]
-                }));
-            }
-        }
-        ctx.outputs().csv(
-            "schedules.csv",
-            &[
-                "arm",
-                "eta",
-                "S",
-                "seed",
-                "epoch",
-                "step",
-                "train_loss",
-                "test_loss",
-                "test_accuracy",
-            ],
-            &rows,
-        )?;
+        let curves = r.arms.iter().flat_map(|arm| {
+            arm.seeds.iter().zip(&arm.curves).map(|(seed, curve)| {
+                let keys =
+                    vec![arm.label.clone(), arm.eta.label(), arm.batch.label(), seed.to_string()];
+                (keys, curve.as_slice())
+            })
+        });
+        super::curve::write_curves(ctx, "schedules.csv", &["arm", "eta", "S", "seed"], curves)?;
         ctx.outputs().json("schedules.json", r)?;
         let panels: Vec<plot::Figure> = [(0, 1, 2), (3, 4, 5), (6, 7, 5)]
             .iter()

@@ -180,28 +180,12 @@ impl super::Experiment for SvagNetOptions {
     }
 
     fn write(&self, report: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
-        let rows: Vec<Vec<String>> = report
-            .runs
-            .iter()
-            .flat_map(|r| {
-                r.curve.iter().map(move |c| {
-                    vec![
-                        r.label.clone(),
-                        r.l.to_string(),
-                        r.eta.to_string(),
-                        r.seed.to_string(),
-                        c.epoch.to_string(),
-                        c.train_loss.to_string(),
-                        c.test_accuracy.to_string(),
-                    ]
-                })
-            })
-            .collect();
-        ctx.outputs().csv(
-            "svag.csv",
-            &["run", "l", "eta", "seed", "epoch", "train_loss", "test_accuracy"],
-            &rows,
-        )?;
+        let curves = report.runs.iter().map(|r| {
+            let keys =
+                vec![r.label.clone(), r.l.to_string(), r.eta.to_string(), r.seed.to_string()];
+            (keys, r.curve.as_slice())
+        });
+        super::curve::write_curves(ctx, "svag.csv", &["run", "l", "eta", "seed"], curves)?;
         ctx.outputs().json("svag.json", report)?;
         let first_seed = report.runs[0].seed;
         let panel = |title: &str, y: &str, f: fn(&EpochRecord) -> f64, log_y: bool| plot::Figure {
