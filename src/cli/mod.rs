@@ -375,3 +375,32 @@ pub fn main() -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks, and every subcommand (at every depth) described by a line
+    /// of its own: a doc comment that lands on the wrong variant shows as a duplicate or as
+    /// another item's text (as `net noise-scale` once showed `Common`'s).
+    #[test]
+    fn every_subcommand_has_its_own_description() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut Vec<(String, String)>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("{path} {}", sub.get_name());
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                assert!(!about.trim().is_empty(), "`{name}` has no description");
+                assert!(!about.starts_with("Options shared"), "`{name}` shows {about:?}");
+                if let Some((other, _)) = seen.iter().find(|(_, a)| *a == about) {
+                    panic!("`{name}` and `{other}` share the description {about:?}");
+                }
+                seen.push((name.clone(), about));
+                walk(sub, &name, seen);
+            }
+        }
+        walk(&cli, "sgd-sde", &mut Vec::new());
+    }
+}

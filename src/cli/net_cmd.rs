@@ -235,11 +235,9 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 16, value_parser = super::flags::paths)]
         seeds: usize,
     },
-    /// The gradient noise scale along training (McCandlish et al. 2018): B_simple = Tr(C)/|G|^2
-    /// and B_noise = Tr(HC)/(G^T H G) with error bars.
     /// Interpolation between minima (ICANN Fig. 4) and filter-normalised slices (Li et al. 2018):
     /// the loss along the line between two trained minima, and the curvature at each along the
-    /// line and in filter-normalised random directions
+    /// line and in filter-normalised random directions.
     Interpolation {
         #[command(flatten)]
         common: Common,
@@ -260,6 +258,8 @@ pub enum NetCommand {
         #[arg(long, default_value_t = 21, value_parser = super::flags::at_least_one)]
         points: usize,
     },
+    /// The gradient noise scale along training (McCandlish et al. 2018): B_simple = Tr(C)/|G|^2
+    /// and B_noise = Tr(HC)/(G^T H G) with error bars.
     NoiseScale {
         #[command(flatten)]
         common: Common,
