@@ -125,3 +125,31 @@ fn paper_refuses_bad_tables_and_unknown_ids() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--scale"), "{err}");
 }
+
+/// `--scale full` runs each claim's `full_command` (the claim's own command where it has none),
+/// says so in the report, and never keeps a run of the other scale.
+#[test]
+fn paper_full_scale_runs_the_full_commands_and_does_not_mix_scales() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let table = CLAIMS.replace(
+        r#"command = ["validate", "--suite", "quick", "--out", "{out}"]"#,
+        r#"command = ["validate", "--suite", "quick", "--out", "{out}"]
+full_command = ["validate", "--suite", "quick", "--max-hours", "2", "--out", "{out}"]"#,
+    );
+    assert_ne!(table, CLAIMS);
+    std::fs::write(dir.join("claims.toml"), table).unwrap();
+    let (code, out, err) = paper(dir, &["--scale", "full"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("--max-hours 2"), "the full command did not run: {err}");
+    let report = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(report.contains("at **full scale**"), "{report}");
+    assert!(report.contains("--max-hours 2"), "{report}");
+    // The CPU scale reruns the claim with its own command instead of keeping the full run.
+    let (code, _, err) = paper(dir, &["--scale", "cpu"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("kept from an earlier run"), "{err}");
+    assert!(err.contains("[1/1] ou: sgd-sde validate --suite quick --out"), "{err}");
+    let report = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(!report.contains("at **full scale**") && !report.contains("--max-hours 2"), "{report}");
+}
