@@ -4,7 +4,7 @@
 
 mod breakdown;
 mod error;
-mod flags;
+pub(crate) mod flags;
 mod law;
 mod net_cmd;
 mod paper_cmd;

@@ -25,6 +25,7 @@ pub struct Common {
     /// cpu, cuda or auto (CUDA when usable, else the CPU).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Seed of the initialisation, the data subsets and every SGD stream.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output folder (default out/net/<experiment>).
@@ -39,92 +40,37 @@ pub enum NetCommand {
     OuLaw {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04", value_parser = super::flags::positive)]
-        etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "16,64", value_parser = super::flags::at_least_one)]
-        batches: Vec<usize>,
-        #[arg(long, default_value_t = 40.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 1e-2, value_parser = super::flags::non_negative)]
-        l2: f64,
-        #[arg(long, default_value_t = 30, value_parser = super::flags::at_least_one)]
-        probes: usize,
-        #[arg(long, default_value_t = 1000)]
-        polish_steps: usize,
+        #[command(flatten)]
+        options: OuLawOptions,
     },
     /// 2. LR/BS invariance of learning curves (eta/S fixed vs eta/sqrt(S) fixed).
     Invariance {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.01, value_parser = super::flags::positive)]
-        eta0: f64,
-        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
-        batch0: usize,
-        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
-        factor: usize,
-        #[arg(long, default_value_t = 20.0, value_parser = super::flags::positive)]
-        epochs: f64,
+        #[command(flatten)]
+        options: InvarianceOptions,
     },
     /// 3. Width of minima (lambda_max, |H|_F) and test accuracy against eta/S (ICANN Fig. 3).
     Width {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,128,128,128,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1", value_parser = super::flags::positive)]
-        etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = super::flags::at_least_one)]
-        batches: Vec<usize>,
-        #[arg(long, default_value_t = 15.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
-        probes: usize,
-        #[arg(long, default_value_t = 500, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
-        /// Batch norm after each hidden layer (the ICANN network's option).
-        #[arg(long)]
-        batch_norm: bool,
+        #[command(flatten)]
+        options: WidthOptions,
     },
     /// 6. Gaussian-noise GD (the SDE, with the empirical C/S) against minibatch SGD.
     GaussianVsSgd {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.05, value_parser = super::flags::positive)]
-        eta: f64,
-        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        #[arg(long, default_value_t = 15.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
-        seeds: usize,
+        #[command(flatten)]
+        options: GaussianVsSgdOptions,
     },
     /// The sharpest directions along the trajectory (Jastrzebski et al. 2019): lambda_max and the
     /// top-k spectrum during training, eta lambda_max against 2, the step's share in the top-k space.
     Sharpest {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1", value_parser = super::flags::positive)]
-        etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = super::flags::at_least_one)]
-        batches: Vec<usize>,
-        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
-        probes_per_epoch: usize,
-        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
-        k: usize,
-        #[arg(long, default_value_t = 20, value_parser = super::flags::at_least_one)]
-        lanczos_steps: usize,
-        #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
+        #[command(flatten)]
+        options: SharpestOptions,
     },
     /// Nudged SGD (P3 Sec. 5): the step along the top-k Hessian directions multiplied by gamma;
     /// lambda_max at the end against plain SGD's, paired by replicate, with k random directions
@@ -132,29 +78,8 @@ pub enum NetCommand {
     Nudged {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.1, value_parser = super::flags::positive)]
-        eta: f64,
-        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        /// Step multipliers along the top-k directions (plain SGD, gamma 1, always runs).
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1", value_parser = super::flags::positive)]
-        gammas: Vec<f64>,
-        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
-        k: usize,
-        /// Epochs between recomputations of the top-k directions.
-        #[arg(long, default_value_t = 1.0, value_parser = super::flags::positive)]
-        refresh: f64,
-        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        /// Replicates per arm (SGD streams, shared across arms; at least 2 for error bars).
-        #[arg(long, default_value_t = 4, value_parser = super::flags::paths)]
-        seeds: usize,
-        #[arg(long, default_value_t = 20, value_parser = super::flags::at_least_one)]
-        lanczos_steps: usize,
-        #[arg(long, default_value_t = 512, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
+        #[command(flatten)]
+        options: NudgedOptions,
     },
     /// The critical batch size (McCandlish et al. 2018): steps to a target loss with eta tuned
     /// per batch size, S = S_min + E_min/B fitted, B_crit = E_min/S_min against the gradient
@@ -162,50 +87,15 @@ pub enum NetCommand {
     CriticalBatch {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64,128,256", value_parser = super::flags::at_least_one)]
-        batches: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.025,0.05,0.1,0.2,0.4,0.8", value_parser = super::flags::positive)]
-        etas: Vec<f64>,
-        /// The training loss to reach.
-        #[arg(long, default_value_t = 0.6, value_parser = super::flags::positive)]
-        target: f64,
-        #[arg(long, default_value_t = 40.0, value_parser = super::flags::positive)]
-        max_epochs: f64,
-        #[arg(long, default_value_t = 8, value_parser = super::flags::at_least_one)]
-        checks_per_epoch: usize,
-        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
-        seeds: usize,
-        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
-        /// Examples behind each Tr(H C) estimate.
-        #[arg(long, default_value_t = 64, value_parser = super::flags::at_least_one)]
-        k: usize,
-        /// Lanczos steps of each of the noisy quadratic model's quadratures.
-        #[arg(long, default_value_t = 40, value_parser = super::flags::at_least_one)]
-        nqm_steps: usize,
-        /// Noise vectors whose quadratures the noisy quadratic model averages.
-        #[arg(long, default_value_t = 6, value_parser = super::flags::at_least_one)]
-        nqm_probes: usize,
+        #[command(flatten)]
+        options: CriticalBatchOptions,
     },
     /// SVAG against SGD (Li, Malladi & Arora 2021): does SGD at (eta, S) behave like its SDE?
     Svag {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.05, value_parser = super::flags::positive)]
-        eta: f64,
-        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        /// SVAG amplifications l > 1 (comma separated); SGD (l = 1) always runs.
-        #[arg(long = "l", value_delimiter = ',', default_value = "2,4,8", value_parser = super::flags::amplification)]
-        ls: Vec<f64>,
-        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
-        seeds: usize,
+        #[command(flatten)]
+        options: SvagNetOptions,
     },
     /// Schedules (ICANN Fig. 1 left; Smith, Kindermans & Le 2017): cyclic eta against cyclic S,
     /// constant pairs and step decay of eta against step increase of S at the same eta/S, each
@@ -213,27 +103,8 @@ pub enum NetCommand {
     Schedules {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        /// The larger learning rate (the smaller is eta / factor).
-        #[arg(long, default_value_t = 0.1, value_parser = super::flags::positive)]
-        eta: f64,
-        /// The smaller batch size (the larger is batch x factor).
-        #[arg(long, default_value_t = 16, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        #[arg(long, default_value_t = 5, value_parser = super::flags::at_least_one)]
-        factor: usize,
-        /// Epochs at each value of the cyclic schedules.
-        #[arg(long, default_value_t = 2.0, value_parser = super::flags::positive)]
-        half_period: f64,
-        /// Epochs at which the step schedules divide eta (multiply S) by the factor.
-        #[arg(long, value_delimiter = ',', default_value = "5,10", value_parser = super::flags::positive)]
-        milestones: Vec<f64>,
-        #[arg(long, default_value_t = 20.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        /// SGD streams per arm (at least 2: the noise floor is a standard error over seeds).
-        #[arg(long, default_value_t = 16, value_parser = super::flags::paths)]
-        seeds: usize,
+        #[command(flatten)]
+        options: SchedulesOptions,
     },
     /// Interpolation between minima (ICANN Fig. 4) and filter-normalised slices (Li et al. 2018):
     /// the loss along the line between two trained minima, and the curvature at each along the
@@ -241,88 +112,30 @@ pub enum NetCommand {
     Interpolation {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        /// Pairs of runs eta_A:S_A:eta_B:S_B (comma separated; default: one eta at S = 128 and
-        /// 16, an eta/S 8 times larger, then two runs with the same eta/S).
-        #[arg(long, value_delimiter = ',', default_value = "0.1:128:0.1:16,0.0125:16:0.1:128", value_parser = super::flags::run_pair)]
-        pairs: Vec<(f64, usize, f64, usize)>,
-        #[arg(long, default_value_t = 50.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        /// Filter-normalised random directions per minimum.
-        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
-        directions: usize,
-        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
-        /// Points on the line and on each slice (at least 3).
-        #[arg(long, default_value_t = 21, value_parser = super::flags::at_least_one)]
-        points: usize,
+        #[command(flatten)]
+        options: InterpolationOptions,
     },
     /// The gradient noise scale along training (McCandlish et al. 2018): B_simple = Tr(C)/|G|^2
     /// and B_noise = Tr(HC)/(G^T H G) with error bars.
     NoiseScale {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.05, value_parser = super::flags::positive)]
-        eta: f64,
-        #[arg(long, default_value_t = 32, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
-        probes_per_epoch: usize,
-        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
-        /// Examples behind each Tr(HC) estimate (one HVP each).
-        #[arg(long, default_value_t = 32, value_parser = super::flags::at_least_one)]
-        k: usize,
+        #[command(flatten)]
+        options: NoiseScaleOptions,
     },
     /// 4. Breakdown (ICANN Fig. 5): eta/S fixed, scaled by beta, on two training-set sizes.
     Breakdown {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 0.005, value_parser = super::flags::positive)]
-        eta0: f64,
-        #[arg(long, default_value_t = 4, value_parser = super::flags::at_least_one)]
-        batch0: usize,
-        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = super::flags::positive)]
-        betas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "500,2000", value_parser = super::flags::at_least_one)]
-        ns: Vec<usize>,
-        #[arg(long, default_value_t = 10.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 30, value_parser = super::flags::at_least_one)]
-        lanczos_steps: usize,
-        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
-        probes: usize,
-        #[arg(long, default_value_t = 500, value_parser = super::flags::at_least_one)]
-        probe_n: usize,
+        #[command(flatten)]
+        options: BreakdownNetOptions,
     },
     /// 5a. Smith & Le: test accuracy against batch size; B_opt against eps N/(1-m).
     BatchSize {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1", value_parser = super::flags::positive)]
-        etas: Vec<f64>,
-        #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256", value_parser = super::flags::at_least_one)]
-        batches: Vec<usize>,
-        /// Extra training-set sizes, run at the middle learning rate (--n is the others' N; the
-        /// data set must hold the largest).
-        #[arg(long, value_delimiter = ',', default_value = "500", value_parser = super::flags::at_least_one)]
-        ns: Vec<usize>,
-        /// Extra momenta, run with eta (1-m) = the middle learning rate.
-        #[arg(long, value_delimiter = ',', default_value = "0.5", value_parser = super::flags::momentum)]
-        momenta: Vec<f64>,
-        #[arg(long, default_value_t = 8.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 2, value_parser = super::flags::at_least_one)]
-        seeds: usize,
+        #[command(flatten)]
+        options: BatchSizeOptions,
     },
     /// 5b. Smith & Le: Bayesian (Laplace) evidence of logistic regression on MNIST 0/1 with
     /// informative and random labels against lambda (default --dataset mnist, falling back to the
@@ -330,26 +143,15 @@ pub enum NetCommand {
     Evidence {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1,10,100,1000", value_parser = super::flags::positive)]
-        lambdas: Vec<f64>,
+        #[command(flatten)]
+        options: EvidenceOptions,
     },
     /// Speed: one epoch of the 4-layer MLP (batch 128) and the cost of HVPs and Tr(H).
     Bench {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "784,512,512,512,10", value_delimiter = ',')]
-        layers: Vec<usize>,
-        #[arg(long, default_value_t = 128, value_parser = super::flags::at_least_one)]
-        batch: usize,
-        #[arg(long, default_value_t = 1.0, value_parser = super::flags::positive)]
-        epochs: f64,
-        #[arg(long, default_value_t = 1000, value_parser = super::flags::at_least_one)]
-        hvp_n: usize,
-        #[arg(long, default_value_t = 10, value_parser = super::flags::at_least_one)]
-        probes: usize,
-        /// Batch norm after each hidden layer.
-        #[arg(long)]
-        batch_norm: bool,
+        #[command(flatten)]
+        options: BenchOptions,
     },
 }
 
@@ -444,22 +246,10 @@ macro_rules! on_device {
 
 pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
     match cmd {
-        NetCommand::OuLaw {
-            mut common,
-            layers,
-            etas,
-            batches,
-            epochs,
-            l2,
-            probes,
-            polish_steps,
-        } => {
+        NetCommand::OuLaw { mut common, options: o } => {
             common.n = common.n.or(Some(1000));
             let ctx = context(&common, "ou_law", quiet)?;
-            let r = on_device!(
-                ctx,
-                &OuLawOptions { layers, etas, batches, epochs, l2, probes, polish_steps }
-            )?;
+            let r = on_device!(ctx, &o)?;
             outln!("OU law on a network: N = {}, {} parameters, Tr(H) = {:.4} ± {:.4}, Tr(C) = {:.4}, Tr(C)/Tr(H) = {:.3}, lambda_max = {:.4}", r.n, r.params, r.trace_h, r.trace_h_se, r.trace_c, r.c_over_h, r.lambda_max);
             outln!(
                 "{:>8} {:>5} {:>9} {:>12} {:>10} {:>11} {:>11} {:>25} {:>8} {:>12} {:>8} {:>15}",
@@ -489,37 +279,16 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/ou_law.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Invariance { common, layers, eta0, batch0, factor, epochs } => {
+        NetCommand::Invariance { common, options: o } => {
             let ctx = context(&common, "invariance", quiet)?;
-            let runs =
-                on_device!(ctx, &InvarianceOptions { layers, eta0, batch0, factor, epochs })?;
+            let runs = on_device!(ctx, &o)?;
             for r in &runs {
                 outln!("{:<34} eta {:.4} S {:>4}: RMS distance to base: train loss {:.4}, test accuracy {:.4}", r.label, r.eta, r.batch, r.distance_train_loss, r.distance_test_accuracy);
             }
             outln!("wrote {}/invariance.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Schedules {
-            common,
-            layers,
-            eta,
-            batch,
-            factor,
-            half_period,
-            milestones,
-            epochs,
-            seeds,
-        } => {
+        NetCommand::Schedules { common, options: o } => {
             let ctx = context(&common, "schedules", quiet)?;
-            let o = SchedulesOptions {
-                layers,
-                eta,
-                batch,
-                factor,
-                half_period,
-                milestones,
-                epochs,
-                seeds,
-            };
             let r = on_device!(ctx, &o)?;
             outln!("{:<26} {:<24} {:<20} {:>8}", "arm", "eta", "S", "updates");
             for a in &r.arms {
@@ -552,32 +321,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/schedules.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Nudged {
-            common,
-            layers,
-            eta,
-            batch,
-            gammas,
-            k,
-            refresh,
-            epochs,
-            seeds,
-            lanczos_steps,
-            probe_n,
-        } => {
+        NetCommand::Nudged { common, options: o } => {
             let ctx = context(&common, "nudged", quiet)?;
-            let o = NudgedOptions {
-                layers,
-                eta,
-                batch,
-                gammas,
-                k,
-                refresh,
-                epochs,
-                seeds,
-                lanczos_steps,
-                probe_n,
-            };
             let arms = on_device!(ctx, &o)?;
             outln!(
                 "{:<40} {:>18} {:>22} {:>10} {:>18}",
@@ -602,34 +347,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/nudged.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::CriticalBatch {
-            common,
-            layers,
-            batches,
-            etas,
-            target,
-            max_epochs,
-            checks_per_epoch,
-            seeds,
-            probe_n,
-            k,
-            nqm_steps,
-            nqm_probes,
-        } => {
+        NetCommand::CriticalBatch { common, options: o } => {
             let ctx = context(&common, "critical-batch", quiet)?;
-            let o = CriticalBatchOptions {
-                layers,
-                batches,
-                etas,
-                target,
-                max_epochs,
-                checks_per_epoch,
-                seeds,
-                probe_n,
-                k,
-                nqm_steps,
-                nqm_probes,
-            };
             let r = on_device!(ctx, &o)?;
             outln!(
                 "{:>6} {:>8} {:>10} {:>12} {:>18} {:>10} {:>14}",
@@ -683,21 +402,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("wrote {}/critical_batch.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Width {
-            common,
-            layers,
-            etas,
-            batches,
-            epochs,
-            probes,
-            probe_n,
-            batch_norm,
-        } => {
+        NetCommand::Width { common, options: o } => {
             let ctx = context(&common, "width", quiet)?;
-            let pts = on_device!(
-                ctx,
-                &WidthOptions { layers, etas, batches, epochs, probes, probe_n, batch_norm }
-            )?;
+            let pts = on_device!(ctx, &o)?;
             outln!(
                 "{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}",
                 "eta",
@@ -733,10 +440,15 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::GaussianVsSgd { common, layers, eta, batch, epochs, seeds } => {
+        NetCommand::GaussianVsSgd { common, options: o } => {
             let ctx = context(&common, "gaussian_vs_sgd", quiet)?;
-            let r = on_device!(ctx, &GaussianVsSgdOptions { layers, eta, batch, epochs, seeds })?;
-            outln!("eta = {eta}, S = {batch}, {seeds} seeds (gap = Gaussian GD - SGD, paired by seed):");
+            let r = on_device!(ctx, &o)?;
+            outln!(
+                "eta = {}, S = {}, {} seeds (gap = Gaussian GD - SGD, paired by seed):",
+                o.eta,
+                o.batch,
+                o.seeds
+            );
             outln!(
                 "  final train loss: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}",
                 r.sgd_final_train_loss.value,
@@ -749,28 +461,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             outln!("  final test accuracy: SGD {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}, gap {:+.4} ± {:.4}", r.sgd_final_test_accuracy.value, r.sgd_final_test_accuracy.se, r.gaussian_final_test_accuracy.value, r.gaussian_final_test_accuracy.se, r.gap_test_accuracy.value, r.gap_test_accuracy.se);
             outln!("wrote {}/gaussian_vs_sgd.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Sharpest {
-            common,
-            layers,
-            etas,
-            batches,
-            epochs,
-            probes_per_epoch,
-            k,
-            lanczos_steps,
-            probe_n,
-        } => {
+        NetCommand::Sharpest { common, options: o } => {
             let ctx = context(&common, "sharpest", quiet)?;
-            let o = SharpestOptions {
-                layers,
-                etas,
-                batches,
-                epochs,
-                probes_per_epoch,
-                k,
-                lanczos_steps,
-                probe_n,
-            };
             let runs = on_device!(ctx, &o)?;
             outln!(
                 "{:>8} {:>5} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
@@ -806,22 +498,14 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("wrote {}/sharpest.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Interpolation {
-            common,
-            layers,
-            pairs,
-            epochs,
-            directions,
-            probe_n,
-            points,
-        } => {
-            if points < 3 {
+        NetCommand::Interpolation { common, options: o } => {
+            if o.points < 3 {
                 return Err(CliError::Input(format!(
-                    "invalid --points = {points}: valid range is 3 or more"
+                    "invalid --points = {}: valid range is 3 or more",
+                    o.points
                 )));
             }
             let ctx = context(&common, "interpolation", quiet)?;
-            let o = InterpolationOptions { layers, pairs, epochs, directions, probe_n, points };
             let reports = on_device!(ctx, &o)?;
             outln!(
                 "{:>22} {:>10} {:>10} {:>14} {:>22} {:>9}",
@@ -854,18 +538,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/interpolation.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::NoiseScale {
-            common,
-            layers,
-            eta,
-            batch,
-            epochs,
-            probes_per_epoch,
-            probe_n,
-            k,
-        } => {
+        NetCommand::NoiseScale { common, options: o } => {
             let ctx = context(&common, "noise-scale", quiet)?;
-            let o = NoiseScaleOptions { layers, eta, batch, epochs, probes_per_epoch, probe_n, k };
             let r = on_device!(ctx, &o)?;
             outln!(
                 "{:>7} {:>10} {:>11} {:>11} {:>18} {:>11}",
@@ -892,10 +566,10 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             outln!("Spearman correlation of B_simple with the training loss: {:+.3} (t = {:+.2} on {} points; the claim: negative, the noise scale grows as the loss falls); geometric mean B_noise/B_simple: {:.3}", r.rank_correlation_b_simple_loss, r.rank_correlation_t, r.trace.len(), r.mean_ratio_noise_simple);
             outln!("wrote {}/noise_scale.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Svag { common, layers, eta, batch, ls, epochs, seeds } => {
+        NetCommand::Svag { common, options: o } => {
             let ctx = context(&common, "svag", quiet)?;
-            let r = on_device!(ctx, &SvagNetOptions { layers, eta, batch, ls, epochs, seeds })?;
-            outln!("eta = {eta}, S = {batch}, {seeds} seeds; differences are run - SGD, paired by seed, final epoch:");
+            let r = on_device!(ctx, &o)?;
+            outln!("eta = {}, S = {}, {} seeds; differences are run - SGD, paired by seed, final epoch:", o.eta, o.batch, o.seeds);
             for c in &r.comparisons {
                 outln!(
                     "  {:<24} train loss {:+.4} ± {:.4}   test accuracy {:+.4} ± {:.4}   curve distance {:.4}   {}",
@@ -915,36 +589,12 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             outln!("verdict: {}", r.verdict);
             outln!("wrote {}/svag.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Breakdown {
-            common,
-            layers,
-            eta0,
-            batch0,
-            betas,
-            ns,
-            epochs,
-            lanczos_steps,
-            probes,
-            probe_n,
-        } => {
+        NetCommand::Breakdown { common, options: o } => {
             let ctx = context(&common, "breakdown", quiet)?;
-            if !betas.contains(&1.0) || ns.is_empty() {
+            if !o.betas.contains(&1.0) || o.ns.is_empty() {
                 return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and at least one N".into()));
             }
-            let report = on_device!(
-                ctx,
-                &BreakdownNetOptions {
-                    layers,
-                    eta0,
-                    batch0,
-                    betas,
-                    ns,
-                    epochs,
-                    lanczos_steps,
-                    probes,
-                    probe_n
-                }
-            )?;
+            let report = on_device!(ctx, &o)?;
             let rows = &report.rows;
             outln!(
                 "{:>6} {:>6} {:>8} {:>5} {:>10} {:>9} {:>10} {:>7} {:>10} {:>10}",
@@ -984,8 +634,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/breakdown_net.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::BatchSize { mut common, layers, etas, batches, ns, momenta, epochs, seeds } => {
-            if etas.is_empty() || batches.len() < 3 {
+        NetCommand::BatchSize { mut common, options: mut o } => {
+            if o.etas.is_empty() || o.batches.len() < 3 {
                 return Err(CliError::Input("invalid --etas/--batches: valid is at least one learning rate and three batch sizes".into()));
             }
             // --n is the learning-rate settings' N; every setting takes a stratified subset of
@@ -993,7 +643,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let base = common.n;
             // (A synthetic teacher set is generated at the size asked for, the largest of all.)
             common.n = if common.dataset == "teacher" {
-                base.map(|b| ns.iter().copied().fold(b, usize::max))
+                base.map(|b| o.ns.iter().copied().fold(b, usize::max))
             } else {
                 None
             };
@@ -1008,14 +658,11 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             if let Some(b) = base.filter(|&b| b > available) {
                 return Err(too_big("--n", b));
             }
-            if let Some(&big) = ns.iter().find(|&&m| m > available) {
+            if let Some(&big) = o.ns.iter().find(|&&m| m > available) {
                 return Err(too_big("--ns", big));
             }
-            let n = base.unwrap_or(available);
-            let r = on_device!(
-                ctx,
-                &BatchSizeOptions { layers, n, etas, batches, ns, momenta, epochs, seeds }
-            )?;
+            o.n = base.unwrap_or(available);
+            let r = on_device!(ctx, &o)?;
             for s in &r.settings {
                 outln!(
                     "eta {:.4} N {:>5} m {:.2}: B_opt {:>7.1} ({}), eps N/(1-m) = {:.1}",
@@ -1044,16 +691,12 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             outln!("wrote {}/batch_size.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Evidence { mut common, lambdas } => {
+        NetCommand::Evidence { mut common, options: o } => {
             common.n = common.n.or(Some(1000));
             let mut ctx = binary_context(&common, quiet)?;
             ctx.out = common.out.clone().unwrap_or_else(|| PathBuf::from("out/net/evidence"));
             // Closed-form logistic regression in f64 on the host: no training backend is involved.
-            let pts = run_experiment::<_, crate::net::CpuF64>(
-                &EvidenceOptions { lambdas },
-                &ctx,
-                &Default::default(),
-            )?;
+            let pts = run_experiment::<_, crate::net::CpuF64>(&o, &ctx, &Default::default())?;
             outln!(
                 "Laplace evidence per example on {} (N = {}); null model log(1/2) = {:.4}",
                 ctx.train.name,
@@ -1089,12 +732,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             );
             outln!("wrote {}/evidence.{{csv,json,png,svg}}", ctx.out.display());
         }
-        NetCommand::Bench { common, layers, batch, epochs, hvp_n, probes, batch_norm } => {
+        NetCommand::Bench { common, options: o } => {
             let ctx = context(&common, "bench", quiet)?;
-            let r = on_device!(
-                ctx,
-                &BenchOptions { layers, batch, epochs, hvp_n, probes, batch_norm }
-            )?;
+            let r = on_device!(ctx, &o)?;
             outln!("{} params, {} examples, batch {} on {}: {} steps in {:.2} s = {:.2} steps/s, {:.2} s per epoch", r.params, r.train_examples, r.batch, r.device, r.steps, r.seconds, r.steps_per_second, r.seconds_per_epoch);
             let method = if r.hvp_step == 0.0 {
                 "exact R-operator".to_string()

@@ -19,18 +19,32 @@ use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct BatchSizeOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
     /// Training-set size of the learning-rate and momentum settings (at most the context's).
+    #[arg(skip)]
     pub n: usize,
+    /// Learning rates (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.02,0.05,0.1", value_parser = crate::cli::flags::positive)]
     pub etas: Vec<f64>,
+    /// Batch sizes S (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256", value_parser = crate::cli::flags::at_least_one)]
     pub batches: Vec<usize>,
-    /// Extra training-set sizes (at the middle learning rate).
+    /// Extra training-set sizes, run at the middle learning rate (--n is the others' N; the
+    /// data set must hold the largest).
+    #[arg(long, value_delimiter = ',', default_value = "500", value_parser = crate::cli::flags::at_least_one)]
     pub ns: Vec<usize>,
-    /// Extra momenta (at the middle learning rate).
+    /// Extra momenta, run with eta (1-m) = the middle learning rate.
+    #[arg(long, value_delimiter = ',', default_value = "0.5", value_parser = crate::cli::flags::momentum)]
     pub momenta: Vec<f64>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 8.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// SGD streams (seeds) per setting.
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub seeds: usize,
 }
 

@@ -20,13 +20,25 @@ use std::time::Instant;
 /// Timed Hessian-vector products (after 2 untimed ones), as in PyTorch's reference.
 pub const HVP_REPS: usize = 10;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct BenchOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,512,512,512,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Batch size S.
+    #[arg(long, default_value_t = 128, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Training examples behind the timed Hessian-vector product and Tr(H).
+    #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub hvp_n: usize,
+    /// Rademacher probes of the Hutchinson estimate of Tr(H).
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
+    /// Batch norm after each hidden layer.
+    #[arg(long)]
     pub batch_norm: bool,
 }
 

@@ -18,16 +18,34 @@ use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct BreakdownNetOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// The learning rate at beta = 1.
+    #[arg(long, default_value_t = 0.005, value_parser = crate::cli::flags::positive)]
     pub eta0: f64,
+    /// The batch size at beta = 1 (each run uses beta eta0 and beta batch0).
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub batch0: usize,
+    /// The scales beta (comma separated; must contain 1).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = crate::cli::flags::positive)]
     pub betas: Vec<f64>,
+    /// Training-set sizes N (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "500,2000", value_parser = crate::cli::flags::at_least_one)]
     pub ns: Vec<usize>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Lanczos steps of each eigenvalue or spectral-density estimate.
+    #[arg(long, default_value_t = 30, value_parser = crate::cli::flags::at_least_one)]
     pub lanczos_steps: usize,
+    /// Random start vectors of the stochastic Lanczos quadrature of the spectrum.
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
+    /// Training examples the curvature probes use (a stratified subset).
+    #[arg(long, default_value_t = 500, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }
 

@@ -46,21 +46,40 @@ use crate::theory::nqm::{NoisyQuadratic, Tuned};
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct CriticalBatchOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Batch sizes S (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64,128,256", value_parser = crate::cli::flags::at_least_one)]
     pub batches: Vec<usize>,
+    /// Learning rates (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.025,0.05,0.1,0.2,0.4,0.8", value_parser = crate::cli::flags::positive)]
     pub etas: Vec<f64>,
     /// The training loss to reach.
+    #[arg(long, default_value_t = 0.6, value_parser = crate::cli::flags::positive)]
     pub target: f64,
+    /// Epochs after which a (B, eta) that has not reached the target gives up.
+    #[arg(long, default_value_t = 40.0, value_parser = crate::cli::flags::positive)]
     pub max_epochs: f64,
+    /// Loss checks per epoch (the resolution of the steps to the target).
+    #[arg(long, default_value_t = 8, value_parser = crate::cli::flags::at_least_one)]
     pub checks_per_epoch: usize,
+    /// SGD streams (seeds) per setting.
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub seeds: usize,
     /// Training examples the noise scales are measured on, and examples behind `Tr(H C)`.
+    #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
+    /// Examples behind each Tr(H C) estimate.
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::flags::at_least_one)]
     pub k: usize,
-    /// Lanczos steps of each noisy-quadratic-model quadrature, and the noise vectors averaged.
+    /// Lanczos steps of each of the noisy quadratic model's quadratures.
+    #[arg(long, default_value_t = 40, value_parser = crate::cli::flags::at_least_one)]
     pub nqm_steps: usize,
+    /// Noise vectors whose quadratures the noisy quadratic model averages.
+    #[arg(long, default_value_t = 6, value_parser = crate::cli::flags::at_least_one)]
     pub nqm_probes: usize,
 }
 

@@ -13,8 +13,10 @@ use burn::tensor::backend::AutodiffBackend;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct EvidenceOptions {
+    /// L2 strengths lambda of the logistic regression's Gaussian prior (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1,10,100,1000", value_parser = crate::cli::flags::positive)]
     pub lambdas: Vec<f64>,
 }
 

@@ -15,12 +15,22 @@ use crate::stats::Estimate;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct GaussianVsSgdOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.05, value_parser = crate::cli::flags::positive)]
     pub eta: f64,
+    /// Batch size S.
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 15.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// SGD streams (seeds) per setting.
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub seeds: usize,
 }
 

@@ -29,16 +29,26 @@ use serde::Serialize;
 /// One pair of runs: `(eta_A, S_A, eta_B, S_B)`.
 pub type Pair = (f64, usize, f64, usize);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct InterpolationOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Pairs of runs eta_A:S_A:eta_B:S_B (comma separated; default: one eta at S = 128 and
+    /// 16, an eta/S 8 times larger, then two runs with the same eta/S).
+    #[arg(long, value_delimiter = ',', default_value = "0.1:128:0.1:16,0.0125:16:0.1:128", value_parser = crate::cli::flags::run_pair)]
     pub pairs: Vec<Pair>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 50.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
-    /// Filter-normalised directions per minimum.
+    /// Filter-normalised random directions per minimum.
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
     pub directions: usize,
     /// Examples used by the curvature probes (a stratified subset of the training set).
+    #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
-    /// Points on the line and on each slice.
+    /// Points on the line and on each slice (at least 3).
+    #[arg(long, default_value_t = 21, value_parser = crate::cli::flags::at_least_one)]
     pub points: usize,
 }
 

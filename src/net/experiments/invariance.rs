@@ -14,12 +14,22 @@ use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct InvarianceOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// The base run's learning rate.
+    #[arg(long, default_value_t = 0.01, value_parser = crate::cli::flags::positive)]
     pub eta0: f64,
+    /// The base run's batch size S0.
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch0: usize,
+    /// k: the other runs are (k eta0, k S0) (eta/S fixed) and (sqrt(k) eta0, k S0) (eta/sqrt(S) fixed).
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub factor: usize,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 20.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
 }
 

@@ -17,16 +17,28 @@ use crate::problems::Sampling;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct NoiseScaleOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.05, value_parser = crate::cli::flags::positive)]
     pub eta: f64,
+    /// Batch size S.
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Curvature measurements per epoch of training.
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub probes_per_epoch: usize,
     /// Training examples the scales are measured on.
+    #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
-    /// Examples behind each Tr(HC) estimate.
+    /// Examples behind each Tr(HC) estimate (one HVP each).
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::flags::at_least_one)]
     pub k: usize,
 }
 

@@ -25,19 +25,37 @@ use crate::stats::Estimate;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct NudgedOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.1, value_parser = crate::cli::flags::positive)]
     pub eta: f64,
+    /// Batch size S.
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
-    /// The step multipliers along the top-k directions (1, plain SGD, always runs).
+    /// Step multipliers along the top-k directions (plain SGD, gamma 1, always runs).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.1", value_parser = crate::cli::flags::positive)]
     pub gammas: Vec<f64>,
+    /// Top Hessian directions the step is nudged along.
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::flags::at_least_one)]
     pub k: usize,
-    /// Epochs between recomputations of the top-k subspace.
+    /// Epochs between recomputations of the top-k directions.
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::flags::positive)]
     pub refresh: f64,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Replicates per arm (SGD streams, shared across arms; at least 2 for error bars).
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::paths)]
     pub seeds: usize,
+    /// Lanczos steps of each eigenvalue or spectral-density estimate.
+    #[arg(long, default_value_t = 20, value_parser = crate::cli::flags::at_least_one)]
     pub lanczos_steps: usize,
+    /// Training examples the curvature probes use (a stratified subset).
+    #[arg(long, default_value_t = 512, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }
 

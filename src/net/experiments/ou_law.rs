@@ -20,14 +20,28 @@ use crate::stats::batch_means;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct OuLawOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rates (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.04", value_parser = crate::cli::flags::positive)]
     pub etas: Vec<f64>,
+    /// Batch sizes S (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "16,64", value_parser = crate::cli::flags::at_least_one)]
     pub batches: Vec<usize>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 40.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// L2 penalty l2/2 |theta|^2 in the loss (a strict minimum for the quadratic model).
+    #[arg(long, default_value_t = 1e-2, value_parser = crate::cli::flags::non_negative)]
     pub l2: f64,
+    /// Rademacher probes of the Hutchinson estimate of Tr(H).
+    #[arg(long, default_value_t = 30, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
+    /// Heavy-ball full-batch GD steps that polish the warm-up's end into the minimum theta*.
+    #[arg(long, default_value_t = 1000)]
     pub polish_steps: usize,
 }
 

@@ -30,20 +30,31 @@ use crate::stats::Estimate;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct SchedulesOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,64,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
-    /// The larger learning rate.
+    /// The larger learning rate (the smaller is eta / factor).
+    #[arg(long, default_value_t = 0.1, value_parser = crate::cli::flags::positive)]
     pub eta: f64,
-    /// The smaller batch size.
+    /// The smaller batch size (the larger is batch x factor).
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
     /// The ratio k between the two learning rates and the two batch sizes.
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::flags::at_least_one)]
     pub factor: usize,
-    /// Epochs at each value of a cyclic schedule.
+    /// Epochs at each value of the cyclic schedules.
+    #[arg(long, default_value_t = 2.0, value_parser = crate::cli::flags::positive)]
     pub half_period: f64,
-    /// Epochs at which the step schedules divide eta (or multiply S) by k.
+    /// Epochs at which the step schedules divide eta (multiply S) by the factor.
+    #[arg(long, value_delimiter = ',', default_value = "5,10", value_parser = crate::cli::flags::positive)]
     pub milestones: Vec<f64>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 20.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// SGD streams per arm (at least 2: the noise floor is a standard error over seeds).
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::paths)]
     pub seeds: usize,
 }
 

@@ -23,17 +23,31 @@ use crate::state::State;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct SharpestOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rates (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1", value_parser = crate::cli::flags::positive)]
     pub etas: Vec<f64>,
+    /// Batch sizes S (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = crate::cli::flags::at_least_one)]
     pub batches: Vec<usize>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Curvature measurements per epoch of training.
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub probes_per_epoch: usize,
     /// The top-k eigendirections tracked.
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::flags::at_least_one)]
     pub k: usize,
+    /// Lanczos steps of each eigenvalue or spectral-density estimate.
+    #[arg(long, default_value_t = 20, value_parser = crate::cli::flags::at_least_one)]
     pub lanczos_steps: usize,
     /// Training examples the Hessian is measured on.
+    #[arg(long, default_value_t = 512, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }
 

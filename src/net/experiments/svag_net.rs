@@ -24,14 +24,25 @@ use crate::stats::Estimate;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct SvagNetOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,32,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.05, value_parser = crate::cli::flags::positive)]
     pub eta: f64,
+    /// Batch size S.
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
-    /// SVAG amplifications (each > 1).
+    /// SVAG amplifications l > 1 (comma separated); SGD (l = 1) always runs.
+    #[arg(long = "l", value_delimiter = ',', default_value = "2,4,8", value_parser = crate::cli::flags::amplification)]
     pub ls: Vec<f64>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// SGD streams (seeds) per setting.
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub seeds: usize,
 }
 

@@ -13,15 +13,28 @@ use crate::stats::{rank_correlation, RankCorrelation};
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct WidthOptions {
+    /// Layer widths from input to output (comma separated).
+    #[arg(long, default_value = "784,128,128,128,10", value_delimiter = ',')]
     pub layers: Vec<usize>,
+    /// Learning rates (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.05,0.1", value_parser = crate::cli::flags::positive)]
     pub etas: Vec<f64>,
+    /// Batch sizes S (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "16,128", value_parser = crate::cli::flags::at_least_one)]
     pub batches: Vec<usize>,
+    /// Training epochs of each run.
+    #[arg(long, default_value_t = 15.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
+    /// Rademacher probes of the Hutchinson estimate of Tr(H).
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
     /// Examples used by the curvature probes (a stratified subset of the training set).
+    #[arg(long, default_value_t = 500, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
+    /// Batch norm after each hidden layer (the ICANN network's option).
+    #[arg(long)]
     pub batch_norm: bool,
 }
 
