@@ -31,7 +31,8 @@ pub struct BenchOptions {
     /// Training epochs of each run.
     #[arg(long, default_value_t = 1.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
-    /// Training examples behind the timed Hessian-vector product and Tr(H).
+    /// Training examples behind the timed Hessian-vector product and Tr(H) (a stratified subset;
+    /// all of them when fewer).
     #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub hvp_n: usize,
     /// Rademacher probes of the Hutchinson estimate of Tr(H).
@@ -121,15 +122,7 @@ impl super::Experiment for BenchOptions {
         )?;
         let _ = theta.to_vec(); // wait for the device
         let seconds = t.elapsed().as_secs_f64();
-        let sub = ctx.train.stratified_subset(o.hvp_n.min(n), ctx.seed)?;
-        let probe = NetworkProblem::<CpuF64>::new(
-            model.clone(),
-            &sub,
-            1,
-            NoiseMode::FullBatch,
-            0.0,
-            &Default::default(),
-        )?;
+        let (sub, probe) = super::probe_set(&model, &ctx.train, o.hvp_n, ctx.seed)?;
         let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
         // One product from scratch at θ (the operator's forward pass included), timed as
         // PyTorch's reference times its double backprop: the median of 10 after 2 warm-ups.

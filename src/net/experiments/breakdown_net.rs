@@ -44,7 +44,7 @@ pub struct BreakdownNetOptions {
     /// Random start vectors of the stochastic Lanczos quadrature of the spectrum.
     #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
-    /// Training examples the curvature probes use (a stratified subset).
+    /// Training examples the curvature probes use (a stratified subset; all of them when fewer).
     #[arg(long, default_value_t = 500, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }

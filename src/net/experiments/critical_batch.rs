@@ -69,7 +69,8 @@ pub struct CriticalBatchOptions {
     /// SGD streams (seeds) per setting.
     #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub seeds: usize,
-    /// Training examples the noise scales are measured on, and examples behind `Tr(H C)`.
+    /// Training examples the noise scales are measured on, and examples behind `Tr(H C)` (a
+    /// stratified subset; all of them when fewer).
     #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
     /// Examples behind each Tr(H C) estimate.

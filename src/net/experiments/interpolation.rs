@@ -44,7 +44,8 @@ pub struct InterpolationOptions {
     /// Filter-normalised random directions per minimum.
     #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
     pub directions: usize,
-    /// Examples used by the curvature probes (a stratified subset of the training set).
+    /// Examples used by the curvature probes (a stratified subset of the training set; all of
+    /// it when smaller).
     #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
     /// Points on the line and on each slice (at least 3).

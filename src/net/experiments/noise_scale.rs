@@ -34,7 +34,7 @@ pub struct NoiseScaleOptions {
     /// Curvature measurements per epoch of training.
     #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
     pub probes_per_epoch: usize,
-    /// Training examples the scales are measured on.
+    /// Training examples the scales are measured on (a stratified subset; all of them when fewer).
     #[arg(long, default_value_t = 1000, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
     /// Examples behind each Tr(HC) estimate (one HVP each).

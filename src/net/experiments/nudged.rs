@@ -54,7 +54,7 @@ pub struct NudgedOptions {
     /// Lanczos steps of each eigenvalue or spectral-density estimate.
     #[arg(long, default_value_t = 20, value_parser = crate::cli::flags::at_least_one)]
     pub lanczos_steps: usize,
-    /// Training examples the curvature probes use (a stratified subset).
+    /// Training examples the curvature probes use (a stratified subset; all of them when fewer).
     #[arg(long, default_value_t = 512, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }

@@ -46,7 +46,7 @@ pub struct SharpestOptions {
     /// Lanczos steps of each eigenvalue or spectral-density estimate.
     #[arg(long, default_value_t = 20, value_parser = crate::cli::flags::at_least_one)]
     pub lanczos_steps: usize,
-    /// Training examples the Hessian is measured on.
+    /// Training examples the Hessian is measured on (a stratified subset; all of them when fewer).
     #[arg(long, default_value_t = 512, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
 }

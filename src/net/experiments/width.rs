@@ -30,7 +30,8 @@ pub struct WidthOptions {
     /// Rademacher probes of the Hutchinson estimate of Tr(H).
     #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
     pub probes: usize,
-    /// Examples used by the curvature probes (a stratified subset of the training set).
+    /// Examples used by the curvature probes (a stratified subset of the training set; all of
+    /// it when smaller).
     #[arg(long, default_value_t = 500, value_parser = crate::cli::flags::at_least_one)]
     pub probe_n: usize,
     /// Batch norm after each hidden layer (the ICANN network's option).
