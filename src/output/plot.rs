@@ -362,9 +362,8 @@ fn legend_position(
 /// series, error bars and markers pass through, sampled every few pixels along lines.
 fn ink(fig: &Figure, (x0, x1, y0, y1): (f64, f64, f64, f64), area: (u32, u32)) -> Vec<(f64, f64)> {
     let (aw, ah) = (area.0 as f64, area.1 as f64);
-    let px = |x: f64, y: f64| {
-        ((tf(x, fig.log_x) - x0) / (x1 - x0) * aw, (1.0 - (tf(y, fig.log_y) - y0) / (y1 - y0)) * ah)
-    };
+    let px_x = |x: f64| (tf(x, fig.log_x) - x0) / (x1 - x0) * aw;
+    let px = |x: f64, y: f64| (px_x(x), (1.0 - (tf(y, fig.log_y) - y0) / (y1 - y0)) * ah);
     let mut out = Vec::new();
     let mut segment = |a: (f64, f64), b: (f64, f64)| {
         let n = ((b.0 - a.0).hypot(b.1 - a.1) / 3.0).ceil().clamp(1.0, 10_000.0) as usize;
@@ -394,7 +393,7 @@ fn ink(fig: &Figure, (x0, x1, y0, y1): (f64, f64, f64, f64), area: (u32, u32)) -
         }
     }
     for (x, _) in &fig.vlines {
-        let x = (tf(*x, fig.log_x) - x0) / (x1 - x0) * aw;
+        let x = px_x(*x);
         segment((x, 0.0), (x, ah));
     }
     out.retain(|p| p.0.is_finite() && p.1.is_finite());
