@@ -3,6 +3,8 @@
 #
 #   bash benches/peers.sh [ROUNDS]        (default 3; about 3 minutes a round)
 #
+# Also times each tool's matrix products alone (ours: `net bench`'s "products" fields; PyTorch's:
+# benches/torch_products.py), to show how much of each time is the products and how much the rest.
 # Needs a release build (cargo build --release), the peers' venv (bash ../shared/peers/setup.sh
 # /tmp/peers-venv, or set PEERS_PY to its python) and full Fashion-MNIST in ../shared/data (or
 # DATA). Alternates ours and theirs in every round, since these machines are shared and noisy;
@@ -20,6 +22,7 @@ for r in $(seq "$rounds"); do
   "$bin" --quiet net bench --dataset fashion-mnist --data "$data" --probes 100 --out "$log/ours" > /dev/null
   cp "$log/ours/bench.json" "$log/ours_$r.json"
   "$py" ../shared/peers/torch_mlp.py --data "$data/fashion-mnist" | grep '^ROW' | sed 's/^ROW //' > "$log/torch_$r.json"
+  "$py" benches/torch_products.py | grep '^ROW' | sed 's/^ROW //' > "$log/torch_products_$r.json"
   /usr/bin/time -f "%e" -o "$log/w_$r.txt" "$bin" --quiet sim --problem benches/w.toml > /dev/null
   "$py" ../shared/peers/numba_ou.py --reps 1 | grep '^ROW' | sed 's/^ROW //' > "$log/numba_$r.jsonl"
 done
@@ -29,6 +32,7 @@ d, n = sys.argv[1], int(sys.argv[2])
 ours = [json.load(open(f"{d}/ours_{r}.json")) for r in range(1, n + 1)]
 torch = [json.load(open(f"{d}/torch_{r}.json")) for r in range(1, n + 1)]
 w = [float(open(f"{d}/w_{r}.txt").read()) for r in range(1, n + 1)]
+torch_products = [json.load(open(f"{d}/torch_products_{r}.json")) for r in range(1, n + 1)]
 numba = [[json.loads(l) for l in open(f"{d}/numba_{r}.jsonl")] for r in range(1, n + 1)]
 med = st.median
 def row(name, o, t, unit):
@@ -42,4 +46,16 @@ row("Tr(H), 100 probes, 1,000 examples, ours f64, PyTorch f32", [o["trace_second
 for variant in sorted({v["tool"] for r in numba for v in r if "floor" not in v["tool"]}):
     t = [v["run_s"] for r in numba for v in r if v["tool"] == variant]
     row(f"W (sim) vs {variant}", w, t, "s")
+print()
+print("| workload | ours: products alone / whole (share) | PyTorch: products alone / whole (share) |")
+print("|---|---|---|")
+def share(name, o_alone, o_whole, t_alone, t_whole):
+    f = lambda a, w: f"{med(a):.3g} / {med(w):.3g} s ({100 * med(a) / med(w):.0f}%)"
+    print(f"| {name} | {f(o_alone, o_whole)} | {f(t_alone, t_whole)} |")
+share("epoch, batch 128, f32", [o["epoch_products"]["seconds"] for o in ours], [o["seconds_per_epoch"] for o in ours],
+      [t["epoch_products_s"] for t in torch_products], [t["epoch_s"] for t in torch])
+share("one HVP, f64, 1,000 examples", [o["hvp_products"]["seconds"] for o in ours], [o["hvp_seconds"] for o in ours],
+      [t["hvp_products_s"] for t in torch_products], [t["hvp_f64_ms"] / 1e3 for t in torch])
+share("Tr(H), 100 probes, f32", [o["trace_train_precision_products"]["seconds"] for o in ours], [o["trace_train_precision_seconds"] for o in ours],
+      [t["hutchinson100_products_s"] for t in torch_products], [t["hutchinson100_s"] for t in torch])
 PY

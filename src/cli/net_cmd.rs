@@ -766,6 +766,26 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 r.device,
                 estimate(r.trace_train_precision, r.trace_train_precision_se)
             );
+            let floor = |name: &str, measured: f64, p: &crate::net::experiments::Products| {
+                outln!(
+                    "  {name}: {:.1} GFLOP of matrix products, alone {:.3} s = {:.0}% of its {:.3} s ({:.0} GFLOP/s alone, {:.0} overall)",
+                    p.gflop,
+                    p.seconds,
+                    100.0 * p.seconds / measured,
+                    measured,
+                    p.gflop / p.seconds,
+                    p.gflop / measured
+                )
+            };
+            outln!("matrix products timed alone on the same backends (the floor under each time):");
+            floor("epoch", r.seconds_per_epoch, &r.epoch_products);
+            if let (Some(h), Some(t), Some(t32)) =
+                (&r.hvp_products, &r.trace_products, &r.trace_train_precision_products)
+            {
+                floor("one HVP, f64", r.hvp_seconds, h);
+                floor("Tr(H), f64", r.trace_seconds, t);
+                floor("Tr(H), training precision", r.trace_train_precision_seconds, t32);
+            }
         }
     }
     Ok(())

@@ -18,6 +18,7 @@ pub mod nudged;
 pub mod params;
 pub mod probes;
 pub mod problem;
+pub mod product_floor;
 pub mod train;
 
 pub use backend::{CpuF32, CpuF64, DeviceChoice};

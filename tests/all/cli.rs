@@ -1140,6 +1140,19 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
         serde_json::from_str(&std::fs::read_to_string(d.join("inv/invariance.json")).unwrap())
             .unwrap();
     assert_eq!(inv.as_array().unwrap().len(), 4);
+    // The bench's matrix products for 784-16-10 on 50 examples, counted here by hand: the kept
+    // forward pass (784x16 and 16x10 forward, 16x10 error back: 2 * 50 * 12,864 flop) and one
+    // R-pass (the first layer F + G, the second 2F + 2G + 2E: 2 * 50 * (2 * 12,544 + 6 * 160)).
+    let bench: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("b/bench.json")).unwrap()).unwrap();
+    let hvp = &bench["hvp_products"];
+    let hand = (100.0 * 12_864.0 + 100.0 * (2.0 * 12_544.0 + 6.0 * 160.0)) / 1e9;
+    assert!((hvp["gflop"].as_f64().unwrap() - hand).abs() < 1e-15, "{hvp}");
+    assert!(hvp["seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        bench["trace_products"]["gflop"].as_f64().unwrap()
+            > bench["hvp_products"]["gflop"].as_f64().unwrap()
+    );
     assert!(
         d.join("inv/invariance.png").exists()
             && d.join("w/width.svg").exists()

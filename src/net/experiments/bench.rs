@@ -8,12 +8,14 @@ use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::backend::host_f64;
 use crate::net::probes::{hessian_stats, HessianOperator};
+use crate::net::product_floor::{self, Workload};
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
 
 use crate::problems::Sampling;
-use burn::tensor::backend::AutodiffBackend;
+use burn::backend::Flex;
+use burn::tensor::{backend::AutodiffBackend, DType};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -71,6 +73,23 @@ pub struct BenchReport {
     pub trace_train_precision_seconds: f64,
     pub trace_train_precision: f64,
     pub trace_train_precision_se: f64,
+    /// The epoch's matrix products alone on the training backend ([`product_floor`]).
+    pub epoch_products: Products,
+    /// The HVP's and the f64 trace's matrix products alone on the CPU in f64, and the trace's in
+    /// the training precision on the training device; absent with batch norm (central
+    /// differences, not the R-operator).
+    pub hvp_products: Option<Products>,
+    pub trace_products: Option<Products>,
+    pub trace_train_precision_products: Option<Products>,
+}
+
+/// A workload's matrix products ([`product_floor`]): their arithmetic, and the time the same
+/// backend takes for them alone, the floor under the workload's time. `measured / seconds` is
+/// the share of the workload's time that the products alone would fill.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Products {
+    pub gflop: f64,
+    pub seconds: f64,
 }
 
 impl super::Experiment for BenchOptions {
@@ -145,6 +164,53 @@ impl super::Experiment for BenchOptions {
         let t = Instant::now();
         let train_stats = hessian_stats(&probe_train, &theta, o.probes, 1e-5, ctx.seed);
         let trace_train_precision_seconds = t.elapsed().as_secs_f64();
+        // The same workloads' matrix products alone, on the same backends and dtypes.
+        let sizes = &model.arch.sizes;
+        let step = product_floor::seconds::<B::InnerBackend>(
+            sizes,
+            o.batch,
+            &[Workload::TrainingStep],
+            device,
+            DType::F32,
+        )[0];
+        let steps_per_epoch = steps as f64 / o.epochs;
+        let epoch_products = Products {
+            gflop: product_floor::flops(sizes, o.batch, Workload::TrainingStep) * steps_per_epoch
+                / 1e9,
+            seconds: step * steps_per_epoch,
+        };
+        let (hvp_products, trace_products, trace_train_precision_products) = if o.batch_norm {
+            (None, None, None)
+        } else {
+            let (rows, probes) = (sub.len(), o.probes);
+            let pair = [Workload::HessianForward, Workload::RPass];
+            let [forward, r_pass] =
+                product_floor::seconds::<Flex>(sizes, rows, &pair, &Default::default(), DType::F64)
+                    [..]
+            else {
+                unreachable!("one time per workload")
+            };
+            let [forward_32, r_pass_32] = product_floor::seconds::<B::InnerBackend>(
+                sizes,
+                rows,
+                &pair,
+                device,
+                DType::F32,
+            )[..] else {
+                unreachable!("one time per workload")
+            };
+            let flop = |w| product_floor::flops(sizes, rows, w);
+            // The kept forward pass once, then `k` R-passes.
+            let of = |k: f64, forward: f64, r_pass: f64| Products {
+                gflop: (flop(Workload::HessianForward) + k * flop(Workload::RPass)) / 1e9,
+                seconds: forward + k * r_pass,
+            };
+            (
+                Some(of(1.0, forward, r_pass)),
+                Some(of(probes as f64, forward, r_pass)),
+                Some(of(probes as f64, forward_32, r_pass_32)),
+            )
+        };
         let r = BenchReport {
             device: format!("{:?}", ctx.device),
             train_examples: n,
@@ -166,6 +232,10 @@ impl super::Experiment for BenchOptions {
             trace_train_precision_seconds,
             trace_train_precision: train_stats.trace.value,
             trace_train_precision_se: train_stats.trace.se,
+            epoch_products,
+            hvp_products,
+            trace_products,
+            trace_train_precision_products,
         };
         Ok(r)
     }

@@ -24,7 +24,7 @@ mod width;
 
 pub use batch_optimum::{OptimumKind, ScalingFit};
 pub use batch_size::{BatchSizeOptions, BatchSizeReport};
-pub use bench::BenchOptions;
+pub use bench::{BenchOptions, Products};
 pub use breakdown_net::{BreakdownNetOptions, BreakdownNetReport, BreakdownNetRow};
 pub use context::{DataChoice, NetContext};
 pub use critical_batch::{CriticalBatchOptions, CriticalBatchReport};
