@@ -4,7 +4,9 @@
 /// instead of queueing a job and sleeping until a worker wakes and finishes it. An epoch of the
 /// 784-512-512-512-10 MLP takes about 10% less time (BENCHMARKS.md). Work is divided the same
 /// way either way, so results keep their bits. The workers get the main thread's 8 MiB stack.
+/// Before that, freed memory is kept for reuse ([`sgd_sde::cli::memory`]).
 fn main() {
+    sgd_sde::cli::memory::keep_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new().stack_size(8 << 20).build_global();
     let code = match pool {
         Ok(()) => rayon::scope(|_| sgd_sde::cli::main()),

@@ -6,6 +6,7 @@ mod breakdown;
 mod error;
 pub(crate) mod flags;
 mod law;
+pub mod memory;
 mod net_cmd;
 mod paper_cmd;
 mod progress;
