@@ -2,7 +2,9 @@
 //! (784-512-512-512-10, batch 128) in f32 on the chosen device, and the cost of one
 //! Hessian-vector product (f64, CPU) and one Hutchinson Tr(H) estimate, in f64 on the CPU and in
 //! the training precision on the training device (f32, the precision PyTorch's reference uses).
-//! Without batch norm the products are exact (R-operator); with it, central differences.
+//! Without batch norm the products are exact (R-operator); with it, central differences. Each
+//! workload's matrix products are also timed alone on the same backend ([`product_floor`]), to
+//! tell the products' speed from everything else's.
 
 use super::context::NetContext;
 use super::error::ExperimentError;
@@ -84,8 +86,8 @@ pub struct BenchReport {
 }
 
 /// A workload's matrix products ([`product_floor`]): their arithmetic, and the time the same
-/// backend takes for them alone, the floor under the workload's time. `measured / seconds` is
-/// the share of the workload's time that the products alone would fill.
+/// backend takes for them alone, the floor under the workload's time (`seconds` over the
+/// workload's measured time is the share the products alone would fill).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Products {
     pub gflop: f64,
@@ -166,13 +168,13 @@ impl super::Experiment for BenchOptions {
         let trace_train_precision_seconds = t.elapsed().as_secs_f64();
         // The same workloads' matrix products alone, on the same backends and dtypes.
         let sizes = &model.arch.sizes;
-        let step = product_floor::seconds::<B::InnerBackend>(
+        let [step] = product_floor::seconds::<B::InnerBackend, 1>(
             sizes,
             o.batch,
-            &[Workload::TrainingStep],
+            [Workload::TrainingStep],
             device,
             DType::F32,
-        )[0];
+        );
         let steps_per_epoch = steps as f64 / o.epochs;
         let epoch_products = Products {
             gflop: product_floor::flops(sizes, o.batch, Workload::TrainingStep) * steps_per_epoch
@@ -184,21 +186,15 @@ impl super::Experiment for BenchOptions {
         } else {
             let (rows, probes) = (sub.len(), o.probes);
             let pair = [Workload::HessianForward, Workload::RPass];
-            let [forward, r_pass] =
-                product_floor::seconds::<Flex>(sizes, rows, &pair, &Default::default(), DType::F64)
-                    [..]
-            else {
-                unreachable!("one time per workload")
-            };
-            let [forward_32, r_pass_32] = product_floor::seconds::<B::InnerBackend>(
+            let [forward, r_pass] = product_floor::seconds::<Flex, 2>(
                 sizes,
                 rows,
-                &pair,
-                device,
-                DType::F32,
-            )[..] else {
-                unreachable!("one time per workload")
-            };
+                pair,
+                &Default::default(),
+                DType::F64,
+            );
+            let [forward_32, r_pass_32] =
+                product_floor::seconds::<B::InnerBackend, 2>(sizes, rows, pair, device, DType::F32);
             let flop = |w| product_floor::flops(sizes, rows, w);
             // The kept forward pass once, then `k` R-passes.
             let of = |k: f64, forward: f64, r_pass: f64| Products {
