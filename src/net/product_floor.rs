@@ -105,7 +105,7 @@ pub fn seconds<K: Backend, const N: usize>(
 fn time_one<K: Backend>(product: &dyn Fn() -> Tensor<K, 2>) -> f64 {
     let wait = |t: Tensor<K, 2>| t.slice([0..1, 0..1]).into_data();
     wait(product());
-    let mut times: Vec<f64> = (0..BATCHES)
+    let times: Vec<f64> = (0..BATCHES)
         .map(|_| {
             let start = Instant::now();
             let mut last = product();
@@ -116,8 +116,7 @@ fn time_one<K: Backend>(product: &dyn Fn() -> Tensor<K, 2>) -> f64 {
             start.elapsed().as_secs_f64() / REPS as f64
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[BATCHES / 2]
+    crate::stats::median(&times)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::net::product_floor::{self, Workload};
 use crate::net::train::TrainSpec;
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
+use crate::stats::median;
 
 use crate::problems::Sampling;
 use burn::backend::Flex;
@@ -245,17 +246,5 @@ impl super::Experiment for BenchOptions {
         // (central differences, with batch norm; exact products cost less).
         let probes = (1 + 2 * self.probes) as f64 * 8.0 * self.hvp_n.min(n) as f64;
         (self.epochs * n as f64 + probes, super::params_of(&self.layers))
-    }
-}
-
-/// The median of a non-empty sample.
-fn median(x: &[f64]) -> f64 {
-    let mut s = x.to_vec();
-    s.sort_by(f64::total_cmp);
-    let m = s.len() / 2;
-    if s.len() % 2 == 1 {
-        s[m]
-    } else {
-        0.5 * (s[m - 1] + s[m])
     }
 }
