@@ -2,13 +2,14 @@
 //!
 //! glibc's malloc returns the free top of a heap to the kernel once it exceeds the trim threshold
 //! (128 KiB, raised dynamically to twice the largest freed mmap'ed block) and serves large blocks
-//! by fresh `mmap`s. A network step allocates and frees several θ-sized temporaries (3.7 MB for
-//! the 784-512-512-512-10 MLP: the gradient, `a x` of the update, the parameter slices), so their
-//! pages went back and forth: 620,000 page faults in one `net bench`, each a kernel entry and a
-//! page zeroed. With the thresholds below the freed pages stay mapped, which cut the page faults
-//! about fourfold and the f64 Hessian products' time by 10-25% on the 2-core EPYC (BENCHMARKS.md).
-//! The resident memory then stays at its peak instead of falling back after it; the peak itself
-//! does not change. Values do not change either: this is only where memory comes from.
+//! by fresh `mmap`s. The exact Hessian-vector products allocate and free many megabyte-sized
+//! temporaries per product (4 MB for one 1000 x 512 f64 activation), so their pages went back and
+//! forth: of the 620,000 page faults in one `net bench --probes 20`, about 470,000 came from
+//! there, each a kernel entry and a page zeroed (training epochs added none). With the thresholds
+//! below the freed pages stay mapped: 160,000 page faults, 140,000 of them loading the data, and
+//! one f64 HVP 0.138-0.143 s against 0.148-0.179 s on the 2-core EPYC (BENCHMARKS.md). The
+//! resident memory then stays at its peak instead of falling back after it; the peak itself does
+//! not change. Values do not change either: this is only where memory comes from.
 
 /// Sets the thresholds (glibc on Linux; elsewhere nothing). Call once, before any threads start.
 pub fn keep_freed_memory() {

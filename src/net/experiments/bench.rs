@@ -167,7 +167,8 @@ impl super::Experiment for BenchOptions {
         let t = Instant::now();
         let train_stats = hessian_stats(&probe_train, &theta, o.probes, 1e-5, ctx.seed);
         let trace_train_precision_seconds = t.elapsed().as_secs_f64();
-        // The same workloads' matrix products alone, on the same backends and dtypes.
+        // The same workloads' matrix products alone, on the same backends and dtypes (the f64
+        // products on Flex in f64, where HessianOperator sends CpuF64's exact products).
         let sizes = &model.arch.sizes;
         let [step] = product_floor::seconds::<B::InnerBackend, 1>(
             sizes,
