@@ -131,10 +131,6 @@ impl Architecture {
         }
         ranges
     }
-    /// θ's blocks as slices of θ (views, or graph nodes when θ requires grad).
-    pub fn split<B: Backend>(&self, theta: &Tensor<B, 1>) -> Vec<Tensor<B, 1>> {
-        self.block_ranges().into_iter().map(|r| theta.clone().slice(r)).collect()
-    }
     /// `(weight offset, bias offset, batch-norm offset)` of each layer in θ.
     pub fn offsets(&self) -> Vec<(usize, usize, Option<usize>)> {
         let mut off = 0;
@@ -148,6 +144,26 @@ impl Architecture {
                 o
             })
             .collect()
+    }
+}
+
+/// `θ[range]` as a `rows x cols` matrix, without a copy where the offset allows one: burn-flex
+/// copies the reshape of a view that starts inside its buffer, so a block whose offset is a
+/// multiple of `cols` is taken as rows of θ's first `range.end` entries reshaped to width `cols`
+/// (a view of θ on every backend, and a graph node when θ requires grad). Every other block (in
+/// practice the output layer's few numbers) is sliced and reshaped. Same values either way.
+pub fn block_matrix<B: Backend>(
+    theta: &Tensor<B, 1>,
+    range: std::ops::Range<usize>,
+    rows: usize,
+    cols: usize,
+) -> Tensor<B, 2> {
+    debug_assert_eq!(range.len(), rows * cols, "block {range:?} is not {rows} x {cols}");
+    if range.start.is_multiple_of(cols) {
+        let grid = theta.clone().slice(0..range.end).reshape([range.end / cols, cols]);
+        grid.narrow(0, range.start / cols, rows)
+    } else {
+        theta.clone().slice(range).reshape([rows, cols])
     }
 }
 
@@ -271,24 +287,40 @@ impl Model {
         leaves: Option<&[Tensor<B, 2>]>,
         norm: Norm<'_, B>,
     ) -> ForwardPass<B> {
-        self.forward_layers(&self.layers(&self.arch.split(theta)), x, leaves, norm)
+        self.forward_layers(&self.layers_of(theta), x, leaves, norm)
     }
 
-    /// The layers' tensors from θ's blocks in layout order ([`Architecture::block_ranges`]):
-    /// views of θ, or separate autodiff leaves ([`ThetaLeaves`]).
+    /// The layers' tensors from θ's blocks in layout order ([`Architecture::block_ranges`]), given
+    /// as separate tensors (the autodiff leaves of [`ThetaLeaves`]).
     pub fn layers<B: Backend>(&self, blocks: &[Tensor<B, 1>]) -> Vec<Layer<B>> {
-        let mut blocks = blocks.iter().cloned();
-        let mut next = || blocks.next().expect("one block per layout entry");
+        let mut blocks = blocks.iter();
+        self.layers_from(|_, rows, cols| {
+            blocks.next().expect("one block per layout entry").clone().reshape([rows, cols])
+        })
+    }
+
+    /// The layers' tensors as views of θ itself ([`block_matrix`]).
+    pub fn layers_of<B: Backend>(&self, theta: &Tensor<B, 1>) -> Vec<Layer<B>> {
+        self.layers_from(|range, rows, cols| block_matrix(theta, range, rows, cols))
+    }
+
+    /// The layers, each block made by `block(range in θ, rows, cols)`, in layout order.
+    fn layers_from<B: Backend>(
+        &self,
+        mut block: impl FnMut(std::ops::Range<usize>, usize, usize) -> Tensor<B, 2>,
+    ) -> Vec<Layer<B>> {
+        let mut ranges = self.arch.block_ranges().into_iter();
+        let mut next = |rows, cols| block(ranges.next().expect("one range per block"), rows, cols);
         let layers = self.arch.sizes.len() - 1;
         self.arch
             .sizes
             .windows(2)
             .enumerate()
             .map(|(l, w)| {
-                let weight = next().reshape([w[0], w[1]]);
-                let bias = next().reshape([1, w[1]]);
+                let weight = next(w[0], w[1]);
+                let bias = next(1, w[1]);
                 let norm = (self.arch.batch_norm && l + 1 < layers)
-                    .then(|| (next().reshape([1, w[1]]), next().reshape([1, w[1]])));
+                    .then(|| (next(1, w[1]), next(1, w[1])));
                 Layer { weight, bias, norm }
             })
             .collect()
@@ -373,5 +405,33 @@ impl Model {
                 .map(|&c| c as usize)
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn_flex::Flex;
+
+    /// With θ = (0, 1, 2, ...), a block at offset `o` holds `o, o + 1, ...` in row-major order
+    /// (entry (i, j) of a block with `c` columns is `o + i c + j`). In 2-3-4 the second weight matrix (3 x 4 at offset 9) starts off its row
+    /// grid, so both ways of [`block_matrix`] are checked.
+    #[test]
+    fn layers_of_theta_hold_its_blocks_in_layout_order() {
+        let model = Model::new(Architecture::new(vec![2, 3, 4]).unwrap());
+        let n = 2 * 3 + 3 + 3 * 4 + 4;
+        let values: Vec<f32> = (0..n).map(|k| k as f32).collect();
+        let theta = Tensor::<Flex, 1>::from_floats(values.as_slice(), &Default::default());
+        let layers = model.layers_of(&theta);
+        let expect = |offset: usize, rows: usize, cols: usize| -> Vec<f32> {
+            (offset..offset + rows * cols).map(|k| k as f32).collect()
+        };
+        let got = |t: &Tensor<Flex, 2>| t.clone().into_data().to_vec::<f32>().unwrap();
+        assert_eq!(layers[0].weight.dims(), [2, 3]);
+        assert_eq!(got(&layers[0].weight), expect(0, 2, 3));
+        assert_eq!(got(&layers[0].bias), expect(6, 1, 3));
+        assert_eq!(layers[1].weight.dims(), [3, 4]);
+        assert_eq!(got(&layers[1].weight), expect(9, 3, 4));
+        assert_eq!(got(&layers[1].bias), expect(21, 1, 4));
     }
 }

@@ -205,7 +205,7 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
     ) -> Tensor<B, 1> {
         let th = theta.clone().inner();
         let (x, t) = Self::rows(&self.x.clone().inner(), &self.targets.clone().inner(), rows);
-        let layers = self.model.layers(&self.model.arch.split(&th));
+        let layers = self.model.layers_of(&th);
         let g = Backprop::new(&self.model, &layers, x, t, &weights).gradient();
         Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
     }

@@ -79,7 +79,7 @@ impl<B: Backend> ExactHessian<B> {
             return None;
         }
         let n = x.dims()[0];
-        let layers = model.layers(&model.arch.split(theta));
+        let layers = model.layers_of(theta);
         let chunks = (0..n).step_by(chunk.max(1)).map(|s| s..(s + chunk).min(n)).collect();
         let mut op = Self { model: model.clone(), x, targets, l2, layers, chunks, cached: None };
         let hidden: usize = model.arch.sizes[1..model.arch.sizes.len() - 1].iter().sum();
@@ -111,8 +111,7 @@ impl<B: Backend> ExactHessian<B> {
 
     /// `H v` for `v` in θ's layout.
     pub fn apply(&self, v: &Tensor<B, 1>) -> Tensor<B, 1> {
-        let arch = &self.model.arch;
-        let dirs = self.model.layers(&arch.split(v));
+        let dirs = self.model.layers_of(v);
         let mut sum: Option<Vec<Tensor<B, 2>>> = None;
         for (k, rows) in self.chunks.iter().enumerate() {
             let fresh;
