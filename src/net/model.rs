@@ -414,8 +414,9 @@ mod tests {
     use burn_flex::Flex;
 
     /// With θ = (0, 1, 2, ...), a block at offset `o` holds `o, o + 1, ...` in row-major order
-    /// (entry (i, j) of a block with `c` columns is `o + i c + j`). In 2-3-4 the second weight matrix (3 x 4 at offset 9) starts off its row
-    /// grid, so both ways of [`block_matrix`] are checked.
+    /// (entry (i, j) of a block with `c` columns is `o + i c + j`). In 2-3-4 the second weight
+    /// matrix (3 x 4 at offset 9) starts off its row grid, so both ways of [`block_matrix`] are
+    /// checked.
     #[test]
     fn layers_of_theta_hold_its_blocks_in_layout_order() {
         let model = Model::new(Architecture::new(vec![2, 3, 4]).unwrap());
