@@ -29,7 +29,6 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {
         let g = scratch(&mut self.g, x);
-        problem.gradient(x, noise, g);
-        x.axpy(-h, g);
+        problem.descend(x, noise, h, g);
     }
 }
