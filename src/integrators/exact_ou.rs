@@ -65,9 +65,7 @@ impl Integrator<Vec<f64>, GaussianProblem> for ExactOu {
         let (_, a, l) = self.transition.as_ref().expect("built above");
         match (a, l) {
             (LinearMap::Diagonal(a), LinearMap::Diagonal(l)) => {
-                for ((xi, &ai), (&li, &zi)) in x.iter_mut().zip(a).zip(l.iter().zip(&noise.z)) {
-                    *xi = ai * *xi + li * zi;
-                }
+                diagonal_transition(crate::isa::Isa::detected(), a, x, l, &noise.z)
             }
             (a, l) => {
                 self.next.resize(x.len(), 0.0);
@@ -76,5 +74,20 @@ impl Integrator<Vec<f64>, GaussianProblem> for ExactOu {
                 std::mem::swap(x, &mut self.next);
             }
         }
+    }
+}
+
+crate::isa::dispatch! {
+    /// [`transition`] compiled for `isa`.
+    fn diagonal_transition => transition(a: &[f64], x: &mut [f64], l: &[f64], z: &[f64])
+}
+
+/// `x_i <- a_i x_i + l_i z_i`: the diagonal transition in one pass.
+#[inline(always)]
+fn transition(a: &[f64], x: &mut [f64], l: &[f64], z: &[f64]) {
+    let n = x.len();
+    let (a, l, z) = (&a[..n], &l[..n], &z[..n]);
+    for i in 0..n {
+        x[i] = a[i] * x[i] + l[i] * z[i];
     }
 }

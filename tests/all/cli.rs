@@ -1859,8 +1859,9 @@ fn svag_passes_its_checks_and_rejects_its_controls() {
     }
 }
 
-/// The diagonal problems' kernels (gradient, axpy, loss) and the generator give the same bits on
-/// every vector width: `SGD_SDE_ISA` narrows the width the binary picks.
+/// The diagonal problems' kernels (Euler-Maruyama's fused step, the exact OU transition, the loss)
+/// and the generator give the same bits on every vector width: `SGD_SDE_ISA` narrows the width the
+/// binary picks.
 #[test]
 fn sim_output_does_not_depend_on_the_vector_width() {
     let dir = tempfile::tempdir().unwrap();
@@ -1869,19 +1870,22 @@ fn sim_output_does_not_depend_on_the_vector_width() {
         "diag.toml",
         "[hessian]\nlog_spaced = { d = 37, min = 0.1, max = 10.0 }\n[optimizer]\neta = 0.05\nbatch = 3\n[simulation]\npaths = 8\nsteps = 3000\nburn_in = 1000\nseed = 4\n",
     );
-    let json_for = |isa: &str| {
-        let json = dir.path().join(format!("{isa}.json"));
+    let json_for = |isa: &str, integrator: &str| {
+        let json = dir.path().join(format!("{isa}_{integrator}.json"));
         let out = bin()
             .env("SGD_SDE_ISA", isa)
-            .args(["sim", "--problem", problem.to_str().unwrap(), "--json", json.to_str().unwrap()])
+            .args(["sim", "--problem", problem.to_str().unwrap(), "--integrator", integrator])
+            .args(["--json", json.to_str().unwrap()])
             .output()
             .unwrap();
         assert!(out.status.success(), "{isa}: {}", String::from_utf8_lossy(&out.stderr));
         std::fs::read_to_string(json).unwrap()
     };
-    let portable = json_for("portable");
-    assert!(portable.contains("\"measured\""), "{portable}");
-    for isa in ["avx2", "avx512"] {
-        assert_eq!(json_for(isa), portable, "{isa}");
+    for integrator in ["euler_maruyama", "exact_ou"] {
+        let portable = json_for("portable", integrator);
+        assert!(portable.contains("\"measured\""), "{portable}");
+        for isa in ["avx2", "avx512"] {
+            assert_eq!(json_for(isa, integrator), portable, "{isa}, {integrator}");
+        }
     }
 }
