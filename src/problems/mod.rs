@@ -33,9 +33,9 @@ pub trait StochasticProblem<S: State>: Sync {
     fn sample_noise(&self, rng: &mut PathRng, h: f64, noise: &mut Self::Noise);
     /// The stochastic gradient `out <- g(x; noise)`, with `E g = grad L(x)`.
     fn gradient(&self, x: &S, noise: &Self::Noise, out: &mut S);
-    /// One gradient step `x <- x - h g(x; noise)` (Euler-Maruyama's, SGD's), `g` left in
-    /// `scratch`'s place. The default is `gradient` then `axpy`; a problem may fuse the two passes
-    /// over `x` into one, giving the same bits.
+    /// One gradient step `x <- x - h g(x; noise)` (Euler-Maruyama's, SGD's). The default is
+    /// `gradient` into `scratch` (a buffer shaped like `x`; its contents afterwards are
+    /// unspecified) then `axpy`; a problem may fuse the two passes into one, giving the same bits.
     #[inline]
     fn descend(&self, x: &mut S, noise: &Self::Noise, h: f64, scratch: &mut S) {
         self.gradient(x, noise, scratch);
