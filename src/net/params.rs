@@ -1,6 +1,7 @@
 //! θ as one flat tensor, with the in-place vector operations the integrators need.
 
 use super::backend::host_f64;
+use super::flex_update::{self, Rule};
 use crate::state::State;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
@@ -41,9 +42,10 @@ impl<B: AutodiffBackend> Params<B> {
 /// 0.21's autodiff registers every operation on its tensors in a graph (tracked or not) and frees
 /// that graph only in `backward`, which written-out back-propagation never calls, so operations
 /// on the autodiff tensors themselves would grow memory by a few KB every step. "In place" here
-/// means: the result replaces `self`'s tensor through [`Tensor::inplace`], so a backend reuses
-/// `self`'s buffer when nothing else holds it; the scaled operand `a x` is one temporary per call,
-/// as burn has no fused axpy. Bits match the `Vec<f64>` formulas evaluated in the backend's float
+/// means: the result replaces `self`'s tensor through [`Tensor::inplace`]. On Flex, with `self`'s
+/// buffer held by nothing else, `axpy` and `axpby` are one pass over it ([`flex_update`]);
+/// otherwise burn's operations reuse the buffer where they can, with `a x` one temporary per call
+/// (burn has no fused axpy). Bits match the `Vec<f64>` formulas evaluated in the backend's float
 /// type (`self + a x`, `b self + a x`; IEEE addition is commutative), which
 /// `tests/all/state_seams.rs` checks.
 impl<B: AutodiffBackend> State for Params<B> {
@@ -51,12 +53,20 @@ impl<B: AutodiffBackend> State for Params<B> {
         Self { tensor: Tensor::from_inner(self.tensor.clone().inner().zeros_like()) }
     }
     fn axpy(&mut self, a: f64, x: &Self) {
-        let ax = x.tensor.clone().inner().mul_scalar(a);
-        self.tensor.inplace(|t| Tensor::from_inner(t.inner() + ax));
+        let x = x.tensor.clone().inner();
+        self.tensor.inplace(|t| {
+            let t = flex_update::update(t.inner(), Rule::Axpy { a }, std::slice::from_ref(&x))
+                .unwrap_or_else(|t| t + x.mul_scalar(a));
+            Tensor::from_inner(t)
+        });
     }
     fn axpby(&mut self, a: f64, x: &Self, b: f64) {
-        let ax = x.tensor.clone().inner().mul_scalar(a);
-        self.tensor.inplace(|t| Tensor::from_inner(t.inner().mul_scalar(b) + ax));
+        let x = x.tensor.clone().inner();
+        self.tensor.inplace(|t| {
+            let t = flex_update::update(t.inner(), Rule::Axpby { a, b }, std::slice::from_ref(&x))
+                .unwrap_or_else(|t| t.mul_scalar(b) + x.mul_scalar(a));
+            Tensor::from_inner(t)
+        });
     }
     /// Shares `x`'s buffer (burn tensors are copy-on-write), so no data moves.
     fn copy_from(&mut self, x: &Self) {
