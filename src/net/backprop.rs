@@ -102,12 +102,17 @@ impl<B: Backend> Backprop<B> {
 
     /// The gradient of the weighted loss in θ's layout (per layer `W_l` then `b_l`, flattened).
     pub fn gradient(&self) -> Tensor<B, 1> {
+        Tensor::cat(self.gradient_blocks(), 0)
+    }
+
+    /// The same gradient as θ's blocks, in θ's order, before they are concatenated.
+    pub fn gradient_blocks(&self) -> Vec<Tensor<B, 1>> {
         let blocks = self.inputs.iter().zip(&self.deltas).flat_map(|(a, d)| {
             [
                 a.clone().transpose().matmul(d.clone()).flatten(0, 1),
                 d.clone().sum_dim(0).flatten(0, 1),
             ]
         });
-        Tensor::cat(blocks.collect(), 0)
+        blocks.collect()
     }
 }

@@ -14,11 +14,13 @@
 
 use super::backprop::{Backprop, ExampleWeights};
 use super::data::Dataset;
+use super::flex_update::{self, Rule};
 use super::model::{Model, Norm, ThetaLeaves};
 use super::params::Params;
 use crate::error::ProblemError;
 use crate::problems::{Batch, Sampling, StochasticProblem};
 use crate::rng::{fill_normals, PathRng};
+use crate::state::State;
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, Int, Tensor, TensorData};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,11 +205,50 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         rows: Option<&[usize]>,
         weights: ExampleWeights<B::InnerBackend>,
     ) -> Tensor<B, 1> {
+        self.plus_decay(Tensor::cat(self.loss_gradient_blocks(theta, rows, weights), 0), theta)
+    }
+
+    /// `g + l2 θ`: a loss gradient plus the L2 term's (`g` itself without L2).
+    fn plus_decay(&self, g: Tensor<B::InnerBackend, 1>, theta: &Tensor<B, 1>) -> Tensor<B, 1> {
+        let th = theta.clone().inner();
+        Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
+    }
+
+    /// The gradient of `sum_n w_n l_n(θ)` (no L2 term) by [`Backprop`], as θ's blocks in θ's
+    /// order. No batch norm. Nothing it returns holds θ's buffer.
+    fn loss_gradient_blocks(
+        &self,
+        theta: &Tensor<B, 1>,
+        rows: Option<&[usize]>,
+        weights: ExampleWeights<B::InnerBackend>,
+    ) -> Vec<Tensor<B::InnerBackend, 1>> {
         let th = theta.clone().inner();
         let (x, t) = Self::rows(&self.x.clone().inner(), &self.targets.clone().inner(), rows);
         let layers = self.model.layers_of(&th);
-        let g = Backprop::new(&self.model, &layers, x, t, &weights).gradient();
-        Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
+        Backprop::new(&self.model, &layers, x, t, &weights).gradient_blocks()
+    }
+
+    /// The rows and example weights of one step's gradient under `noise` (see [`NoiseMode`]).
+    fn rows_and_weights<'a>(
+        &self,
+        noise: &'a NetNoise,
+    ) -> (Option<&'a [usize]>, ExampleWeights<B::InnerBackend>) {
+        match self.mode {
+            NoiseMode::Minibatch(_) => {
+                let s = noise.batch.indices.len();
+                (Some(&noise.batch.indices), ExampleWeights::Uniform(1.0 / s as f64))
+            }
+            NoiseMode::GaussianGd => {
+                let mean = noise.z.iter().sum::<f64>() / self.n as f64;
+                let scale = 1.0 / ((self.batch * self.n) as f64).sqrt();
+                let w: Vec<f64> =
+                    noise.z.iter().map(|z| 1.0 / self.n as f64 + (z - mean) * scale).collect();
+                let device = self.x.device();
+                let w = Tensor::from_data(TensorData::new(w, [self.n]), &device);
+                (None, ExampleWeights::Each(w))
+            }
+            NoiseMode::FullBatch => (None, ExampleWeights::Uniform(1.0 / self.n as f64)),
+        }
     }
 
     /// The gradient by burn's autodiff (any model, batch norm included).
@@ -272,29 +313,39 @@ where
         }
     }
     fn gradient(&self, x: &Params<B>, noise: &NetNoise, out: &mut Params<B>) {
-        let device = self.x.device();
-        out.tensor = match self.mode {
-            NoiseMode::Minibatch(_) => {
-                let s = noise.batch.indices.len();
-                self.weighted_gradient(
-                    &x.tensor,
-                    Some(&noise.batch.indices),
-                    ExampleWeights::Uniform(1.0 / s as f64),
-                )
+        let (rows, weights) = self.rows_and_weights(noise);
+        out.tensor = self.weighted_gradient(&x.tensor, rows, weights);
+    }
+    /// Without batch norm, the layers' gradient blocks go straight into θ on Flex
+    /// ([`flex_update`](super::flex_update), `θ <- θ - h (g + l2 θ)` in one pass, no concatenated
+    /// gradient); elsewhere, and where θ's buffer is shared, the gradient then `axpy`. Same bits.
+    fn descend(&self, x: &mut Params<B>, noise: &NetNoise, h: f64, scratch: &mut Params<B>) {
+        let (rows, weights) = self.rows_and_weights(noise);
+        if self.model.arch.batch_norm {
+            scratch.tensor = self.weighted_gradient(&x.tensor, rows, weights);
+        } else {
+            let blocks = self.loss_gradient_blocks(&x.tensor, rows, weights);
+            let rule = if self.l2 > 0.0 {
+                Rule::Decay { a: -h, l2: self.l2 }
+            } else {
+                Rule::Axpy { a: -h }
+            };
+            let mut done = false;
+            x.tensor.inplace(|t| {
+                Tensor::from_inner(flex_update::update(t.inner(), rule, &blocks).map_or_else(
+                    |t| t,
+                    |t| {
+                        done = true;
+                        t
+                    },
+                ))
+            });
+            if done {
+                return;
             }
-            NoiseMode::GaussianGd => {
-                let mean = noise.z.iter().sum::<f64>() / self.n as f64;
-                let scale = 1.0 / ((self.batch * self.n) as f64).sqrt();
-                let w: Vec<f64> =
-                    noise.z.iter().map(|z| 1.0 / self.n as f64 + (z - mean) * scale).collect();
-                self.weighted_gradient(
-                    &x.tensor,
-                    None,
-                    ExampleWeights::Each(Tensor::from_data(TensorData::new(w, [self.n]), &device)),
-                )
-            }
-            NoiseMode::FullBatch => self.full_gradient(&x.tensor),
-        };
+            scratch.tensor = self.plus_decay(Tensor::cat(blocks, 0), &x.tensor);
+        }
+        x.axpy(-h, scratch);
     }
     /// The full training loss (there is no known minimum to subtract for a network).
     fn loss(&self, x: &Params<B>) -> f64 {
@@ -343,6 +394,40 @@ mod tests {
                     "{:?}: max error {err:.1e} of {scale:.1e}",
                     model.arch
                 );
+            }
+        }
+    }
+
+    /// `descend` (the layers' gradient blocks straight into θ on Flex) gives the bits of
+    /// `gradient` then `axpy`, with and without L2, under minibatch and Gaussian noise, and takes
+    /// the one-pass path: the scratch buffer it would otherwise fill is left as it was.
+    #[test]
+    fn descend_gives_the_bits_of_gradient_then_axpy() {
+        use crate::net::CpuF32;
+        let (train, _) = crate::net::data::embedded_fashion_mnist();
+        let data = train.pooled(7).unwrap().stratified_subset(60, 2).unwrap();
+        let model = Model::new(Architecture::new(vec![16, 6, 5, 10]).unwrap());
+        let device = Default::default();
+        let theta = model.init::<CpuF32>(4, &device).to_vec();
+        let bits = |p: &Params<CpuF32>| p.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let h = 0.07;
+        for l2 in [0.0, 0.03] {
+            for mode in [NoiseMode::Minibatch(Sampling::WithReplacement), NoiseMode::GaussianGd] {
+                let p = NetworkProblem::<CpuF32>::new(model.clone(), &data, 8, mode, l2, &device)
+                    .unwrap();
+                let mut noise = p.new_noise();
+                p.sample_noise(&mut crate::rng::stream(1, 0), h, &mut noise);
+                // Fresh buffers: a clone of θ would share its buffer and force the slow path.
+                let mut fused = Params::<CpuF32>::from_vec(&theta, &device);
+                let mut scratch = fused.zeros_like();
+                p.descend(&mut fused, &noise, h, &mut scratch);
+                let mut reference = Params::<CpuF32>::from_vec(&theta, &device);
+                let mut g = reference.zeros_like();
+                p.gradient(&reference, &noise, &mut g);
+                reference.axpy(-h, &g);
+                assert_eq!(bits(&fused), bits(&reference), "l2 {l2}, {mode:?}");
+                assert_ne!(bits(&fused), bits(&Params::from_vec(&theta, &device)), "a step");
+                assert!(scratch.to_vec().iter().all(|&v| v == 0.0), "l2 {l2}, {mode:?}: slow path");
             }
         }
     }
