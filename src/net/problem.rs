@@ -331,14 +331,12 @@ where
                 Rule::Axpy { a: -h }
             };
             let mut done = false;
-            x.tensor.inplace(|t| {
-                Tensor::from_inner(flex_update::update(t.inner(), rule, &blocks).map_or_else(
-                    |t| t,
-                    |t| {
-                        done = true;
-                        t
-                    },
-                ))
+            x.tensor.inplace(|t| match flex_update::update(t.inner(), rule, &blocks) {
+                Ok(t) => {
+                    done = true;
+                    Tensor::from_inner(t)
+                }
+                Err(t) => Tensor::from_inner(t),
             });
             if done {
                 return;
