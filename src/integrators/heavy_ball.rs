@@ -39,9 +39,8 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for HeavyBall<S> {
     #[inline]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {
         let g = scratch(&mut self.g, x);
-        problem.gradient(x, noise, g);
         let v = scratch(&mut self.velocity, x);
-        v.axpby(-h, g, self.momentum);
+        problem.gradient_axpby(x, noise, -h, self.momentum, v, g);
         x.axpy(1.0, v);
     }
     fn reset(&mut self) {

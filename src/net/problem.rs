@@ -330,25 +330,60 @@ where
             } else {
                 Rule::Axpy { a: -h }
             };
-            let mut done = false;
-            x.tensor.inplace(|t| match flex_update::update(t.inner(), rule, &blocks) {
-                Ok(t) => {
-                    done = true;
-                    Tensor::from_inner(t)
-                }
-                Err(t) => Tensor::from_inner(t),
-            });
-            if done {
+            if update_in_one_pass(x, rule, &blocks) {
                 return;
             }
             scratch.tensor = self.plus_decay(Tensor::cat(blocks, 0), &x.tensor);
         }
         x.axpy(-h, scratch);
     }
+    /// Without batch norm or L2, the layers' gradient blocks go straight into `v` on Flex
+    /// (`v <- b v + a g` in one pass, no concatenated gradient); elsewhere, and where `v`'s buffer
+    /// is shared, the gradient then `axpby`. Same bits. (With L2 the term `l2 θ` would make the
+    /// pass read a third vector; that case keeps the two passes.)
+    fn gradient_axpby(
+        &self,
+        x: &Params<B>,
+        noise: &NetNoise,
+        a: f64,
+        b: f64,
+        v: &mut Params<B>,
+        scratch: &mut Params<B>,
+    ) {
+        let (rows, weights) = self.rows_and_weights(noise);
+        if self.model.arch.batch_norm || self.l2 > 0.0 {
+            scratch.tensor = self.weighted_gradient(&x.tensor, rows, weights);
+        } else {
+            let blocks = self.loss_gradient_blocks(&x.tensor, rows, weights);
+            if update_in_one_pass(v, Rule::Axpby { a, b }, &blocks) {
+                return;
+            }
+            scratch.tensor = self.plus_decay(Tensor::cat(blocks, 0), &x.tensor);
+        }
+        v.axpby(a, scratch, b);
+    }
     /// The full training loss (there is no known minimum to subtract for a network).
     fn loss(&self, x: &Params<B>) -> f64 {
         self.mean_loss(&x.tensor)
     }
+}
+
+/// `target <- rule(target, g)`, `g` the concatenation of `blocks`, in one pass over `target`'s
+/// buffer ([`flex_update::update`]); whether it was done (if not, `target` is unchanged).
+fn update_in_one_pass<B: AutodiffBackend>(
+    target: &mut Params<B>,
+    rule: Rule,
+    blocks: &[Tensor<B::InnerBackend, 1>],
+) -> bool {
+    let mut done = false;
+    target.tensor.inplace(|t| match flex_update::update(t.inner(), rule, blocks) {
+        Ok(t) => {
+            done = true;
+            Tensor::from_inner(t)
+        }
+        Err(t) => Tensor::from_inner(t),
+    });
+    done
 }
 
 #[cfg(test)]
@@ -396,11 +431,12 @@ mod tests {
         }
     }
 
-    /// `descend` (the layers' gradient blocks straight into θ on Flex) gives the bits of
-    /// `gradient` then `axpy`, with and without L2, under minibatch and Gaussian noise, and takes
-    /// the one-pass path: the scratch buffer it would otherwise fill is left as it was.
+    /// `descend` and `gradient_axpby` (the layers' gradient blocks straight into θ or the
+    /// velocity on Flex) give the bits of `gradient` then `axpy` or `axpby`, with and without L2,
+    /// under minibatch and Gaussian noise, and take the one-pass path where they should: the
+    /// scratch buffer they would otherwise fill is left as it was.
     #[test]
-    fn descend_gives_the_bits_of_gradient_then_axpy() {
+    fn descend_and_gradient_axpby_give_the_bits_of_their_two_passes() {
         use crate::net::CpuF32;
         let (train, _) = crate::net::data::embedded_fashion_mnist();
         let data = train.pooled(7).unwrap().stratified_subset(60, 2).unwrap();
@@ -426,6 +462,19 @@ mod tests {
                 assert_eq!(bits(&fused), bits(&reference), "l2 {l2}, {mode:?}");
                 assert_ne!(bits(&fused), bits(&Params::from_vec(&theta, &device)), "a step");
                 assert!(scratch.to_vec().iter().all(|&v| v == 0.0), "l2 {l2}, {mode:?}: slow path");
+
+                // Heavy ball's velocity update, from a velocity that is not zero.
+                let velocity: Vec<f64> = theta.iter().map(|t| 0.5 - t).collect();
+                let at = Params::<CpuF32>::from_vec(&theta, &device);
+                let (a, b) = (-h, 0.9);
+                let mut fused = Params::<CpuF32>::from_vec(&velocity, &device);
+                let mut scratch = fused.zeros_like();
+                p.gradient_axpby(&at, &noise, a, b, &mut fused, &mut scratch);
+                let mut reference = Params::<CpuF32>::from_vec(&velocity, &device);
+                reference.axpby(a, &g, b);
+                assert_eq!(bits(&fused), bits(&reference), "velocity, l2 {l2}, {mode:?}");
+                let one_pass = scratch.to_vec().iter().all(|&v| v == 0.0);
+                assert_eq!(one_pass, l2 == 0.0, "velocity, l2 {l2}, {mode:?}: which path");
             }
         }
     }

@@ -41,6 +41,22 @@ pub trait StochasticProblem<S: State>: Sync {
         self.gradient(x, noise, scratch);
         x.axpy(-h, scratch);
     }
+    /// Heavy ball's velocity update `v <- b v + a g(x; noise)`. The default is `gradient` into
+    /// `scratch` (as in `descend`) then `axpby`; a problem may fuse the two passes, giving the same
+    /// bits.
+    #[inline]
+    fn gradient_axpby(
+        &self,
+        x: &S,
+        noise: &Self::Noise,
+        a: f64,
+        b: f64,
+        v: &mut S,
+        scratch: &mut S,
+    ) {
+        self.gradient(x, noise, scratch);
+        v.axpby(a, scratch, b);
+    }
     /// The excess loss `L(x) - L(x*)` of the mean objective (the quantity the theory predicts).
     fn loss(&self, x: &S) -> f64;
 }

@@ -46,6 +46,9 @@ pub struct BenchOptions {
     /// Batch norm after each hidden layer.
     #[arg(long)]
     pub batch_norm: bool,
+    /// Heavy-ball momentum m of the timed epoch (0: plain SGD, the headline workload).
+    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::flags::momentum)]
+    pub momentum: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +57,7 @@ pub struct BenchReport {
     pub train_examples: usize,
     pub params: usize,
     pub batch: usize,
+    pub momentum: f64,
     pub steps: usize,
     pub seconds: f64,
     pub steps_per_second: f64,
@@ -120,7 +124,7 @@ impl super::Experiment for BenchOptions {
             device,
         )?;
         let mut theta = model.init::<B>(ctx.seed, device);
-        let spec = TrainSpec::sgd(0.01, 0.0, o.epochs, ctx.seed);
+        let spec = TrainSpec::sgd(0.01, o.momentum, o.epochs, ctx.seed);
         let steps = spec.steps(n, o.batch);
         // Warm up (allocation, kernel compilation on GPUs) before timing.
         crate::net::train::run_shown(
@@ -214,6 +218,7 @@ impl super::Experiment for BenchOptions {
             train_examples: n,
             params: model.arch.n_params(),
             batch: o.batch,
+            momentum: o.momentum,
             steps,
             seconds,
             steps_per_second: steps as f64 / seconds,
