@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Same-run speed ratios against the reference tools of ../shared/peers (see BENCHMARKS.md).
 #
-#   bash benches/peers.sh [ROUNDS]        (default 3; about 3 minutes a round)
+#   bash benches/peers.sh [ROUNDS]        (default 3; about 3.5 minutes a round)
 #
+# Also times the same epoch with heavy-ball momentum 0.9 (ours: `net bench --momentum 0.9`;
+# PyTorch's: benches/torch_momentum_epoch.py, torch.optim.SGD with momentum).
 # Also times each tool's matrix products alone (ours: `net bench`'s "products" fields; PyTorch's:
 # benches/torch_products.py), to show how much of each time is the products and how much the rest.
 # Needs a release build (cargo build --release), the peers' venv (bash ../shared/peers/setup.sh
@@ -23,6 +25,9 @@ for r in $(seq "$rounds"); do
   cp "$log/ours/bench.json" "$log/ours_$r.json"
   "$py" ../shared/peers/torch_mlp.py --data "$data/fashion-mnist" | grep '^ROW' | sed 's/^ROW //' > "$log/torch_$r.json"
   "$py" benches/torch_products.py | grep '^ROW' | sed 's/^ROW //' > "$log/torch_products_$r.json"
+  "$bin" --quiet net bench --dataset fashion-mnist --data "$data" --momentum 0.9 --probes 1 --hvp-n 100 --out "$log/ours_m" > /dev/null
+  cp "$log/ours_m/bench.json" "$log/ours_m_$r.json"
+  "$py" benches/torch_momentum_epoch.py --data "$data/fashion-mnist" --momentum 0.9 | grep '^ROW' | sed 's/^ROW //' > "$log/torch_m_$r.json"
   /usr/bin/time -f "%e" -o "$log/w_$r.txt" "$bin" --quiet sim --problem benches/w.toml > /dev/null
   "$py" ../shared/peers/numba_ou.py --reps 1 | grep '^ROW' | sed 's/^ROW //' > "$log/numba_$r.jsonl"
 done
@@ -31,6 +36,8 @@ import json, statistics as st, sys
 d, n = sys.argv[1], int(sys.argv[2])
 ours = [json.load(open(f"{d}/ours_{r}.json")) for r in range(1, n + 1)]
 torch = [json.load(open(f"{d}/torch_{r}.json")) for r in range(1, n + 1)]
+ours_m = [json.load(open(f"{d}/ours_m_{r}.json")) for r in range(1, n + 1)]
+torch_m = [json.load(open(f"{d}/torch_m_{r}.json")) for r in range(1, n + 1)]
 w = [float(open(f"{d}/w_{r}.txt").read()) for r in range(1, n + 1)]
 torch_products = [json.load(open(f"{d}/torch_products_{r}.json")) for r in range(1, n + 1)]
 numba = [[json.loads(l) for l in open(f"{d}/numba_{r}.jsonl")] for r in range(1, n + 1)]
@@ -40,6 +47,7 @@ def row(name, o, t, unit):
 print("| workload | ours (median, all rounds) | reference, same run | ours / reference |")
 print("|---|---|---|---|")
 row("epoch, batch 128, f32", [o["seconds_per_epoch"] for o in ours], [t["epoch_s"] for t in torch], "s")
+row("epoch, batch 128, f32, momentum 0.9", [o["seconds_per_epoch"] for o in ours_m], [t["epoch_s"] for t in torch_m], "s")
 row("one HVP, f64, 1,000 examples", [o["hvp_seconds"] for o in ours], [t["hvp_f64_ms"] / 1e3 for t in torch], "s")
 row("Tr(H), 100 probes, 1,000 examples, f32 (both)", [o["trace_train_precision_seconds"] for o in ours], [t["hutchinson100_s"] for t in torch], "s")
 row("Tr(H), 100 probes, 1,000 examples, ours f64, PyTorch f32", [o["trace_seconds"] for o in ours], [t["hutchinson100_s"] for t in torch], "s")
