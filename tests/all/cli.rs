@@ -1368,6 +1368,7 @@ fn absurd_numeric_flags_are_refused_before_any_work() {
         (&["net", "gaussian-vs-sgd", "--eta=-0.1"], "--eta"),
         (&["net", "gaussian-vs-sgd", "--seeds", "0"], "--seeds"),
         (&["net", "bench", "--batch", "0"], "--batch"),
+        (&["net", "bench", "--momentum", "1"], "--momentum"),
         (&["net", "ou-law", "--l2=-1"], "--l2"),
         (&["net", "batch-size", "--momenta", "1.5"], "--momenta"),
         (&["net", "invariance", "--batch0", "0"], "--batch0"),
