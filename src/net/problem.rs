@@ -205,11 +205,17 @@ impl<B: AutodiffBackend> NetworkProblem<B> {
         rows: Option<&[usize]>,
         weights: ExampleWeights<B::InnerBackend>,
     ) -> Tensor<B, 1> {
-        self.plus_decay(Tensor::cat(self.loss_gradient_blocks(theta, rows, weights), 0), theta)
+        self.gradient_from_blocks(self.loss_gradient_blocks(theta, rows, weights), theta)
     }
 
-    /// `g + l2 θ`: a loss gradient plus the L2 term's (`g` itself without L2).
-    fn plus_decay(&self, g: Tensor<B::InnerBackend, 1>, theta: &Tensor<B, 1>) -> Tensor<B, 1> {
+    /// The training objective's gradient `g + l2 θ` from the loss gradient's blocks (as
+    /// [`Self::loss_gradient_blocks`] returns them): their concatenation `g`, plus the L2 term's.
+    fn gradient_from_blocks(
+        &self,
+        blocks: Vec<Tensor<B::InnerBackend, 1>>,
+        theta: &Tensor<B, 1>,
+    ) -> Tensor<B, 1> {
+        let g = Tensor::cat(blocks, 0);
         let th = theta.clone().inner();
         Tensor::from_inner(if self.l2 > 0.0 { g + th.mul_scalar(self.l2) } else { g })
     }
@@ -333,7 +339,7 @@ where
             if update_in_one_pass(x, rule, &blocks) {
                 return;
             }
-            scratch.tensor = self.plus_decay(Tensor::cat(blocks, 0), &x.tensor);
+            scratch.tensor = self.gradient_from_blocks(blocks, &x.tensor);
         }
         x.axpy(-h, scratch);
     }
@@ -358,7 +364,7 @@ where
             if update_in_one_pass(v, Rule::Axpby { a, b }, &blocks) {
                 return;
             }
-            scratch.tensor = self.plus_decay(Tensor::cat(blocks, 0), &x.tensor);
+            scratch.tensor = self.gradient_from_blocks(blocks, &x.tensor);
         }
         v.axpby(a, scratch, b);
     }
