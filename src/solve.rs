@@ -75,13 +75,19 @@ where
     let mut noise = problem.new_noise();
     integrator.reset();
     for k in 0..=steps {
+        let wants_loss = observer.wants(k) && observer.needs_loss(k);
+        let mut loss = None;
         if k > 0 {
             let h = h.at(k);
             problem.sample_noise(rng, h, &mut noise);
-            integrator.step(problem, x, &noise, h);
+            if wants_loss {
+                loss = Some(integrator.step_then_loss(problem, x, &noise, h));
+            } else {
+                integrator.step(problem, x, &noise, h);
+            }
         }
-        if observer.wants(k) && observer.needs_loss(k) {
-            let loss = problem.loss(x);
+        if wants_loss {
+            let loss = loss.unwrap_or_else(|| problem.loss(x));
             if !(loss.is_finite() && loss < DIVERGED_LOSS) {
                 return Err(Diverged { step: k, loss });
             }

@@ -31,4 +31,9 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
         let g = scratch(&mut self.g, x);
         problem.descend(x, noise, h, g);
     }
+    #[inline]
+    fn step_then_loss(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) -> f64 {
+        let g = scratch(&mut self.g, x);
+        problem.descend_then_loss(x, noise, h, g)
+    }
 }

@@ -39,6 +39,13 @@ pub trait Integrator<S: State, P: StochasticProblem<S>>: Clone + Send {
     fn order(&self) -> Order;
     /// Advances `x` by one step of size `h`, using the given noise sample.
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64);
+    /// `step`, then the problem's loss at the new `x` (for the steps whose loss an observer
+    /// wants); a rule whose step ends in one `descend` lets the problem sum the loss in that pass.
+    #[inline]
+    fn step_then_loss(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) -> f64 {
+        self.step(problem, x, noise, h);
+        problem.loss(x)
+    }
     fn reset(&mut self) {}
 }
 

@@ -41,6 +41,13 @@ pub trait StochasticProblem<S: State>: Sync {
         self.gradient(x, noise, scratch);
         x.axpy(-h, scratch);
     }
+    /// `descend`, then the `loss` of the updated `x` (for the steps whose loss an observer
+    /// wants); a problem may sum the loss in the step's pass, giving the same bits.
+    #[inline]
+    fn descend_then_loss(&self, x: &mut S, noise: &Self::Noise, h: f64, scratch: &mut S) -> f64 {
+        self.descend(x, noise, h, scratch);
+        self.loss(x)
+    }
     /// Heavy ball's velocity update `v <- b v + a g(x; noise)`. The default is `gradient` into
     /// `scratch` (as in `descend`) then `axpby`; a problem may fuse the two passes, giving the same
     /// bits.

@@ -1860,9 +1860,9 @@ fn svag_passes_its_checks_and_rejects_its_controls() {
     }
 }
 
-/// The diagonal problems' kernels (Euler-Maruyama's fused step, the exact OU transition, the loss)
-/// and the generator give the same bits on every vector width: `SGD_SDE_ISA` narrows the width the
-/// binary picks.
+/// The diagonal problems' kernels (Euler-Maruyama's fused step, alone and summing the loss, the
+/// exact OU transition, the loss) and the generator give the same bits on every vector width:
+/// `SGD_SDE_ISA` narrows the width the binary picks.
 #[test]
 fn sim_output_does_not_depend_on_the_vector_width() {
     let dir = tempfile::tempdir().unwrap();
