@@ -16,6 +16,7 @@
 //! Every tensor it makes takes its dtype from its inputs, so it runs in f64 on Flex (whose
 //! default dtype is f32) when given f64 tensors ([`backend::flex_f64`](super::backend::flex_f64)).
 
+use super::flex_matmul::matmul;
 use super::model::{Activation, Layer, Model};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
@@ -56,7 +57,7 @@ impl<B: Backend> Backprop<B> {
         let mut inputs = Vec::with_capacity(layers.len());
         let mut slopes = Vec::with_capacity(last);
         for (l, layer) in layers.iter().enumerate() {
-            let z = a.clone().matmul(layer.weight.clone()) + layer.bias.clone();
+            let z = matmul(a.clone(), layer.weight.clone()) + layer.bias.clone();
             inputs.push(a);
             if l == last {
                 a = z;
@@ -94,7 +95,7 @@ impl<B: Backend> Backprop<B> {
         };
         let mut deltas = vec![error];
         for l in (1..layers.len()).rev() {
-            let back = deltas[0].clone().matmul(layers[l].weight.clone().transpose());
+            let back = matmul(deltas[0].clone(), layers[l].weight.clone().transpose());
             deltas.insert(0, back * slopes[l - 1].clone());
         }
         Self { inputs, slopes, deltas, output }
@@ -109,7 +110,7 @@ impl<B: Backend> Backprop<B> {
     pub fn gradient_blocks(&self) -> Vec<Tensor<B, 1>> {
         let blocks = self.inputs.iter().zip(&self.deltas).flat_map(|(a, d)| {
             [
-                a.clone().transpose().matmul(d.clone()).flatten(0, 1),
+                matmul(a.clone().transpose(), d.clone()).flatten(0, 1),
                 d.clone().sum_dim(0).flatten(0, 1),
             ]
         });

@@ -12,6 +12,7 @@ pub mod backprop;
 pub mod data;
 pub mod excess_loss;
 pub mod experiments;
+pub mod flex_matmul;
 pub mod flex_update;
 pub mod local_quadratic;
 pub mod model;

@@ -340,7 +340,8 @@ impl Model {
         let mut pre = Vec::with_capacity(layers.len());
         let mut stats = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
-            let mut z = a.clone().matmul(layer.weight.clone()) + layer.bias.clone();
+            let mut z =
+                super::flex_matmul::matmul(a.clone(), layer.weight.clone()) + layer.bias.clone();
             if let Some((gamma, beta)) = &layer.norm {
                 let (mean, var) = match norm {
                     Norm::Batch => {

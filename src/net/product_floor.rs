@@ -18,6 +18,7 @@
 //! Element-wise work (activations, softmax, bias sums, the update) is not counted: the floor is
 //! what a backend would take if that work were free.
 
+use super::flex_matmul::matmul;
 use burn::tensor::{backend::Backend, DType, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -84,9 +85,9 @@ pub fn seconds<K: Backend, const N: usize>(
         let (input, weight, delta) =
             (random([rows, w[0]]), random([w[0], w[1]]), random([rows, w[1]]));
         let products: [&dyn Fn() -> Tensor<K, 2>; 3] = [
-            &|| input.clone().matmul(weight.clone()),
-            &|| input.clone().transpose().matmul(delta.clone()),
-            &|| delta.clone().matmul(weight.clone().transpose()),
+            &|| matmul(input.clone(), weight.clone()),
+            &|| matmul(input.clone().transpose(), delta.clone()),
+            &|| matmul(delta.clone(), weight.clone().transpose()),
         ];
         for (kind, product) in products.iter().enumerate() {
             if workloads.iter().all(|wl| wl.counts(l)[kind] == 0) {

@@ -26,6 +26,7 @@
 //! about 1.4 full-batch gradients (the R passes only), against 2 for a central difference.
 
 use crate::net::backprop::{Backprop, ExampleWeights};
+use crate::net::flex_matmul::matmul;
 use crate::net::model::{Activation, Layer, Model};
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -145,9 +146,9 @@ impl<B: Backend> ExactHessian<B> {
         let mut r_inputs: Vec<Option<Tensor<B, 2>>> = vec![None];
         let mut r_pre = Vec::with_capacity(layers);
         for l in 0..layers {
-            let mut rz = s.inputs[l].clone().matmul(dirs[l].weight.clone()) + dirs[l].bias.clone();
+            let mut rz = matmul(s.inputs[l].clone(), dirs[l].weight.clone()) + dirs[l].bias.clone();
             if let Some(ra) = &r_inputs[l] {
-                rz = rz + ra.clone().matmul(self.layers[l].weight.clone());
+                rz = rz + matmul(ra.clone(), self.layers[l].weight.clone());
             }
             if l + 1 < layers {
                 r_inputs.push(Some(rz.clone() * s.slopes[l].clone()));
@@ -168,15 +169,15 @@ impl<B: Backend> ExactHessian<B> {
         // R backward, last layer first.
         let mut blocks = Vec::with_capacity(2 * layers);
         for l in (0..layers).rev() {
-            let mut rgw = s.inputs[l].clone().transpose().matmul(r_delta.clone());
+            let mut rgw = matmul(s.inputs[l].clone().transpose(), r_delta.clone());
             if let Some(ra) = &r_inputs[l] {
-                rgw = rgw + ra.clone().transpose().matmul(s.deltas[l].clone());
+                rgw = rgw + matmul(ra.clone().transpose(), s.deltas[l].clone());
             }
             blocks.push(r_delta.clone().sum_dim(0));
             blocks.push(rgw);
             if l > 0 {
-                let back = r_delta.matmul(self.layers[l].weight.clone().transpose())
-                    + s.deltas[l].clone().matmul(dirs[l].weight.clone().transpose());
+                let back = matmul(r_delta, self.layers[l].weight.clone().transpose())
+                    + matmul(s.deltas[l].clone(), dirs[l].weight.clone().transpose());
                 r_delta = back * s.slopes[l - 1].clone();
                 if tanh {
                     r_delta = r_delta + state.curvatures[l - 1].clone() * r_pre[l - 1].clone();
