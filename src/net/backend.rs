@@ -120,6 +120,19 @@ pub fn resolve(choice: DeviceChoice) -> Result<Resolved, String> {
     }
 }
 
+/// A Flex tensor's values as bit patterns (f32 widened without rounding), for the tests that
+/// compare bits with burn's own operations.
+#[cfg(test)]
+pub(crate) fn flex_bits<const D: usize>(t: burn::tensor::Tensor<Flex, D>) -> Vec<u64> {
+    let d = t.into_data();
+    match d.dtype {
+        burn::tensor::DType::F32 => {
+            d.to_vec::<f32>().unwrap().iter().map(|v| v.to_bits() as u64).collect()
+        }
+        _ => d.to_vec::<f64>().unwrap().iter().map(|v| v.to_bits()).collect(),
+    }
+}
+
 /// A tensor of f64 values on Flex with an explicit F64 dtype. Flex's f64 matrix products (gemm)
 /// took half the time of NdArray's (matrixmultiply) on the 2-core EPYC in a scratch measurement
 /// (17.6 against 33.9 ms for 1000 x 512 x 512), and 20 Hutchinson probes 20% less (BENCHMARKS.md). Flex's *default* dtype stays f32, so only code whose every

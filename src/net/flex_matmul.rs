@@ -104,6 +104,7 @@ fn gemm_product<T: Element + bytemuck::Pod>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::backend::flex_bits as bits;
     use burn::backend::Flex;
     use burn::tensor::TensorData;
     use rand::{Rng, SeedableRng};
@@ -114,14 +115,6 @@ mod tests {
         let t = Tensor::from_data(TensorData::new(v, [rows, cols]), (&Default::default(), dtype));
         assert_eq!(t.dtype(), dtype);
         t
-    }
-
-    fn bits(t: Tensor<Flex, 2>) -> Vec<u64> {
-        let d = t.into_data();
-        match d.dtype {
-            DType::F32 => d.to_vec::<f32>().unwrap().iter().map(|v| v.to_bits() as u64).collect(),
-            _ => d.to_vec::<f64>().unwrap().iter().map(|v| v.to_bits()).collect(),
-        }
     }
 
     /// The same bits as burn's own product, for plain and transposed operands, below and above

@@ -113,6 +113,7 @@ fn apply<E: Copy + Mul<Output = E> + Add<Output = E>>(rule: Rule<E>, t: &mut [E]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::backend::flex_bits as bits;
     use burn::backend::Flex;
     use burn::tensor::{DType, TensorData};
     use rand::{Rng, SeedableRng};
@@ -124,14 +125,6 @@ mod tests {
         );
         assert_eq!(t.dtype(), dtype);
         t
-    }
-
-    fn bits(t: Tensor<Flex, 1>) -> Vec<u64> {
-        let d = t.into_data();
-        match d.dtype {
-            DType::F32 => d.to_vec::<f32>().unwrap().iter().map(|v| v.to_bits() as u64).collect(),
-            _ => d.to_vec::<f64>().unwrap().iter().map(|v| v.to_bits()).collect(),
-        }
     }
 
     /// One pass gives the bits of burn's operations for every rule, in f32 and f64, for lengths
