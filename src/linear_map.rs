@@ -117,5 +117,12 @@ fn sum_of_weighted_squares(m: &[f64], x: &[f64]) -> f64 {
     for (j, (mi, xi)) in m_rest.iter().zip(x_rest).enumerate() {
         acc[j] += mi * xi * xi;
     }
+    add_pairwise(&acc)
+}
+
+/// The eight partial sums of [`sum_of_weighted_squares`] added pairwise, in the one order that
+/// every sum of this shape uses (so that a fused kernel gives the bits of this one).
+#[inline(always)]
+pub(crate) fn add_pairwise(acc: &[f64; 8]) -> f64 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }

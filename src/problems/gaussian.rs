@@ -244,7 +244,7 @@ crate::isa::dispatch! {
 
 /// [`descend_drift_plus_noise`], returning `sum_i l_i x_i^2` of the updated `x` summed as
 /// [`crate::linear_map::LinearMap::quadratic_form`] sums it (eight interleaved partial sums
-/// `i mod 8`, added pairwise at the end): the step and twice the loss in one pass, each with the
+/// `i mod 8`, added by [`crate::linear_map::add_pairwise`]): the step and twice the loss in one pass, each with the
 /// bits of its own pass.
 #[inline(always)]
 fn descend_then_weighted_sum_of_squares(
@@ -280,7 +280,7 @@ fn descend_then_weighted_sum_of_squares(
         *xi += a * (l_rest[j] * *xi + s * b_rest[j] * z_rest[j]);
         acc[j] += l_rest[j] * *xi * *xi;
     }
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    crate::linear_map::add_pairwise(&acc)
 }
 
 crate::isa::dispatch! {
