@@ -80,7 +80,7 @@ enum Command {
         #[arg(long, value_parser = flags::paths)]
         paths: Option<usize>,
         /// Total steps (including the burn-in).
-        #[arg(long)]
+        #[arg(long, value_parser = flags::at_least_one)]
         steps: Option<usize>,
         #[arg(long)]
         burn_in: Option<usize>,
@@ -239,6 +239,28 @@ fn problem_or_default(
     }
 }
 
+/// A usage error as one line: clap's first paragraph (the flag, the value and why, or the
+/// missing arguments), without the usage block and the help hint. A whole-number flag without a
+/// parser of its own (every one is `usize` or `u64`, 64 bits here) fails in `str::parse`, whose
+/// reason ("invalid digit found in string") names no valid range; the range is added.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = first.join(" ");
+    let whole_number = std::error::Error::source(e)
+        .is_some_and(|s| s.downcast_ref::<std::num::ParseIntError>().is_some());
+    if whole_number {
+        format!("{line}; valid range is a whole number from 0 to {}", u64::MAX)
+    } else {
+        line
+    }
+}
+
 pub fn main() -> i32 {
     // A negative number after a flag is its value (so `--paths -3` is refused as a value of
     // --paths, naming the flag), not an unknown flag.
@@ -255,16 +277,7 @@ pub fn main() -> i32 {
                 let _ = e.print(); // --help, --version
                 return 0;
             }
-            // One line: clap's first paragraph (the flag, the value and why, or the missing
-            // arguments), without the usage block and the help hint.
-            let text = e.render().to_string();
-            let first: Vec<&str> = text
-                .lines()
-                .skip_while(|l| l.trim().is_empty())
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            eprintln!("{}", first.join(" "));
+            eprintln!("{}", usage_error_line(&e));
             return 2;
         }
     };

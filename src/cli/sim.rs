@@ -99,8 +99,19 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     if steps == 0 {
         return Err(CliError::Input("invalid --steps = 0: valid range is >= 1".into()));
     }
-    scenario.check_work(paths, steps)?;
     let stationary_wanted = burn < steps;
+    if !stationary_wanted && transient.is_empty() {
+        // Nothing would be measured: no step after the burn-in, and no transient asked for.
+        let source = match (o.burn_in, spec.burn_in) {
+            (Some(_), _) => "--burn-in",
+            (None, Some(_)) => "simulation.burn_in",
+            (None, None) => "burn-in (this problem's default; set --burn-in)",
+        };
+        return Err(CliError::Input(format!(
+            "invalid {source} = {burn} for {steps} steps: valid range is < the steps (--steps or simulation.steps), or ask for --transient steps alone"
+        )));
+    }
+    scenario.check_work(paths, steps)?;
     let observer = (
         TimeAverage::new(burn, if stationary_wanted { steps } else { 0 }),
         Snapshots::new(transient.clone()),

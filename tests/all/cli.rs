@@ -1406,9 +1406,11 @@ fn unbounded_work_is_refused_with_an_estimate() {
     bad(&["net", "gaussian-vs-sgd", "--epochs", "1e9", "--n", "60", "--test-n", "30"], long);
     bad(&["--max-hours", "0", "sim", "--problem", g], "--max-hours");
     // The limit is the user's to raise: a tiny limit refuses an ordinary run...
-    bad(&["--max-hours", "1e-9", "sim", "--problem", g, "--paths", "8", "--steps", "100"], long);
+    let ordinary = ["sim", "--problem", g, "--paths", "8", "--steps", "100", "--burn-in", "50"];
+    let limited: Vec<&str> = ["--max-hours", "1e-9"].iter().chain(&ordinary).copied().collect();
+    bad(&limited, long);
     // ...and the default lets it run.
-    assert_eq!(run(&["sim", "--problem", g, "--paths", "8", "--steps", "100"]).0, 0);
+    assert_eq!(run(&ordinary).0, 0);
     // A sweep's points count together.
     write(d, "base.toml", GOOD);
     let grid =
@@ -1500,6 +1502,17 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("sim --problem {d}/one_path.toml", 2, "paths"),
     ("sim --problem {d}/data.toml --integrator exact_ou", 2, "exact_ou"),
     ("sim --problem {d}/good.toml --seed -1", 2, "--seed"),
+    // a whole-number flag names its range, whatever parses it
+    ("sim --problem {d}/good.toml --seed -1", 2, "valid range is a whole number from 0 to 18446744073709551615"),
+    ("sim --problem {d}/good.toml --burn-in=-2", 2, "valid range is a whole number from 0"),
+    ("sim --problem {d}/good.toml --seed 18446744073709551616", 2, "valid range is a whole number from 0"),
+    ("sim --problem {d}/good.toml --transient 1,-5", 2, "valid range is a whole number from 0"),
+    ("validate --calibrate -1", 2, "valid range is a whole number from 0"),
+    ("net bench --layers 784,-1,10", 2, "valid range is a whole number from 0"),
+    // a run that would measure nothing: no step after the burn-in and no transient asked for
+    ("sim --problem {d}/good.toml --steps 100 --burn-in 100", 2, "--burn-in = 100 for 100 steps: valid range is < the steps"),
+    ("sim --problem {d}/burn_past.toml", 2, "simulation.burn_in = 50 for 40 steps"),
+    ("sim --problem {d}/good.toml --steps 1", 2, "burn-in (this problem's default; set --burn-in) = "),
     // law
     ("law --etas 0", 2, "--etas"),
     ("law --etas=-0.1", 2, "--etas"),
@@ -1649,6 +1662,7 @@ fn bad_input_table() {
         ("rot_seed.toml", format!("[hessian]\neigenvalues = [1.0, 2.0]\nrotation = {{ seed = -1 }}\n{p}")),
         ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
         ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
+        ("burn_past.toml", format!("{GOOD}\n[simulation]\nsteps = 40\nburn_in = 50\n")),
         ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
         ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
         ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),
