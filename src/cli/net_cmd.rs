@@ -429,13 +429,10 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             }
             let t = crate::net::experiments::WidthTrends::of(&pts);
             outln!(
-                "Spearman rank correlation with eta/S: lambda_max {:+.3} (t = {:+.2}), |H|_F {:+.3} (t = {:+.2}), test accuracy {:+.3} (t = {:+.2}); {} points",
-                t.lambda_max.rho,
-                t.lambda_max.t,
-                t.frobenius.rho,
-                t.frobenius.t,
-                t.test_accuracy.rho,
-                t.test_accuracy.t,
+                "Spearman rank correlation with eta/S: lambda_max {}, |H|_F {}, test accuracy {}; {} points",
+                t.lambda_max,
+                t.frobenius,
+                t.test_accuracy,
                 pts.len()
             );
             outln!("wrote {}/width.{{csv,json,png,svg}}", ctx.out.display());
@@ -491,9 +488,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
             let c =
                 crate::net::experiments::SharpestSummary::of(&runs).peak_lambda_max_vs_eta_over_s;
             outln!(
-                "Spearman correlation of the peak lambda_max with eta/S: {:+.3} (t = {:+.2} on {} runs; the claim: negative)",
-                c.rho,
-                c.t,
+                "Spearman correlation of the peak lambda_max with eta/S: {c} on {} runs (the claim: negative)",
                 runs.len()
             );
             outln!("wrote {}/sharpest.{{csv,json,png,svg}}", ctx.out.display());
@@ -563,7 +558,11 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     s.curvature_along_g
                 );
             }
-            outln!("Spearman correlation of B_simple with the training loss: {:+.3} (t = {:+.2} on {} points; the claim: negative, the noise scale grows as the loss falls); geometric mean B_noise/B_simple: {:.3}", r.rank_correlation_b_simple_loss, r.rank_correlation_t, r.trace.len(), r.mean_ratio_noise_simple);
+            let c = crate::stats::RankCorrelation {
+                rho: r.rank_correlation_b_simple_loss,
+                t: r.rank_correlation_t,
+            };
+            outln!("Spearman correlation of B_simple with the training loss: {c} on {} points (the claim: negative, the noise scale grows as the loss falls); geometric mean B_noise/B_simple: {:.3}", r.trace.len(), r.mean_ratio_noise_simple);
             outln!("wrote {}/noise_scale.{{csv,json,png,svg}}", ctx.out.display());
         }
         NetCommand::Svag { common, options: o } => {

@@ -133,6 +133,21 @@ impl TrainSpec {
     }
 }
 
+/// The refusal of `epochs` that round to no step at `per_epoch` steps per epoch: a run of no
+/// step would report the initial θ as trained. One step needs `epochs * per_epoch >= 1/2`.
+pub(crate) fn too_few_epochs(
+    epochs: f64,
+    per_epoch: f64,
+    batch: usize,
+    n: usize,
+) -> crate::error::ProblemError {
+    crate::error::ProblemError::new(
+        "--epochs",
+        epochs,
+        format!(">= {:.3e}: at least one step of batch {batch} over {n} examples", 0.5 / per_epoch),
+    )
+}
+
 /// Why training stopped early.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainError {
@@ -200,6 +215,15 @@ where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
     spec.integrator.check(spec.momentum, false).map_err(TrainError::Problem)?;
+    if steps == 0 {
+        let per_epoch = spec.steps_per_epoch(problem.n, problem.batch);
+        return Err(TrainError::Problem(too_few_epochs(
+            spec.epochs,
+            per_epoch,
+            problem.batch,
+            problem.n,
+        )));
+    }
     let rng = crate::rng::stream(spec.seed, 0);
     let task = Solve { theta, h, steps, rng, observer };
     if spec.svag != 1.0 {

@@ -7,6 +7,18 @@ pub struct RankCorrelation {
     pub t: f64,
 }
 
+/// `+0.900 (t = +3.58)`, or `undefined (fewer than 3 points)` for the NaN of a short series, so
+/// that no report prints a bare NaN.
+impl std::fmt::Display for RankCorrelation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.rho.is_nan() {
+            write!(f, "undefined (fewer than 3 points)")
+        } else {
+            write!(f, "{:+.3} (t = {:+.2})", self.rho, self.t)
+        }
+    }
+}
+
 /// Spearman's rank correlation rho of `a` and `b` (Pearson's correlation of the ranks; ties are
 /// not expected in continuous measurements) and `t = rho sqrt((n - 2)/(1 - rho^2))`, which is
 /// approximately Student-t with n - 2 degrees of freedom when there is no association.
@@ -46,5 +58,13 @@ mod tests {
         assert!((rho - 0.9).abs() < 1e-12, "{rho}");
         assert!((t - 0.9 * (3.0f64 / 0.19).sqrt()).abs() < 1e-12, "{t}");
         assert!(rank_correlation(&a[..2], &a[..2]).rho.is_nan());
+        assert_eq!(
+            rank_correlation(&a, &[1.0, 3.0, 2.0, 4.0, 5.0]).to_string(),
+            "+0.900 (t = +3.58)"
+        );
+        assert_eq!(
+            rank_correlation(&a[..2], &a[..2]).to_string(),
+            "undefined (fewer than 3 points)"
+        );
     }
 }

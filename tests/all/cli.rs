@@ -1619,6 +1619,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net breakdown --betas 1,-2", 2, "--betas"),
     ("net evidence --lambdas 0", 2, "--lambdas"),
     ("net bench --batch 0", 2, "--batch"),
+    // epochs that round to no step: the initial θ would be reported as trained
+    ("net bench --epochs 1e-9 --batch 8", 2, "--epochs = 0.000000001: valid range is >= "),
+    ("net gaussian-vs-sgd --epochs 1e-9", 2, "--epochs = 0.000000001: valid range is >= "),
+    ("net nudged --epochs 1e-9", 2, "--epochs = 0.000000001: valid range is >= "),
     (
         "net bench --out /dev/null/x --n 60 --test-n 30 --batch 8 --epochs 0.01 --hvp-n 10 --probes 1 --layers 784,8,10",
         4,

@@ -125,6 +125,10 @@ impl super::Experiment for NudgedOptions {
         let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, o.batch, mode, 0.0, device)?;
         let test = EvalSet::new(&model, &ctx.test, &ctx.train, device);
         let total = (o.epochs * n as f64 / o.batch as f64).round() as usize;
+        if total == 0 {
+            let per_epoch = n as f64 / o.batch as f64;
+            return Err(crate::net::train::too_few_epochs(o.epochs, per_epoch, o.batch, n).into());
+        }
         let refresh = ((o.refresh * n as f64 / o.batch as f64).round() as usize).max(1);
         let cpu = Default::default();
         let top = |theta: &Params<B>, k: usize, salt: u64| {
