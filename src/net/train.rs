@@ -124,8 +124,14 @@ impl TrainSpec {
     pub fn steps_per_epoch(&self, n: usize, batch: usize) -> f64 {
         self.svag * n as f64 / batch as f64
     }
-    pub fn steps(&self, n: usize, batch: usize) -> usize {
-        (self.epochs * self.steps_per_epoch(n, batch)).round() as usize
+    /// The steps of `epochs` epochs, or the refusal of epochs that round to no step (a run of
+    /// no step would report the initial θ as trained).
+    pub fn steps(&self, n: usize, batch: usize) -> Result<usize, crate::error::ProblemError> {
+        let per_epoch = self.steps_per_epoch(n, batch);
+        match (self.epochs * per_epoch).round() as usize {
+            0 => Err(too_few_epochs(self.epochs, per_epoch, batch, n)),
+            steps => Ok(steps),
+        }
     }
     /// The step size of the update rule: `eta`, or `eta / l` under SVAG.
     pub fn step_size(&self) -> f64 {
@@ -215,15 +221,6 @@ where
     NetworkProblem<B>: StochasticProblem<Params<B>, Noise = super::problem::NetNoise>,
 {
     spec.integrator.check(spec.momentum, false).map_err(TrainError::Problem)?;
-    if steps == 0 {
-        let per_epoch = spec.steps_per_epoch(problem.n, problem.batch);
-        return Err(TrainError::Problem(too_few_epochs(
-            spec.epochs,
-            per_epoch,
-            problem.batch,
-            problem.n,
-        )));
-    }
     let rng = crate::rng::stream(spec.seed, 0);
     let task = Solve { theta, h, steps, rng, observer };
     if spec.svag != 1.0 {

@@ -512,11 +512,15 @@ where
         )
         .map_err(|e| e.to_string())?;
         let train = TrainSpec::sgd(0.05, 0.9, spec.warmup_epochs, spec.seed);
+        let steps = train.steps(data.len(), batch).map_err(|e| {
+            let parameter = "model.warmup_epochs".to_string();
+            crate::error::ProblemError { parameter, ..e }.to_string()
+        })?;
         run_shown(
             &warm,
             &mut theta,
             &train,
-            train.steps(data.len(), batch),
+            steps,
             &mut Series::new(usize::MAX, 1),
             bar,
             "warm-up".into(),

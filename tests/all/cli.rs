@@ -1455,6 +1455,7 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("validate --suite {d}/zero_levels.toml", 2, "levels"),
     ("validate --calibrate 5 --out {d}/o", 2, "--calibrate"),
     ("validate --calibrate 0", 2, "--calibrate"),
+    ("validate --suite {d}/net_warm.toml", 2, "model.warmup_epochs = 0.000000001: valid range is >= "),
     // theory: malformed and invalid problem files
     ("theory --problem {d}/missing.toml", 2, "--problem"),
     ("theory --problem /dev/zero", 2, "larger than"),
@@ -1667,6 +1668,7 @@ fn bad_input_table() {
         ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
         ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
         ("burn_past.toml", format!("{GOOD}\n[simulation]\nsteps = 40\nburn_in = 50\n")),
+        ("net_warm.toml", "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"w\"\nclaim = \"c\"\neta = 0.1\nbatch = 10\nwindow = 100\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\nwarmup_epochs = 1e-9\n".into()),
         ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
         ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
         ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),

@@ -615,14 +615,14 @@ fn svag_at_l_one_is_sgd_and_refuses_momentum() {
     let (p, theta0) = problem(vec![4, 5, 3], 40, 3, mode, 4, 0.0);
     let train = |spec: TrainSpec| {
         let mut theta = theta0.clone();
-        let steps = spec.steps(40, 4);
+        let steps = spec.steps(40, 4).unwrap();
         run(&p, &mut theta, &spec, steps, &mut Series::new(usize::MAX, 1)).map(|_| theta.to_vec())
     };
     let sgd_spec = TrainSpec::sgd(0.05, 0.0, 1.0, 7);
     let sgd = train(sgd_spec).unwrap();
     assert_eq!(train(TrainSpec::svag(0.05, 1.0, 1.0, 7)).unwrap(), sgd);
     let svag = TrainSpec::svag(0.05, 4.0, 1.0, 7);
-    assert_eq!(svag.steps(40, 4), 4 * sgd_spec.steps(40, 4));
+    assert_eq!(svag.steps(40, 4).unwrap(), 4 * sgd_spec.steps(40, 4).unwrap());
     assert_eq!(svag.step_size(), 0.05 / 4.0);
     assert_ne!(train(svag).unwrap(), sgd);
     let with_momentum = TrainSpec { momentum: 0.9, ..svag };
@@ -673,7 +673,7 @@ fn a_constant_schedule_reproduces_the_constant_run_bit_for_bit() {
     let spec = TrainSpec::sgd(0.05, 0.0, 3.0, 4);
     let c = |value| Schedule::Constant { value };
     let plan = StepPlan::new(&c(0.05), &c(12.0), 120, 3.0, ("eta", "S")).unwrap();
-    assert_eq!(plan.steps(), spec.steps(120, 12)); // 30 either way
+    assert_eq!(plan.steps(), spec.steps(120, 12).unwrap()); // 30 either way
     let mut a = theta0.clone();
     run(&p, &mut a, &spec, 30, &mut Snapshots::new(vec![])).unwrap();
     let mut b = theta0.clone();

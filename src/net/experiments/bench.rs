@@ -125,7 +125,7 @@ impl super::Experiment for BenchOptions {
         )?;
         let mut theta = model.init::<B>(ctx.seed, device);
         let spec = TrainSpec::sgd(0.01, o.momentum, o.epochs, ctx.seed);
-        let steps = spec.steps(n, o.batch);
+        let steps = spec.steps(n, o.batch)?;
         // Warm up (allocation, kernel compilation on GPUs) before timing.
         crate::net::train::run_shown(
             &p,

@@ -155,7 +155,7 @@ impl super::Experiment for BreakdownNetOptions {
                     &p,
                     &mut th,
                     &spec,
-                    spec.steps(n, o.batch0),
+                    spec.steps(n, o.batch0)?,
                     &mut crate::observers::Series::new(usize::MAX, 1),
                     &ctx.bar,
                     format!("N {n}: the beta = 1 solution"),

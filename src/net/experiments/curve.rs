@@ -36,7 +36,7 @@ pub fn train_run<B: AutodiffBackend>(
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),
         marks: crate::net::train::uniform_marks(
-            spec.steps(n, batch),
+            spec.steps(n, batch)?,
             (steps_per_epoch.round() as usize).max(1),
             steps_per_epoch,
         ),
@@ -47,7 +47,7 @@ pub fn train_run<B: AutodiffBackend>(
         &p,
         &mut theta,
         &spec,
-        spec.steps(n, batch),
+        spec.steps(n, batch)?,
         &mut curve,
         &ctx.bar,
         format!("eta {eta}, S {batch}"),

@@ -130,7 +130,7 @@ impl super::Experiment for NoiseScaleOptions {
             &p,
             &mut theta,
             &spec,
-            spec.steps(n, o.batch),
+            spec.steps(n, o.batch)?,
             &mut tracker,
             &ctx.bar,
             format!("eta {}, S {}", o.eta, o.batch),

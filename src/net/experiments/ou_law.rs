@@ -126,7 +126,7 @@ impl super::Experiment for OuLawOptions {
             &warm,
             &mut theta,
             &spec,
-            spec.steps(n, 64.min(n)),
+            spec.steps(n, 64.min(n))?,
             &mut Series::new(usize::MAX, 1),
             &ctx.bar,
             "warm-up SGD".into(),

@@ -191,7 +191,7 @@ impl super::Experiment for SharpestOptions {
                     &p,
                     &mut theta,
                     &spec,
-                    spec.steps(n, batch),
+                    spec.steps(n, batch)?,
                     &mut tracker,
                     &ctx.bar,
                     format!("eta {eta}, S {batch}"),
