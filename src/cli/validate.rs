@@ -24,6 +24,7 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
         }
     };
     let file: SuiteFile = parse(&path, &text).map_err(|e| CliError::Input(e.to_string()))?;
+    file.check().map_err(CliError::Input)?;
     let (mut checks, mut net_checks) = (Vec::new(), Vec::new());
     for inc in &file.include {
         if inc == name {
