@@ -347,3 +347,26 @@ fn write_outputs(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::load_suite;
+
+    /// The input checks refuse no shipped suite: every embedded name and every file in
+    /// validation/ loads, includes and all.
+    #[test]
+    fn every_shipped_suite_passes_its_input_checks() {
+        let mut names: Vec<String> =
+            ["quick", "full", "net", "net-full", "net-mnist"].map(String::from).to_vec();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/validation");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            names.push(entry.unwrap().path().display().to_string());
+        }
+        assert!(names.len() >= 12, "{names:?}");
+        for name in &names {
+            if let Err(e) = load_suite(name) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+}
