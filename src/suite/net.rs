@@ -146,23 +146,23 @@ fn every() -> usize {
 
 impl NetCheckSpec {
     /// Refuses learning rates that are not finite and > 0 (a negative one would run until it
-    /// diverged), an empty window and a zero evaluation interval, before anything runs.
-    pub fn check(&self) -> Result<(), String> {
-        let id = &self.id;
-        let rate = |field: &str, eta: f64| {
-            super::spec::require(
-                eta.is_finite() && eta > 0.0,
-                id,
-                field,
-                eta,
-                "a finite number > 0",
-            )
-        };
-        rate("eta", self.eta)?;
-        self.eta2.map_or(Ok(()), |e| rate("eta2", e))?;
-        self.etas.iter().enumerate().try_for_each(|(i, &e)| rate(&format!("etas[{i}]"), e))?;
-        super::spec::require(self.window >= 1, id, "window", self.window, ">= 1")?;
-        super::spec::require(self.every >= 1, id, "every", self.every, ">= 1")
+    /// diverged), warm-up epochs that are not finite and >= 0, an empty window and a zero
+    /// evaluation interval, before anything runs.
+    pub fn check(&self) -> Result<(), crate::error::ProblemError> {
+        use crate::error::{ensure, positive, ProblemError};
+        positive("eta", self.eta)?;
+        if let Some(e) = self.eta2 {
+            positive("eta2", e)?;
+        }
+        for (i, &e) in self.etas.iter().enumerate() {
+            positive(&format!("etas[{i}]"), e)?;
+        }
+        let warmup = self.model.warmup_epochs;
+        ensure(warmup.is_finite() && warmup >= 0.0, || {
+            ProblemError::new("model.warmup_epochs", warmup, "a finite number >= 0 (0: no warm-up)")
+        })?;
+        ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))?;
+        ensure(self.every >= 1, || ProblemError::new("every", self.every, ">= 1"))
     }
 
     fn regime(&self, eta: f64, batch: usize) -> Regime {
@@ -520,14 +520,7 @@ where
 {
     let device = Default::default();
     let mut theta = model.init::<B>(spec.seed, &device);
-    let warmup = spec.warmup_epochs;
-    if !(warmup.is_finite() && warmup >= 0.0) {
-        let valid = "a finite number >= 0 (0: no warm-up)";
-        return Err(
-            crate::error::ProblemError::new("model.warmup_epochs", warmup, valid).to_string()
-        );
-    }
-    if warmup > 0.0 {
+    if spec.warmup_epochs > 0.0 {
         let batch = 32.min(data.len());
         let warm = NetworkProblem::<B>::new(
             model.clone(),

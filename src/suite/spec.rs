@@ -24,38 +24,19 @@ fn five() -> f64 {
     5.0
 }
 
-/// `check {id}: invalid {field} = {value}: valid range is {valid}` unless `ok`.
-pub(super) fn require(
-    ok: bool,
-    id: &str,
-    field: &str,
-    value: impl std::fmt::Display,
-    valid: &str,
-) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("check {id}: {}", crate::error::ProblemError::new(field, value, valid)))
-    }
-}
-
 impl SuiteFile {
     /// Refuses, before anything runs, what would make every check fail or measure nothing: a
-    /// threshold that is not a finite number > 0, a check of fewer than 2 paths (no standard
-    /// error, so no z), an empty averaging window, and the network checks' own
-    /// ([`NetCheckSpec::check`](super::net::NetCheckSpec::check)).
+    /// threshold that is not a finite number > 0, and each check's own
+    /// ([`CheckSpec::check`], [`NetCheckSpec::check`](super::net::NetCheckSpec::check)).
     pub fn check(&self) -> Result<(), String> {
-        if !(self.threshold.is_finite() && self.threshold > 0.0) {
-            let e =
-                crate::error::ProblemError::new("threshold", self.threshold, "a finite number > 0");
-            return Err(format!("suite {}: {e}", self.name));
+        crate::error::positive("threshold", self.threshold)
+            .map_err(|e| format!("suite {}: {e}", self.name))?;
+        let quadratic = self.checks.iter().map(|c| (&c.id, c.check()));
+        let net = self.net_checks.iter().map(|c| (&c.id, c.check()));
+        for (id, checked) in quadratic.chain(net) {
+            checked.map_err(|e| format!("check {id}: {e}"))?;
         }
-        for c in &self.checks {
-            let paths_valid = ">= 2 (a standard error over paths needs two of them)";
-            require(c.paths >= 2, &c.id, "paths", c.paths, paths_valid)?;
-            require(c.window >= 1, &c.id, "window", c.window, ">= 1")?;
-        }
-        self.net_checks.iter().try_for_each(super::net::NetCheckSpec::check)
+        Ok(())
     }
 }
 
@@ -138,6 +119,16 @@ pub struct CheckSpec {
     pub order: Option<f64>,
     #[serde(default)]
     pub tolerance: Option<f64>,
+}
+
+impl CheckSpec {
+    /// Refuses fewer than 2 paths (no standard error, so no z) and an empty averaging window.
+    pub fn check(&self) -> Result<(), crate::error::ProblemError> {
+        use crate::error::{ensure, ProblemError};
+        let two = ">= 2 (a standard error over paths needs two of them)";
+        ensure(self.paths >= 2, || ProblemError::new("paths", self.paths, two))?;
+        ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))
+    }
 }
 
 fn paths() -> usize {

@@ -1642,6 +1642,8 @@ fn bad_input_table() {
     let d = dir.path();
     let p = "[optimizer]\neta = 0.1\nbatch = 2\n";
     let h = "[hessian]\neigenvalues = [1.0, 2.0]\n";
+    // A valid suite file with one field changed.
+    let suite = |from: &str, to: &str| format!("description = \"d\"\n{}", SUITE.replace(from, to));
     let files: &[(&str, String)] = &[
         ("good.toml", GOOD.into()),
         ("garbage.toml", "\u{1}\u{2}[[[ = = ]".into()),
@@ -1673,12 +1675,12 @@ fn bad_input_table() {
         ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
         ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
         ("burn_past.toml", format!("{GOOD}\n[simulation]\nsteps = 40\nburn_in = 50\n")),
-        ("suite_threshold.toml", "name = \"s\"\ndescription = \"d\"\nthreshold = -1.0\n[[check]]\nid = \"a\"\nclaim = \"c\"\nkind = \"stationary\"\nintegrator = \"sgd\"\npaths = 8\nwindow = 200\n[check.problem]\nhessian = { eigenvalues = [1.0, 2.0] }\noptimizer = { eta = 0.1, batch = 2 }\n".into()),
-        ("suite_paths.toml", "name = \"s\"\ndescription = \"d\"\nthreshold = 5.0\n[[check]]\nid = \"a\"\nclaim = \"c\"\nkind = \"stationary\"\nintegrator = \"sgd\"\npaths = 1\nwindow = 200\n[check.problem]\nhessian = { eigenvalues = [1.0, 2.0] }\noptimizer = { eta = 0.1, batch = 2 }\n".into()),
-        ("suite_window.toml", "name = \"s\"\ndescription = \"d\"\nthreshold = 5.0\n[[check]]\nid = \"a\"\nclaim = \"c\"\nkind = \"stationary\"\nintegrator = \"sgd\"\npaths = 8\nwindow = 0\n[check.problem]\nhessian = { eigenvalues = [1.0, 2.0] }\noptimizer = { eta = 0.1, batch = 2 }\n".into()),
-        ("net_eta.toml", "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"w\"\nclaim = \"c\"\neta = -0.1\nbatch = 10\nwindow = 100\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\nwarmup_epochs = 1.0\n".into()),
-        ("net_warm.toml", "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"w\"\nclaim = \"c\"\neta = 0.1\nbatch = 10\nwindow = 100\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\nwarmup_epochs = 1e-9\n".into()),
-        ("net_warm_neg.toml", "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"w\"\nclaim = \"c\"\neta = 0.1\nbatch = 10\nwindow = 100\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\nwarmup_epochs = -1.0\n".into()),
+        ("suite_threshold.toml", suite("threshold = 5.0", "threshold = -1.0")),
+        ("suite_paths.toml", suite("paths = 8", "paths = 1")),
+        ("suite_window.toml", suite("window = 200", "window = 0")),
+        ("net_eta.toml", NET_SUITE.replace("eta = 0.1", "eta = -0.1")),
+        ("net_warm.toml", format!("{NET_SUITE}warmup_epochs = 1e-9\n")),
+        ("net_warm_neg.toml", format!("{NET_SUITE}warmup_epochs = -1.0\n")),
         ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
         ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
         ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),
@@ -1770,6 +1772,8 @@ fn assert_handled(args: &[&str], what: &[u8]) -> Result<(), TestCaseError> {
 
 const GRID: &str = "base = \"base.toml\"\n[axes]\neta = [0.1, 0.2]\nbatch = [1, 4]\nseed = [1]\n[run]\npaths = 4\nwindow = 100\nintegrator = \"sgd\"\n";
 const SUITE: &str = "name = \"s\"\nthreshold = 5.0\n[[check]]\nid = \"a\"\nclaim = \"c\"\nkind = \"stationary\"\nintegrator = \"sgd\"\npaths = 8\nwindow = 200\n[check.problem]\nhessian = { eigenvalues = [1.0, 2.0] }\noptimizer = { eta = 0.1, batch = 2 }\n";
+/// A suite of one small network check, its model table last (so fields can be appended to it).
+const NET_SUITE: &str = "name = \"n\"\ndescription = \"d\"\nthreshold = 5.0\n[[net_check]]\nid = \"w\"\nclaim = \"c\"\neta = 0.1\nbatch = 10\nwindow = 100\n[net_check.model]\nl2 = 0.01\npool = 4\nclasses = [0, 1]\nn = 100\n";
 const CSV: &str = "# c1, c2\n1.0, 2.0\n-0.5, 0.25\n0.0 1.5\n2.0,-1.0\n";
 
 proptest! {
