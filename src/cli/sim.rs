@@ -97,7 +97,10 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
         )));
     }
     if steps == 0 {
-        return Err(CliError::Input("invalid --steps = 0: valid range is >= 1".into()));
+        // The flag's parser refuses 0 itself; this is the file's `simulation.steps`.
+        return Err(CliError::Input(
+            "invalid --steps (or simulation.steps) = 0: valid range is >= 1".into(),
+        ));
     }
     let stationary_wanted = burn < steps;
     if !stationary_wanted && transient.is_empty() {

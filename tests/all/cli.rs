@@ -1518,6 +1518,7 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     // a run that would measure nothing: no step after the burn-in and no transient asked for
     ("sim --problem {d}/good.toml --steps 100 --burn-in 100", 2, "--burn-in = 100 for 100 steps: valid range is < the steps"),
     ("sim --problem {d}/burn_past.toml", 2, "simulation.burn_in = 50 for 40 steps"),
+    ("sim --problem {d}/steps0.toml", 2, "invalid --steps (or simulation.steps) = 0: valid range is >= 1"),
     ("sim --problem {d}/good.toml --steps 1", 2, "burn-in (this problem's default; set --burn-in) = "),
     // law
     ("law --etas 0", 2, "--etas"),
@@ -1675,6 +1676,7 @@ fn bad_input_table() {
         ("unstable.toml", "[hessian]\neigenvalues = [1.0, 4.0]\n[optimizer]\neta = 0.6\n".into()),
         ("one_path.toml", format!("{GOOD}\n[simulation]\npaths = 1\n")),
         ("burn_past.toml", format!("{GOOD}\n[simulation]\nsteps = 40\nburn_in = 50\n")),
+        ("steps0.toml", format!("{GOOD}\n[simulation]\nsteps = 0\n")),
         ("suite_threshold.toml", suite("threshold = 5.0", "threshold = -1.0")),
         ("suite_paths.toml", suite("paths = 8", "paths = 1")),
         ("suite_window.toml", suite("window = 200", "window = 0")),
