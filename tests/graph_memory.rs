@@ -20,7 +20,7 @@ use sgd_sde::net::data::teacher_student;
 use sgd_sde::net::probes::{
     covariance_probe, hessian_stats, lambda_max, noise_scales, spectral_density, top_eigenpairs,
 };
-use sgd_sde::net::train::{run, uniform_marks, EvalSet, LearningCurve, TrainSpec};
+use sgd_sde::net::train::{epoch_marks, run, EvalSet, LearningCurve, TrainSpec};
 use sgd_sde::net::{Architecture, CpuF32, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use sgd_sde::problems::Sampling;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -74,12 +74,12 @@ fn training_does_not_grow_memory_with_steps_and_untracked_autodiff_ops_would() {
     let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
     let problem = NetworkProblem::<B>::new(model.clone(), &data, 4, mode, 1e-3, &dev).unwrap();
     // Heavy ball (momentum 0.5) exercises axpy, axpby and copy_from; the curve records the full
-    // loss and the test metrics every 100 steps.
+    // loss and the test metrics every 100 steps (marks of 100-step "epochs").
     let train = |theta: &mut Params<B>, steps: usize| {
         let mut curve = LearningCurve {
             model: model.clone(),
             test: EvalSet::new(&model, &data, &data, &dev),
-            marks: uniform_marks(steps, 100, 16.0),
+            marks: epoch_marks(steps, 100.0),
             records: Vec::new(),
         };
         let spec = TrainSpec::sgd(0.05, 0.5, steps as f64 / 16.0, 3);

@@ -590,8 +590,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::Breakdown { common, options: o } => {
             let ctx = context(&common, "breakdown", quiet)?;
-            if !o.betas.contains(&1.0) || o.ns.is_empty() {
-                return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and at least one N".into()));
+            if !o.betas.contains(&1.0) || o.betas.iter().all(|&b| b == 1.0) || o.ns.is_empty() {
+                return Err(CliError::Input("invalid --betas/--ns: valid is a list of betas containing 1 and another beta, and at least one N".into()));
             }
             let report = on_device!(ctx, &o)?;
             let rows = &report.rows;
@@ -622,6 +622,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     r.quadratic_ratio.map(|q| format!("{q:.3}")).unwrap_or("unstable".into()),
                     r.eta_lambda_max
                 );
+            }
+            for (n, beta, batch) in &report.skipped {
+                outln!("{n:>6} {beta:>6}  not run: S = {batch} > N");
             }
             outln!(
                 "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)"

@@ -70,14 +70,44 @@ pub struct LearningCurve<B: Backend> {
     pub model: Model,
     pub test: EvalSet<B>,
     /// `(step, epoch)`, in increasing step order: where to record, and the epoch reached there
-    /// ([`uniform_marks`], or a schedule's [`StepPlan::epoch_marks`](crate::schedule::StepPlan)).
+    /// ([`epoch_marks`], [`end_marks`], or a schedule's [`StepPlan::epoch_marks`](crate::schedule::StepPlan)).
     pub marks: Vec<(usize, f64)>,
     pub records: Vec<EpochRecord>,
 }
 
-/// Steps `0, every, 2 every, ...` up to `steps`, at epoch `step / steps_per_epoch`.
-pub fn uniform_marks(steps: usize, every: usize, steps_per_epoch: f64) -> Vec<(usize, f64)> {
-    (0..=steps).step_by(every.max(1)).map(|k| (k, k as f64 / steps_per_epoch)).collect()
+/// Where a learning curve of `steps` steps records, each step with its epoch
+/// `step / steps_per_epoch`: step 0, the step nearest each whole epoch `j` (`round(j
+/// steps_per_epoch)`) before the end, and the last step. So the end of training is always
+/// recorded, and runs at other batch sizes (other steps per epoch) are recorded at the same
+/// epochs, record for record: `j` for every whole epoch, then the end.
+///
+/// # Panics
+/// If `steps_per_epoch` is not a finite number > 0 (callers pass `n / S` of a validated run).
+pub fn epoch_marks(steps: usize, steps_per_epoch: f64) -> Vec<(usize, f64)> {
+    assert!(
+        steps_per_epoch.is_finite() && steps_per_epoch > 0.0,
+        "steps per epoch must be a finite number > 0, not {steps_per_epoch}"
+    );
+    let mut marks: Vec<usize> = Vec::new();
+    for j in 0u64.. {
+        let k = (j as f64 * steps_per_epoch).round() as usize;
+        if k >= steps {
+            break;
+        }
+        if marks.last() != Some(&k) {
+            marks.push(k);
+        }
+    }
+    if marks.last() != Some(&steps) {
+        marks.push(steps);
+    }
+    marks.into_iter().map(|k| (k, k as f64 / steps_per_epoch)).collect()
+}
+
+/// The start and the end of a run of `steps` steps, with their epochs: for runs that need only
+/// the trained state's record.
+pub fn end_marks(steps: usize, steps_per_epoch: f64) -> Vec<(usize, f64)> {
+    vec![(0, 0.0), (steps, steps as f64 / steps_per_epoch)]
 }
 
 impl<B: AutodiffBackend> Observer<Params<B>> for LearningCurve<B> {
@@ -311,4 +341,35 @@ pub fn shown<S, O: Observer<S>, R>(
     let result = train(&mut both);
     *observer = both.1;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At N = 2000 and S = 32 (62.5 steps per epoch) the learning curves used to record every
+    /// round(62.5) = 63 steps, so the last record of a 20-epoch run (1250 steps) was step 1197,
+    /// epoch 19.15: the "final" accuracy was not the trained state's. The marks now fall on the
+    /// step nearest each whole epoch and end at the last step.
+    #[test]
+    fn epoch_marks_fall_on_whole_epochs_and_end_at_the_last_step() {
+        let marks = epoch_marks(1250, 62.5);
+        assert_eq!(marks.len(), 21);
+        for (j, &(k, e)) in marks.iter().enumerate() {
+            assert!((k as f64 - 62.5 * j as f64).abs() <= 0.5, "mark {j} at step {k}");
+            assert_eq!(e, k as f64 / 62.5);
+        }
+        assert_eq!(marks.last(), Some(&(1250, 20.0)));
+        // A fractional number of epochs: the whole epochs, then the end.
+        assert_eq!(epoch_marks(25, 10.0), vec![(0, 0.0), (10, 1.0), (20, 2.0), (25, 2.5)]);
+        // Less than an epoch: the start and the end.
+        assert_eq!(epoch_marks(62, 125.0), vec![(0, 0.0), (62, 0.496)]);
+        // Two batch sizes of one run length: the same epochs, record for record.
+        let (a, b) = (epoch_marks(2500, 125.0), epoch_marks(625, 31.25));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.1 - y.1).abs() <= 0.5 / 31.25 + 1e-12, "epochs {} and {}", x.1, y.1);
+        }
+        assert_eq!(end_marks(1250, 62.5), vec![(0, 0.0), (1250, 20.0)]);
+    }
 }

@@ -1037,9 +1037,9 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
                 "--test-n",
                 "50",
                 "--epochs",
-                "1",
+                "1.5",
                 "--betas",
-                "1,4",
+                "1,4,100",
                 "--ns",
                 "100,200",
                 "--lanczos-steps",
@@ -1195,6 +1195,26 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
     assert_eq!(sc["comparisons"].as_array().unwrap().len(), 6);
     assert!(sc["comparisons"][0]["noise_floor_train_loss"].as_f64().unwrap() > 0.0);
     assert!(d.join("sched/schedules.png").exists());
+    // Breakdown: beta = 100 (S = 400) exceeds both N and is reported as not run; every learning
+    // curve ends at the run's last step, round(1.5 N / S), even where that is not a whole number
+    // of epochs.
+    let bd: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("bd/breakdown_net.json")).unwrap())
+            .unwrap();
+    let skipped: Vec<(u64, u64)> = bd["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["n"].as_u64().unwrap(), s["batch"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(skipped, [(100, 400), (200, 400)]);
+    let curves = bd["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 4);
+    for c in curves {
+        let (n, beta) = (c["n"].as_f64().unwrap(), c["beta"].as_f64().unwrap());
+        let last = c["curve"].as_array().unwrap().last().unwrap()["step"].as_f64().unwrap();
+        assert_eq!(last, (1.5 * n / (4.0 * beta)).round(), "N {n}, beta {beta}");
+    }
     // Nudged SGD: SGD, gamma 0.1 and the random control; SGD's ratio to itself is exactly 0 and
     // every replicate traces lambda_max at epochs 0, 0.5 and 1 (two refreshes, then the end).
     let nu: serde_json::Value =
@@ -1624,6 +1644,8 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net batch-size --momenta 1.5", 2, "--momenta"),
     ("net batch-size --ns 5000", 2, "--ns = 5000"),
     ("net breakdown --betas 1,-2", 2, "--betas"),
+    ("net breakdown --betas 1", 2, "betas containing 1 and another beta"),
+    ("net breakdown --betas 2,4", 2, "betas containing 1 and another beta"),
     ("net evidence --lambdas 0", 2, "--lambdas"),
     ("net bench --batch 0", 2, "--batch"),
     // epochs that round to no step: the initial θ would be reported as trained

@@ -104,6 +104,8 @@ fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
 pub struct BreakdownNetReport {
     pub rows: Vec<BreakdownNetRow>,
     pub curves: Vec<(usize, f64, Vec<EpochRecord>)>,
+    /// `(N, beta, S)` of the scales not run because `S = beta S0` exceeds `N`.
+    pub skipped: Vec<(usize, f64, usize)>,
 }
 
 impl super::Experiment for BreakdownNetOptions {
@@ -120,6 +122,7 @@ impl super::Experiment for BreakdownNetOptions {
         let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
         let mut rows = Vec::new();
         let mut curves: Vec<(usize, f64, Vec<EpochRecord>)> = Vec::new();
+        let mut skipped = Vec::new();
         for &n in &o.ns {
             let train = if n < ctx.train.len() {
                 ctx.train.stratified_subset(n, ctx.seed)?
@@ -175,6 +178,7 @@ impl super::Experiment for BreakdownNetOptions {
                 let (eta, batch) =
                     (beta * o.eta0, ((beta * o.batch0 as f64).round() as usize).max(1));
                 if batch > n {
+                    skipped.push((n, beta, batch));
                     continue;
                 }
                 let curve = if beta == 1.0 {
@@ -211,7 +215,7 @@ impl super::Experiment for BreakdownNetOptions {
                 curves.push((n, beta, curve));
             }
         }
-        Ok(BreakdownNetReport { rows, curves })
+        Ok(BreakdownNetReport { rows, curves, skipped })
     }
 
     fn write(&self, report: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
@@ -253,7 +257,7 @@ impl super::Experiment for BreakdownNetOptions {
             ],
             &csv,
         )?;
-        ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "parting_by_n": report.parting(), "rows": rows, "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
+        ctx.outputs().json("breakdown_net.json", &serde_json::json!({ "parting_by_n": report.parting(), "rows": rows, "skipped": report.skipped.iter().map(|(n, b, s)| serde_json::json!({ "n": n, "beta": b, "batch": s })).collect::<Vec<_>>(), "curves": curves.iter().map(|(n, b, c)| serde_json::json!({ "n": n, "beta": b, "curve": c })).collect::<Vec<_>>() }))?;
         let by_n = |f: fn(&BreakdownNetRow) -> Option<f64>, title: &str, y: &str, log_y: bool| {
             plot::Figure {
                 title: title.into(),

@@ -35,11 +35,7 @@ pub fn train_run<B: AutodiffBackend>(
     let mut curve = LearningCurve {
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),
-        marks: crate::net::train::uniform_marks(
-            spec.steps(n, batch)?,
-            (steps_per_epoch.round() as usize).max(1),
-            steps_per_epoch,
-        ),
+        marks: crate::net::train::epoch_marks(spec.steps(n, batch)?, steps_per_epoch),
         records: Vec::new(),
     };
     let mut theta = model.init::<B>(ctx.seed, device);

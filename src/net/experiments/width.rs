@@ -108,10 +108,9 @@ impl super::Experiment for WidthOptions {
                 let mut curve = crate::net::train::LearningCurve {
                     model: model.clone(),
                     test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
-                    marks: crate::net::train::uniform_marks(
+                    marks: crate::net::train::end_marks(
                         spec.steps(n, batch)?,
-                        spec.steps(n, batch)?,
-                        n as f64 / batch as f64,
+                        spec.steps_per_epoch(n, batch),
                     ),
                     records: Vec::new(),
                 };
