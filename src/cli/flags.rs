@@ -35,25 +35,33 @@ pub fn momentum(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A whole number `>= min`; `why` (if not empty) says why, after the range.
+fn whole_at_least(s: &str, min: usize, why: &str) -> Result<usize, String> {
+    let v: usize = number(s).map_err(|_| format!("valid is a whole number >= {min}"))?;
+    if v >= min {
+        Ok(v)
+    } else if why.is_empty() {
+        Err(format!("valid range is >= {min}"))
+    } else {
+        Err(format!("valid range is >= {min} ({why})"))
+    }
+}
+
 /// A count >= 1 (batch sizes, seeds, probes, examples).
 pub fn at_least_one(s: &str) -> Result<usize, String> {
-    let v: usize = number(s).map_err(|_| "valid is a whole number >= 1".to_string())?;
-    if v >= 1 {
-        Ok(v)
-    } else {
-        Err("valid range is >= 1".into())
-    }
+    whole_at_least(s, 1, "")
 }
 
 /// A number of independent paths >= 2: every estimate carries a standard error over paths, and
 /// one path has none.
 pub fn paths(s: &str) -> Result<usize, String> {
-    let v: usize = number(s).map_err(|_| "valid is a whole number >= 2".to_string())?;
-    if v >= 2 {
-        Ok(v)
-    } else {
-        Err("valid range is >= 2 (a standard error over paths needs two of them)".into())
-    }
+    whole_at_least(s, 2, "a standard error over paths needs two of them")
+}
+
+/// The ratio k >= 2 between the runs an experiment compares (k eta and k S against eta and S):
+/// at k = 1 they are one run, and the comparison could not fail.
+pub fn factor(s: &str) -> Result<usize, String> {
+    whole_at_least(s, 2, "at 1 the runs compared are the same run")
 }
 
 /// SVAG's amplification, a finite 1 <= l <= 1e6.

@@ -26,7 +26,7 @@ pub struct InvarianceOptions {
     #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch0: usize,
     /// k: the other runs are (k eta0, k S0) (eta/S fixed) and (sqrt(k) eta0, k S0) (eta/sqrt(S) fixed).
-    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::factor)]
     pub factor: usize,
     /// Training epochs of each run.
     #[arg(long, default_value_t = 20.0, value_parser = crate::cli::flags::positive)]

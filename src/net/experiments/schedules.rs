@@ -21,6 +21,7 @@
 use super::context::NetContext;
 use super::curve::mean_curve;
 use super::error::ExperimentError;
+use crate::error::{ensure, ProblemError};
 use crate::net::train::{EpochRecord, EvalSet, LearningCurve, TrainSpec};
 use crate::net::{Architecture, Model, NetworkProblem, NoiseMode};
 use crate::output::plot;
@@ -42,7 +43,7 @@ pub struct SchedulesOptions {
     #[arg(long, default_value_t = 16, value_parser = crate::cli::flags::at_least_one)]
     pub batch: usize,
     /// The ratio k between the two learning rates and the two batch sizes.
-    #[arg(long, default_value_t = 5, value_parser = crate::cli::flags::at_least_one)]
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::flags::factor)]
     pub factor: usize,
     /// Epochs at each value of the cyclic schedules.
     #[arg(long, default_value_t = 2.0, value_parser = crate::cli::flags::positive)]
@@ -98,6 +99,28 @@ pub struct SchedulesReport {
 }
 
 impl SchedulesOptions {
+    /// Refuses schedules that would not change within the run: a milestone at or after the end,
+    /// or a half period as long as the run, leaves the compared arms the same process, and their
+    /// comparison could not fail.
+    fn check_horizon(&self) -> Result<(), ProblemError> {
+        let within = |flag: &str, v: f64| {
+            ensure(v < self.epochs, || {
+                ProblemError::new(
+                    flag,
+                    v,
+                    format!(
+                        "0 < {flag} < --epochs = {} (the schedule must change within the run)",
+                        self.epochs
+                    ),
+                )
+            })
+        };
+        for &m in &self.milestones {
+            within("--milestones", m)?;
+        }
+        within("--half-period", self.half_period)
+    }
+
     /// The arms, as (label, eta schedule, batch schedule).
     fn arms(&self) -> Vec<(&'static str, Schedule, Schedule)> {
         let (eta, s, k, half) = (self.eta, self.batch as f64, self.factor as f64, self.half_period);
@@ -187,6 +210,7 @@ impl super::Experiment for SchedulesOptions {
                 o.seeds
             )));
         }
+        o.check_horizon()?;
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let n = ctx.train.len();
         let test = EvalSet::new(&model, &ctx.test, &ctx.train, device);
