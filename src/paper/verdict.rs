@@ -142,6 +142,22 @@ pub fn evaluate(c: &Condition, result: &Value) -> Result<Evaluated, String> {
             if selected.is_empty() || !failed.is_empty() { Outcome::Fails } else { Outcome::Holds };
         return Ok(e);
     }
+    // A quantity the result holds as null is one the run did not reach (e.g. the beta at which
+    // curves part, when they never part within the betas run): the condition is undecided, not
+    // an error; a run that reaches it decides it.
+    let mut pointers = [Some(c.value.as_str()), c.error.as_deref(), c.bound_error.as_deref()]
+        .into_iter()
+        .chain([match c.bound.as_ref() {
+            Some(Number::Pointer(p)) => Some(p.as_str()),
+            _ => None,
+        }])
+        .flatten();
+    if let Some(p) = pointers.find(|p| lookup(result, p).is_some_and(Value::is_null)) {
+        e.shown = format!("{p} = null (not reached in this run)");
+        e.outcome = Outcome::Undecided;
+        e.decide = Some(format!("decided by a run that reaches {p}"));
+        return Ok(e);
+    }
     let value = number(result, &c.value)?;
     let bound = match c.bound.as_ref().expect("checked at load") {
         Number::Literal(x) => *x,
@@ -281,6 +297,25 @@ mod tests {
         assert_eq!(out(Op::Equal, 1.4, 3.0), Outcome::Fails); // z = -4
         let e = evaluate(&cond(Op::Below, 1.2, 3.0), &r).unwrap();
         assert!(e.decide.unwrap().contains("0.0667"), "the s.e. that decides it: 0.2 / 3");
+    }
+
+    /// A null in the result (a quantity the run did not reach) leaves the condition undecided;
+    /// a missing field or a string is still an error.
+    #[test]
+    fn a_null_quantity_is_undecided_and_a_missing_one_an_error() {
+        let mut c = cond(Op::Below, 0.0, 0.0);
+        c.error = None;
+        c.bound = Some(Number::Pointer("/b".into()));
+        let e = evaluate(&c, &json!({ "v": 32.0, "b": null })).unwrap();
+        assert_eq!(e.outcome, Outcome::Undecided);
+        assert_eq!(e.decide.as_deref(), Some("decided by a run that reaches /b"));
+        assert_eq!(
+            evaluate(&c, &json!({ "v": null, "b": 1.0 })).unwrap().outcome,
+            Outcome::Undecided
+        );
+        assert!(evaluate(&c, &json!({ "v": 32.0 })).is_err());
+        assert!(evaluate(&c, &json!({ "v": 32.0, "b": "x" })).is_err());
+        assert_eq!(evaluate(&c, &json!({ "v": 32.0, "b": 64.0 })).unwrap().outcome, Outcome::Holds);
     }
 
     #[test]
