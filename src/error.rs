@@ -31,6 +31,10 @@ impl fmt::Display for ProblemError {
 
 impl std::error::Error for ProblemError {}
 
+/// Why a run needs at least two paths (or seeds): every estimate carries a standard error over
+/// them, and one has none.
+pub(crate) const TWO_PATHS: &str = "a standard error over paths needs two of them";
+
 /// Shorthand for checks: `ensure(cond, || ProblemError::new(..))?`.
 pub(crate) fn ensure(ok: bool, err: impl FnOnce() -> ProblemError) -> Result<(), ProblemError> {
     if ok {

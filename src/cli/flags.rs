@@ -55,7 +55,7 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 /// A number of independent paths >= 2: every estimate carries a standard error over paths, and
 /// one path has none.
 pub fn paths(s: &str) -> Result<usize, String> {
-    whole_at_least(s, 2, "a standard error over paths needs two of them")
+    whole_at_least(s, 2, crate::error::TWO_PATHS)
 }
 
 /// The ratio k >= 2 between the runs an experiment compares (k eta and k S against eta and S):

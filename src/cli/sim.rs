@@ -93,7 +93,8 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     let seed = o.seed.or(spec.seed).unwrap_or(0);
     if paths < 2 {
         return Err(CliError::Input(format!(
-            "invalid --paths (or simulation.paths) = {paths}: valid range is >= 2 (a standard error over paths needs two of them)"
+            "invalid --paths (or simulation.paths) = {paths}: valid range is >= 2 ({})",
+            crate::error::TWO_PATHS
         )));
     }
     if steps == 0 {

@@ -124,8 +124,8 @@ pub struct CheckSpec {
 impl CheckSpec {
     /// Refuses fewer than 2 paths (no standard error, so no z) and an empty averaging window.
     pub fn check(&self) -> Result<(), crate::error::ProblemError> {
-        use crate::error::{ensure, ProblemError};
-        let two = ">= 2 (a standard error over paths needs two of them)";
+        use crate::error::{ensure, ProblemError, TWO_PATHS};
+        let two = format!(">= 2 ({TWO_PATHS})");
         ensure(self.paths >= 2, || ProblemError::new("paths", self.paths, two))?;
         ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))
     }

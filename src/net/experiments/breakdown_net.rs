@@ -118,6 +118,10 @@ impl super::Experiment for BreakdownNetOptions {
         device: &B::Device,
     ) -> Result<Self::Report, ExperimentError> {
         let o = self;
+        // The beta = 1 run is the reference each other beta is compared with.
+        if !o.betas.contains(&1.0) || o.betas.iter().all(|&b| b == 1.0) || o.ns.is_empty() {
+            return Err(ExperimentError::Invalid("invalid --betas/--ns: valid is a list of betas containing 1 and another beta, and at least one N".into()));
+        }
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
         let mut rows = Vec::new();

@@ -31,11 +31,11 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> Result<(Vec<EpochRecord>, Params<B>), ExperimentError> {
     let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
-    let steps_per_epoch = spec.steps_per_epoch(n, batch);
+    let steps = spec.steps(n, batch)?;
     let mut curve = LearningCurve {
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),
-        marks: crate::net::train::epoch_marks(spec.steps(n, batch)?, steps_per_epoch),
+        marks: crate::net::train::epoch_marks(steps, spec.steps_per_epoch(n, batch)),
         records: Vec::new(),
     };
     let mut theta = model.init::<B>(ctx.seed, device);
@@ -43,7 +43,7 @@ pub fn train_run<B: AutodiffBackend>(
         &p,
         &mut theta,
         &spec,
-        spec.steps(n, batch)?,
+        steps,
         &mut curve,
         &ctx.bar,
         format!("eta {eta}, S {batch}"),

@@ -105,20 +105,18 @@ impl super::Experiment for WidthOptions {
                 )?;
                 let mut theta = model.init::<B>(ctx.seed, device);
                 let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
+                let steps = spec.steps(n, batch)?;
                 let mut curve = crate::net::train::LearningCurve {
                     model: model.clone(),
                     test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
-                    marks: crate::net::train::end_marks(
-                        spec.steps(n, batch)?,
-                        spec.steps_per_epoch(n, batch),
-                    ),
+                    marks: crate::net::train::end_marks(steps, spec.steps_per_epoch(n, batch)),
                     records: Vec::new(),
                 };
                 crate::net::train::run_shown(
                     &p,
                     &mut theta,
                     &spec,
-                    spec.steps(n, batch)?,
+                    steps,
                     &mut curve,
                     &ctx.bar,
                     format!("eta {eta}, S {batch}"),
