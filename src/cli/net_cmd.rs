@@ -615,7 +615,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     r.final_train_loss,
                     r.final_test_accuracy,
                     r.distance,
-                    r.parted,
+                    if r.diverged.is_some() { "diverged".into() } else { r.parted.to_string() },
                     r.quadratic_ratio.map(|q| format!("{q:.3}")).unwrap_or("unstable".into()),
                     r.eta_lambda_max
                 );
@@ -624,8 +624,16 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 outln!("{n:>6} {beta:>6}  not run: S = {batch} > N");
             }
             outln!(
-                "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor)"
+                "(parted: distance to the beta = 1 curve above 3x the seed-to-seed noise floor, or diverged)"
             );
+            for r in rows.iter().filter(|r| r.diverged.is_some()) {
+                outln!(
+                    "N = {}, beta = {}: diverged: {}",
+                    r.n,
+                    r.beta,
+                    r.diverged.as_deref().unwrap_or("")
+                );
+            }
             for p in report.parting() {
                 let at =
                     p.beta.map_or("never (within --betas)".into(), |b| format!("at beta = {b}"));

@@ -61,7 +61,10 @@ pub struct BreakdownNetRow {
     pub distance: f64,
     /// The seed-to-seed distance at beta = 1 (the noise floor).
     pub noise_floor: f64,
+    /// The distance exceeds 3 noise floors, or the run diverged.
     pub parted: bool,
+    /// Why the run stopped, when it diverged (its curve and final values are then NaN).
+    pub diverged: Option<String>,
     /// The quadratic theory's E(l) / eta/(4S) Tr(C) for the measured spectrum (None past the limit).
     pub quadratic_ratio: Option<f64>,
     pub eta_lambda_max: f64,
@@ -97,6 +100,18 @@ impl BreakdownNetReport {
 
 fn rms(a: &[EpochRecord], b: &[EpochRecord]) -> f64 {
     super::curve::rms(a, b, |r| r.train_loss)
+}
+
+/// A beta's run: its learning curve, or why it diverged. A run that diverges has left beta = 1's
+/// curve, so it parts (with an empty curve); any other error stops the experiment.
+fn curve_or_divergence(
+    run: Result<Vec<EpochRecord>, ExperimentError>,
+) -> Result<(Vec<EpochRecord>, Option<String>), ExperimentError> {
+    match run {
+        Ok(curve) => Ok((curve, None)),
+        Err(ExperimentError::Diverged(m)) => Ok((Vec::new(), Some(m))),
+        Err(e) => Err(e),
+    }
 }
 
 /// The rows of the table and every learning curve behind them, `(N, beta, curve)`.
@@ -185,18 +200,25 @@ impl super::Experiment for BreakdownNetOptions {
                     skipped.push((n, beta, batch));
                     continue;
                 }
-                let curve = if beta == 1.0 {
-                    base.clone()
+                let (curve, diverged) = if beta == 1.0 {
+                    (base.clone(), None)
                 } else {
-                    train_curve::<B>(
+                    let run = train_curve::<B>(
                         &c,
                         &model,
                         TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 1),
                         batch,
                         mode,
                         device,
-                    )
-                    .unwrap_or_default()
+                    );
+                    let (curve, diverged) = curve_or_divergence(run)
+                        .map_err(|e| e.at(format!("N = {n}, beta = {beta}")))?;
+                    if let (Some(m), false) = (&diverged, ctx.quiet) {
+                        ctx.bar.suspend(|| {
+                            eprintln!("N = {n}, beta = {beta}: diverged ({m}); counted as parted")
+                        });
+                    }
+                    (curve, diverged)
                 };
                 let finite_n = (n - batch) as f64 / (n - 1) as f64;
                 let quadratic = (eta * lm < 2.0)
@@ -212,7 +234,8 @@ impl super::Experiment for BreakdownNetOptions {
                     final_test_accuracy: last.map_or(f64::NAN, |r| r.test_accuracy),
                     distance,
                     noise_floor: floor,
-                    parted: distance.is_nan() || floor.is_nan() || distance > 3.0 * floor,
+                    parted: diverged.is_some() || distance > 3.0 * floor,
+                    diverged,
                     quadratic_ratio: quadratic,
                     eta_lambda_max: eta * lm,
                 });
@@ -239,6 +262,7 @@ impl super::Experiment for BreakdownNetOptions {
                     r.distance.to_string(),
                     r.noise_floor.to_string(),
                     r.parted.to_string(),
+                    r.diverged.clone().unwrap_or_default(),
                     opt(r.quadratic_ratio),
                     r.eta_lambda_max.to_string(),
                 ]
@@ -256,6 +280,7 @@ impl super::Experiment for BreakdownNetOptions {
                 "distance",
                 "noise_floor",
                 "parted",
+                "diverged",
                 "quadratic_ratio",
                 "eta_lambda_max",
             ],
@@ -329,5 +354,22 @@ impl super::Experiment for BreakdownNetOptions {
         let runs = (self.betas.len() * self.ns.len().max(1)) as f64;
         let probes = (self.lanczos_steps + self.probes) as f64 * 8.0 * self.probe_n as f64;
         (runs * (self.epochs * n as f64 + probes), super::params_of(&self.layers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diverged_run_parts_and_any_other_error_stops_the_experiment() {
+        let (curve, why) =
+            curve_or_divergence(Err(ExperimentError::Diverged("diverged at step 3".into())))
+                .unwrap();
+        assert!(curve.is_empty());
+        assert_eq!(why.as_deref(), Some("diverged at step 3"));
+        let bad = ExperimentError::Invalid("invalid --layers".into());
+        assert_eq!(curve_or_divergence(Err(bad.clone())), Err(bad));
+        assert_eq!(curve_or_divergence(Ok(Vec::new())), Ok((Vec::new(), None)));
     }
 }
