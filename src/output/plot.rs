@@ -1,6 +1,9 @@
 //! Figures as PNG and SVG from one description. Log axes are drawn by plotting log10 of the data
-//! on linear axes with `10^k` tick labels, which keeps one code path for both scales.
+//! on linear axes labelled with the data's round values ([`log_key_points`]), which keeps one code
+//! path for both scales.
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -125,13 +128,18 @@ fn draw_all<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A short tick label: 3 significant digits, plain for moderate magnitudes (trailing zeros
-/// trimmed), else scientific.
+/// A short tick label of a linear axis: 3 significant digits, plain for moderate magnitudes
+/// (trailing zeros trimmed), else scientific; `0` below 1e-12 (round-off around zero).
 pub fn tick(v: f64) -> String {
-    let a = v.abs();
-    if a < 1e-12 {
-        return "0".into(); // round-off around zero
+    if v.abs() < 1e-12 {
+        return "0".into();
     }
+    label(v)
+}
+
+/// [`tick`] without the rounding to zero, for log axes, whose values are never zero.
+fn label(v: f64) -> String {
+    let a = v.abs();
     if a != 0.0 && !(1e-3..1e4).contains(&a) {
         return format!("{v:.1e}");
     }
@@ -143,6 +151,71 @@ pub fn tick(v: f64) -> String {
     } else {
         s.into()
     }
+}
+
+/// A linear axis over `[lo, hi]` whose ticks, where `log` (the values are log10 of the data), are
+/// those of [`log_key_points`].
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(self.lo..self.hi).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if self.log {
+            if hint.weight().allow_light_points() {
+                return Vec::new(); // the light grid is not drawn
+            }
+            log_key_points(self.lo, self.hi, hint.max_num_points())
+        } else {
+            RangedCoordf64::from(self.lo..self.hi).key_points(hint)
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Tick positions for a log axis spanning `[lo, hi]` in log10 units, at most `max` of them (as
+/// log10 values): 1, 2 and 5 times the powers of ten, else 1 and 3, else the powers of ten, else
+/// every second, fifth, tenth... power; where fewer than three of 1, 2, 5 fall in the range (a
+/// span under about a decade), the round values of a linear axis over `[10^lo, 10^hi]` instead.
+/// So every label is a round number, never `10^0.2 = 1.58`.
+fn log_key_points(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    let max = max.max(2);
+    let (k0, k1) = (lo.floor() as i32, hi.ceil() as i32);
+    let at = |mantissas: &[f64], every: i32| -> Vec<f64> {
+        (k0..=k1)
+            .filter(|k| k.rem_euclid(every) == 0)
+            .flat_map(|k| mantissas.iter().map(move |m| (m * 10f64.powi(k)).log10()))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    if at(&[1.0, 2.0, 5.0], 1).len() < 3 {
+        let linear = RangedCoordf64::from(10f64.powf(lo)..10f64.powf(hi)).key_points(max);
+        return linear.into_iter().filter(|&v| v > 0.0).map(f64::log10).collect();
+    }
+    let sets: [&[f64]; 3] = [&[1.0, 2.0, 5.0], &[1.0, 3.0], &[1.0]];
+    for mantissas in sets {
+        let ticks = at(mantissas, 1);
+        if ticks.len() <= max {
+            return ticks;
+        }
+    }
+    (0..)
+        .flat_map(|e| [2, 5, 10].map(|m| m * 10i32.pow(e)))
+        .map(|every| at(&[1.0], every))
+        .find(|ticks| ticks.len() <= max)
+        .unwrap_or_default()
 }
 
 fn tf(v: f64, log: bool) -> f64 {
@@ -187,13 +260,13 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     let plot = (w.saturating_sub(Y_LABELS), h.saturating_sub(X_LABELS));
     let legend = legend_size(fig);
     let (y1, position) = legend_layout(fig, (x0, x1, y0, y1), plot, legend);
+    let (lx, ly) = (fig.log_x, fig.log_y);
     let mut chart = ChartBuilder::on(&inner)
         .x_label_area_size(X_LABELS)
         .y_label_area_size(Y_LABELS)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
+        .build_cartesian_2d(Axis { lo: x0, hi: x1, log: lx }, Axis { lo: y0, hi: y1, log: ly })?;
     debug_assert_eq!(chart.plotting_area().dim_in_pixel(), plot);
-    let (lx, ly) = (fig.log_x, fig.log_y);
-    let fmt = |log: bool| move |v: &f64| tick(if log { 10f64.powf(*v) } else { *v });
+    let fmt = |log: bool| move |v: &f64| if log { label(10f64.powf(*v)) } else { tick(*v) };
     chart
         .configure_mesh()
         .x_desc(&fig.x_label)
@@ -412,6 +485,38 @@ mod tests {
             .flat_map(|x| (0..h).step_by(4).map(move |y| (x as f64, y as f64)))
             .filter(|&(x, y)| keep(x, y))
             .collect()
+    }
+
+    /// The labels a log axis over `[a, b]` (data units) gets with at most `max` ticks.
+    fn log_labels(a: f64, b: f64, max: usize) -> Vec<String> {
+        log_key_points(a.log10(), b.log10(), max).iter().map(|v| label(10f64.powf(*v))).collect()
+    }
+
+    #[test]
+    fn log_axes_are_labelled_with_round_numbers() {
+        assert_eq!(log_labels(0.8, 80.0, 10), ["1", "2", "5", "10", "20", "50"]);
+        assert_eq!(log_labels(0.015, 0.42, 10), ["0.02", "0.05", "0.1", "0.2"]);
+        assert_eq!(log_labels(0.015, 0.42, 3), ["0.03", "0.1", "0.3"]);
+        assert_eq!(
+            log_labels(1e-4, 200.0, 10),
+            ["1.0e-4", "0.001", "0.01", "0.1", "1", "10", "100"]
+        );
+        assert_eq!(
+            log_labels(1e-9, 1e9, 10),
+            ["1.0e-8", "1.0e-6", "1.0e-4", "0.01", "1", "100", "1.0e4", "1.0e6", "1.0e8"]
+        );
+        assert_eq!(log_labels(1e-30, 1e30, 5), ["1.0e-20", "1", "1.0e20"]);
+        // Within a decade: the round values of a linear axis.
+        let narrow = log_labels(1.2, 1.9, 10);
+        assert!(narrow.len() >= 3 && narrow.iter().all(|l| l.len() <= 4), "{narrow:?}");
+        // Never more than asked for, and always inside the range.
+        for (a, b) in [(0.3, 0.9), (1.0, 64.0), (1e-3, 1e3), (2e-7, 3e-2)] {
+            for max in 2..12 {
+                let ticks = log_key_points(f64::log10(a), f64::log10(b), max);
+                assert!(!ticks.is_empty() && ticks.len() <= max, "{a}..{b}, {max}: {ticks:?}");
+                assert!(ticks.iter().all(|t| (a.log10()..=b.log10()).contains(t)));
+            }
+        }
     }
 
     #[test]
