@@ -1,6 +1,6 @@
 //! Which vector instructions the hot kernels are compiled for, picked at run time: the normal
 //! generator's (explicit intrinsics in `rng`) and the diagonal problems' per-step loops (one
-//! portable function compiled three times by [`dispatch!`]).
+//! portable function compiled three times by `dispatch!`).
 //!
 //! The kernels do integer arithmetic and single IEEE additions, multiplications and comparisons in
 //! a fixed order, and Rust never fuses or reorders floating-point operations, so every variant

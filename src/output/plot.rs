@@ -1,5 +1,5 @@
 //! Figures as PNG and SVG from one description. Log axes are drawn by plotting log10 of the data
-//! on linear axes labelled with the data's round values ([`log_key_points`]), which keeps one code
+//! on linear axes labelled with the data's round values (`log_key_points`), which keeps one code
 //! path for both scales.
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
