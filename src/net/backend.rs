@@ -21,7 +21,7 @@ pub type CpuF64 = Autodiff<NdArray<f64>>;
 pub type CudaF32 = Autodiff<burn::backend::Cuda<f32, i32>>;
 
 /// Calls the generic function `f::<B>(args)` with `B` the backend that *measures* on a
-/// [`Resolved`] device in the network validation suite: [`CpuF64`] on the CPU, [`CudaF32`] on
+/// [`Resolved`] device in the network validation suite: [`CpuF64`] on the CPU, `CudaF32` on
 /// CUDA, because burn 0.21's CUDA matrix products (cubek-matmul) refuse f64 operands ("Types
 /// lhs=F64 ... not supported", seen on an H100). The suite's predictions (θ*, the Hessian, C) are
 /// always computed on the CPU in f64.

@@ -323,7 +323,7 @@ where
         out.tensor = self.weighted_gradient(&x.tensor, rows, weights);
     }
     /// Without batch norm, the layers' gradient blocks go straight into θ on Flex
-    /// ([`flex_update`](super::flex_update), `θ <- θ - h (g + l2 θ)` in one pass, no concatenated
+    /// ([`super::flex_update`], `θ <- θ - h (g + l2 θ)` in one pass, no concatenated
     /// gradient); elsewhere, and where θ's buffer is shared, the gradient then `axpy`. Same bits.
     fn descend(&self, x: &mut Params<B>, noise: &NetNoise, h: f64, scratch: &mut Params<B>) {
         let (rows, weights) = self.rows_and_weights(noise);

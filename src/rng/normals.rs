@@ -8,7 +8,7 @@
 //! (the wedge test, the tail of the base strip, a fresh try) comes from one scalar Xoshiro256++,
 //! the *tail* stream, in the order of `k`. The fast path runs over a whole block in vector lanes
 //! (each layer's two edges fetched by one paired load); the rare rejections are redone in scalar
-//! code afterwards, their wedge tests mostly settled by [`wedge_squeeze`] without `exp`.
+//! code afterwards, their wedge tests mostly settled by `wedge_squeeze` without `exp`.
 //!
 //! Invariants: the `k`-th normal does not depend on how the draws are split between calls (the
 //! stream keeps the rest of a block for the next call); all [`Isa`] variants give the same bits;

@@ -1,7 +1,7 @@
 //! The noisy quadratic model (Zhang et al. 2019, "Which algorithmic choices matter at which batch
 //! sizes? Insights from a noisy quadratic model"): SGD on `1/2 x^T H x` from `x_0`, each step's
 //! gradient carrying noise of covariance `f C` (`f` the finite-N factor of the batch size). Its
-//! expected loss after k steps is [`sgd::transient_loss`](super::sgd::transient_loss),
+//! expected loss after k steps is [`sgd::transient_loss`](super::sgd::transient_loss()),
 //!
 //! `E l_k = 1/2 sum_i lambda_i x0'_i^2 a_i^{2k} + eta^2 f/2 sum_i lambda_i c_i sum_{j<k} a_i^{2j}`,
 //! `a_i = 1 - eta lambda_i`,
@@ -107,7 +107,7 @@ impl NoisyQuadratic {
     }
 
     /// The learning rate below the stability limit that reaches the target in the fewest steps
-    /// (a log grid of [`ETA_GRID`] rates), or `None` when none reaches it within `max_steps`.
+    /// (a log grid of `ETA_GRID` rates), or `None` when none reaches it within `max_steps`.
     pub fn tuned(&self, target: f64, f: f64, max_steps: usize) -> Option<Tuned> {
         let limit = super::sgd_limit(self.lambda_max());
         (0..ETA_GRID)
