@@ -29,8 +29,8 @@ pub struct BreakdownNetOptions {
     /// The batch size at beta = 1 (each run uses beta eta0 and beta batch0).
     #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
     pub batch0: usize,
-    /// The scales beta (comma separated; must contain 1).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = crate::cli::flags::positive)]
+    /// The scales beta (comma separated; must contain 1; by 64 both default N have parted).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64", value_parser = crate::cli::flags::positive)]
     pub betas: Vec<f64>,
     /// Training-set sizes N (comma separated).
     #[arg(long, value_delimiter = ',', default_value = "500,2000", value_parser = crate::cli::flags::at_least_one)]
