@@ -153,12 +153,17 @@ fn label(v: f64) -> String {
     }
 }
 
-/// A linear axis over `[lo, hi]` whose ticks, where `log` (the values are log10 of the data), are
-/// those of [`log_key_points`].
+/// A linear axis whose ticks, where `log` (the values are log10 of the data), are those of
+/// [`log_key_points`].
 struct Axis {
-    lo: f64,
-    hi: f64,
+    linear: RangedCoordf64,
     log: bool,
+}
+
+impl Axis {
+    fn new(lo: f64, hi: f64, log: bool) -> Self {
+        Self { linear: (lo..hi).into(), log }
+    }
 }
 
 impl Ranged for Axis {
@@ -166,22 +171,22 @@ impl Ranged for Axis {
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        RangedCoordf64::from(self.lo..self.hi).map(value, limit)
+        self.linear.map(value, limit)
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if self.log {
-            if hint.weight().allow_light_points() {
-                return Vec::new(); // the light grid is not drawn
-            }
-            log_key_points(self.lo, self.hi, hint.max_num_points())
-        } else {
-            RangedCoordf64::from(self.lo..self.hi).key_points(hint)
+        if !self.log {
+            return self.linear.key_points(hint);
         }
+        if hint.weight().allow_light_points() {
+            return Vec::new(); // the light grid is not drawn
+        }
+        let range = self.linear.range();
+        log_key_points(range.start, range.end, hint.max_num_points())
     }
 
     fn range(&self) -> std::ops::Range<f64> {
-        self.lo..self.hi
+        self.linear.range()
     }
 }
 
@@ -200,12 +205,15 @@ fn log_key_points(lo: f64, hi: f64, max: usize) -> Vec<f64> {
             .filter(|v| (lo..=hi).contains(v))
             .collect()
     };
-    if at(&[1.0, 2.0, 5.0], 1).len() < 3 {
+    let one_two_five = at(&[1.0, 2.0, 5.0], 1);
+    if one_two_five.len() < 3 {
         let linear = RangedCoordf64::from(10f64.powf(lo)..10f64.powf(hi)).key_points(max);
         return linear.into_iter().filter(|&v| v > 0.0).map(f64::log10).collect();
     }
-    let sets: [&[f64]; 3] = [&[1.0, 2.0, 5.0], &[1.0, 3.0], &[1.0]];
-    for mantissas in sets {
+    if one_two_five.len() <= max {
+        return one_two_five;
+    }
+    for mantissas in [&[1.0, 3.0][..], &[1.0]] {
         let ticks = at(mantissas, 1);
         if ticks.len() <= max {
             return ticks;
@@ -264,7 +272,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     let mut chart = ChartBuilder::on(&inner)
         .x_label_area_size(X_LABELS)
         .y_label_area_size(Y_LABELS)
-        .build_cartesian_2d(Axis { lo: x0, hi: x1, log: lx }, Axis { lo: y0, hi: y1, log: ly })?;
+        .build_cartesian_2d(Axis::new(x0, x1, lx), Axis::new(y0, y1, ly))?;
     debug_assert_eq!(chart.plotting_area().dim_in_pixel(), plot);
     let fmt = |log: bool| move |v: &f64| if log { label(10f64.powf(*v)) } else { tick(*v) };
     chart
