@@ -126,3 +126,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(loss.to_bits(), p.loss(&two_passes).to_bits());
     }
 }
+
+/// The noise scale `sqrt(T / h)` is cached between draws of equal `h` and `T`: it must follow any
+/// change of either, bit for bit, and overwrite a scale set by hand.
+#[test]
+fn the_noise_scale_follows_h_and_the_temperature() {
+    use sgd_sde::StochasticProblem;
+    let (p, q) = (problem(), {
+        let h = SpdMatrix::from_eigen(&[1.0, 2.0], Rotation::Identity).unwrap();
+        GaussianProblem::new(h.clone(), h, 0.3, Frame::Original).unwrap()
+    });
+    let mut rng = sgd_sde::rng::stream(1, 0);
+    let mut noise = p.new_noise();
+    for (problem, t, h) in
+        [(&p, 0.1, 0.1), (&p, 0.1, 0.1), (&p, 0.1, 0.4), (&q, 0.3, 0.4), (&p, 0.1, 0.4)]
+    {
+        noise.scale = -1.0;
+        problem.sample_noise(&mut rng, h, &mut noise);
+        assert_eq!(noise.scale.to_bits(), (t / h).sqrt().to_bits(), "T = {t}, h = {h}");
+    }
+}
