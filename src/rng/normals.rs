@@ -214,7 +214,7 @@ fn first_try(b: u64) -> (usize, f64, f64) {
 
 /// The rest of the ziggurat for a draw whose first try `b` fell outside its rectangle: rand_distr's
 /// wedge test, base-strip tail and fresh tries, every uniform from `tail`.
-#[cold]
+#[inline(always)]
 fn retry(mut b: u64, tail: &mut Xoshiro256PlusPlus) -> f64 {
     loop {
         let (i, u, x) = first_try(b);
@@ -281,6 +281,8 @@ static INVERSE_WEDGE_WIDTH: [f64; 256] = {
 };
 
 /// Marsaglia's tail beyond `R` (rand_distr's `zero_case`), on the side of `u`'s sign.
+#[cold]
+#[inline(never)]
 fn base_strip_tail(tail: &mut Xoshiro256PlusPlus, u: f64) -> f64 {
     let (mut x, mut y) = (1.0f64, 0.0f64);
     while -2.0 * y < x * x {
