@@ -32,9 +32,9 @@ pub struct GaussianNoise {
     pub z: Vec<f64>,
     pub scale: f64,
     scratch: Vec<f64>,
-    /// `(T, h, sqrt(T / h))` of the last draw, so that a run of equal steps takes the square root
-    /// once (its latency was 5% of W's time); `T` and `h` as bits, NaN's before the first draw.
-    last_scale: (u64, u64, f64),
+    /// `(T, h, sqrt(T / h))` of the last draw, `T` and `h` as bits, so that a run of equal steps
+    /// takes the square root once (its latency was 5% of W's time).
+    last_scale: Option<(u64, u64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,12 +51,7 @@ pub struct GaussianProblem {
 impl GaussianNoise {
     /// A noise sample given explicitly (for coupling, replay and tests).
     pub fn new(z: Vec<f64>, scale: f64) -> Self {
-        Self {
-            z,
-            scale,
-            scratch: Vec::new(),
-            last_scale: (f64::NAN.to_bits(), f64::NAN.to_bits(), 0.0),
-        }
+        Self { z, scale, scratch: Vec::new(), last_scale: None }
     }
 }
 
@@ -174,11 +169,15 @@ impl StochasticProblem<Vec<f64>> for GaussianProblem {
             let norm = 1.0 / (self.substeps as f64).sqrt();
             noise.z.iter_mut().for_each(|z| *z *= norm);
         }
-        let key = (self.temperature.to_bits(), h.to_bits());
-        if (noise.last_scale.0, noise.last_scale.1) != key {
-            noise.last_scale = (key.0, key.1, (self.temperature / h).sqrt());
-        }
-        noise.scale = noise.last_scale.2;
+        let (t, step) = (self.temperature.to_bits(), h.to_bits());
+        noise.scale = match noise.last_scale {
+            Some((t_last, step_last, scale)) if (t_last, step_last) == (t, step) => scale,
+            _ => {
+                let scale = (self.temperature / h).sqrt();
+                noise.last_scale = Some((t, step, scale));
+                scale
+            }
+        };
     }
     #[inline]
     fn gradient(&self, x: &Vec<f64>, noise: &GaussianNoise, out: &mut Vec<f64>) {
