@@ -78,7 +78,7 @@ pub fn run(o: &SimOptions) -> Result<(), CliError> {
     let report = scenario.theory();
     if !report.stable && !o.allow_unstable {
         return Err(CliError::Input(format!(
-            "invalid optimizer.eta = {}: valid range is eta < {:.6e} ({}; eta*lambda_max = {:.4}); pass --allow-unstable to run it anyway",
+            "invalid optimizer.eta = {:?}: valid range is eta < {:.6e} ({}; eta*lambda_max = {:.4e}); pass --allow-unstable to run it anyway",
             scenario.eta, report.stability_limit, report.stability_rule, report.eta_lambda_max
         )));
     }
