@@ -16,7 +16,7 @@
 
 mod lanes;
 pub mod normals;
-mod ziggurat_tables;
+pub mod ziggurat_tables;
 
 pub use crate::isa::Isa;
 pub use lanes::{Lanes, LANES};

@@ -1,21 +1,28 @@
-//! Vectorised standard normals: the ziggurat of Marsaglia & Tsang (2000) on sixteen Xoshiro256++
-//! lanes, a block of [`BLOCK`] at a time.
+//! Vectorised standard normals: the ziggurat of Marsaglia & Tsang (2000), with 2,048 layers, on
+//! sixteen Xoshiro256++ lanes, a block of [`BLOCK`] at a time.
 //!
-//! Definition. Let `b_k` be output `k` of the interleaved [`Lanes`] stream. Normal `k` is rand_distr
-//! 0.5's 256-layer ziggurat (`StandardNormal`) started with the 64 bits `b_k`:
-//! `i = b_k & 0xff`, `u = 2^1 (1 + (b_k >> 12) 2^-52) - 3` in `[-1, 1)`, `x = u X[i]`, accepted at
-//! once when `|x| < X[i + 1]` (98.5% of draws). Every further uniform a rejected draw needs
-//! (the wedge test, the tail of the base strip, a fresh try) comes from one scalar Xoshiro256++,
-//! the *tail* stream, in the order of `k`. The fast path runs over a whole block in vector lanes
-//! (each layer's two edges fetched by one paired load); the rare rejections are redone in scalar
-//! code afterwards, their wedge tests mostly settled by `wedge_squeeze` without `exp`.
+//! Definition. Let `b_k` be output `k` of the interleaved [`Lanes`] stream. Normal `k` is the
+//! ziggurat of [`super::ziggurat_tables`] run as rand_distr 0.5 runs its own (`StandardNormal`),
+//! started with the 64 bits `b_k`: layer `i = b_k mod 2048` (the low 11 bits),
+//! `u = 2^1 (1 + (b_k >> 12) 2^-52) - 3` in `[-1, 1)`, `x = u X[i]`, accepted at once when
+//! `|x| < X[i + 1]` (99.77% of draws). Every further uniform a rejected draw needs (the wedge
+//! test `F[i + 1] + (F[i] - F[i + 1]) U < exp(-x^2 / 2)`, Marsaglia's tail beyond `R` for the base
+//! strip `i = 0`, a fresh try with new bits) comes from one scalar Xoshiro256++, the *tail* stream,
+//! in the order of `k`. The fast path runs over a whole block in vector lanes (each layer's two
+//! edges fetched by one paired load); the rare rejections are redone in scalar code afterwards,
+//! their wedge tests mostly settled by `wedge_squeeze` without `exp`.
+//!
+//! Why 2,048 layers: rand_distr's 256 reject 1.49% of first tries, and on W (BENCHMARKS.md) those
+//! few retries took a quarter of the run; 2,048 reject 0.23%, and the edge table (16 KiB) still
+//! sits in a first-level data cache.
 //!
 //! Invariants: the `k`-th normal does not depend on how the draws are split between calls (the
 //! stream keeps the rest of a block for the next call); all [`Isa`] variants give the same bits;
-//! `tests/all/rng_stream.rs` checks the definition against rand_distr itself.
+//! `tests/all/rng_stream.rs` checks the definition against a plain scalar ziggurat and the tables
+//! against their defining equal areas.
 
 use super::lanes::Lanes;
-use super::ziggurat_tables::{F, R, X};
+use super::ziggurat_tables::{F, LAYERS, R, X};
 use crate::isa::Isa;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::Open01;
@@ -121,22 +128,22 @@ fn fast_path(bits: &[u64; BLOCK], out: &mut [f64; BLOCK], rejected: &mut Rejecti
 /// `X[i + 1]`.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Rejections, BLOCK, X};
+    use super::{Rejections, BLOCK, LAYERS, X};
     use std::arch::x86_64::*;
 
-    /// `&X[i]` for the layer `i` of draw `k`: the low byte of `bits[k]`, fetched by a byte load.
-    /// The load is volatile so that the compiler does not extract the byte from the vector
+    /// `&X[i]` for the layer `i` of draw `k`: the low 11 bits of `bits[k]`, fetched by a 16-bit
+    /// load. The load is volatile so that the compiler does not extract the bits from the vector
     /// register holding the words instead: on the CPUs we measured (Zen 4) the extractions cost
-    /// 13% of the normals' time, the byte loads nothing measurable.
+    /// 13% of the normals' time, the loads nothing measurable.
     ///
-    /// Safety: `k < BLOCK`. `X` has 257 entries, so the 16 bytes at the result (`X[i]` and
-    /// `X[i + 1]`) lie inside it for every layer `i <= 255`.
+    /// Safety: `k < BLOCK`. `X` has `LAYERS + 1` entries, so the 16 bytes at the result (`X[i]`
+    /// and `X[i + 1]`) lie inside it for every layer `i < LAYERS`.
     #[inline(always)]
     unsafe fn edges(bits: &[u64; BLOCK], k: usize) -> *const f64 {
         debug_assert!(k < BLOCK);
-        // x86-64 is little-endian: a word's low byte is its first.
-        let layer = bits.as_ptr().add(k).cast::<u8>().read_volatile();
-        X.as_ptr().add(usize::from(layer))
+        // x86-64 is little-endian: a word's low bytes are its first.
+        let low = bits.as_ptr().add(k).cast::<u16>().read_volatile();
+        X.as_ptr().add(usize::from(low) & (LAYERS - 1))
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
@@ -211,12 +218,12 @@ mod x86 {
 /// Layer `i`, the uniform `u` in `[-1, 1)` and the candidate `x = u X[i]` that the bits `b` encode.
 #[inline(always)]
 fn first_try(b: u64) -> (usize, f64, f64) {
-    let i = (b & 0xff) as usize;
+    let i = (b as usize) & (LAYERS - 1);
     let u = f64::from_bits((b >> 12) | 0x4000_0000_0000_0000) - 3.0;
     (i, u, u * X[i])
 }
 
-/// The rest of the ziggurat for a draw whose first try `b` fell outside its rectangle: rand_distr's
+/// The rest of the ziggurat for a draw whose first try `b` fell outside its rectangle: the
 /// wedge test, base-strip tail and fresh tries, every uniform from `tail`.
 #[inline(always)]
 fn retry(mut b: u64, tail: &mut Xoshiro256PlusPlus) -> f64 {
@@ -274,10 +281,10 @@ fn wedge_squeeze(i: usize, t: f64, y: f64) -> Option<bool> {
 
 /// `1 / (X[i] - X[i + 1])`: the chord of [`wedge_squeeze`] without a division on the wedge test's
 /// critical path (its rounding differs from the division's by far less than the squeeze's margin).
-static INVERSE_WEDGE_WIDTH: [f64; 256] = {
-    let mut w = [0.0; 256];
+static INVERSE_WEDGE_WIDTH: [f64; LAYERS] = {
+    let mut w = [0.0; LAYERS];
     let mut i = 0;
-    while i < 256 {
+    while i < LAYERS {
         w[i] = 1.0 / (X[i] - X[i + 1]);
         i += 1;
     }
@@ -312,7 +319,7 @@ mod tests {
         let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
         let (mut decided, n) = (0usize, 1_000_000);
         for _ in 0..n {
-            let i = 1 + (r.next_u64() % 255) as usize;
+            let i = 1 + (r.next_u64() % (LAYERS as u64 - 1)) as usize;
             let t = X[i + 1] + (X[i] - X[i + 1]) * r.random::<f64>();
             let y = F[i + 1] + (F[i] - F[i + 1]) * r.random::<f64>();
             if let Some(d) = wedge_squeeze(i, t, y) {
@@ -324,7 +331,7 @@ mod tests {
         eprintln!("wedge tests decided without exp: {share:.4}");
         assert!(share > 0.9, "only {share:.3} of wedge tests decided without exp");
         // And near the boundary, where only exp can decide, it declines.
-        let (i, t) = (100, 0.5 * (X[100] + X[101]));
+        let (i, t) = (LAYERS / 2, 0.5 * (X[LAYERS / 2] + X[LAYERS / 2 + 1]));
         assert_eq!(wedge_squeeze(i, t, (-t * t / 2.0).exp()), None);
     }
 }
