@@ -26,12 +26,14 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
     fn order(&self) -> Order {
         Self::ORDER
     }
-    #[inline]
+    // Inlined down to the problem's kernel: on W (d = 100) the calls between the solve loop and
+    // the kernels cost about 7% of the run (BENCHMARKS.md, 2026-12-07 evening).
+    #[inline(always)]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {
         let g = scratch(&mut self.g, x);
         problem.descend(x, noise, h, g);
     }
-    #[inline]
+    #[inline(always)]
     fn step_then_loss(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) -> f64 {
         let g = scratch(&mut self.g, x);
         problem.descend_then_loss(x, noise, h, g)

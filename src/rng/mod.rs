@@ -46,15 +46,21 @@ pub struct PathRng {
 
 impl PathRng {
     /// The path's normal stream (built from its key on first use).
+    #[inline]
     pub fn normals(&mut self) -> &mut NormalStream {
         let key = self.key;
-        self.normals.get_or_insert_with(|| {
-            let mut w = key ^ NORMALS_DOMAIN;
-            Box::new(NormalStream::from_words(|| {
-                w = splitmix64(w);
-                w
-            }))
-        })
+        self.normals.get_or_insert_with(|| Self::new_normals(key))
+    }
+
+    /// The stream of the path with `key`, kept out of line: [`Self::normals`] runs every step.
+    #[cold]
+    #[inline(never)]
+    fn new_normals(key: u64) -> Box<NormalStream> {
+        let mut w = key ^ NORMALS_DOMAIN;
+        Box::new(NormalStream::from_words(|| {
+            w = splitmix64(w);
+            w
+        }))
     }
 }
 

@@ -70,8 +70,22 @@ impl NormalStream {
         self
     }
 
-    /// Fills `out` with the next `out.len()` normals of the stream.
+    /// Fills `out` with the next `out.len()` normals of the stream. The common case, a copy out of
+    /// the current block, is small enough to inline into the solve loop; refills stay out of line.
+    #[inline]
     pub fn fill(&mut self, out: &mut [f64]) {
+        match self.block.get(self.used..self.used + out.len()) {
+            Some(ready) => {
+                out.copy_from_slice(ready);
+                self.used += out.len();
+            }
+            None => self.fill_across_refills(out),
+        }
+    }
+
+    /// [`Self::fill`] where the block's rest does not hold all of `out`.
+    #[inline(never)]
+    fn fill_across_refills(&mut self, out: &mut [f64]) {
         let mut done = 0;
         while done < out.len() {
             if self.used == BLOCK {
@@ -84,6 +98,7 @@ impl NormalStream {
         }
     }
 
+    #[inline(never)]
     fn refill(&mut self) {
         self.lanes.fill(self.isa, &mut self.bits);
         let mut rejected: Rejections = [0; BLOCK / 8];
