@@ -27,7 +27,7 @@ impl<S: State, P: StochasticProblem<S>> Integrator<S, P> for EulerMaruyama<S> {
         Self::ORDER
     }
     // Inlined down to the problem's kernel: on W (d = 100) the calls between the solve loop and
-    // the kernels cost about 7% of the run (BENCHMARKS.md, 2026-12-07 evening).
+    // the kernels cost about 7% of the run (BENCHMARKS.md, 2026-12-07 late evening).
     #[inline(always)]
     fn step(&mut self, problem: &P, x: &mut S, noise: &P::Noise, h: f64) {
         let g = scratch(&mut self.g, x);
