@@ -1312,7 +1312,8 @@ fn network_bad_inputs_exit_2() {
 
 #[test]
 fn network_experiments_give_bad_flags_exit_2_not_the_divergence_code() {
-    let common = ["--n", "60", "--test-n", "30", "--epochs", "1"];
+    // N = 200 holds every default batch size: the layers are the one bad field.
+    let common = ["--n", "200", "--test-n", "30", "--epochs", "1"];
     fn with(cmd: &[&'static str], common: &[&'static str]) -> Vec<&'static str> {
         [&["net"][..], cmd, common].concat()
     }
@@ -1422,7 +1423,7 @@ fn unbounded_work_is_refused_with_an_estimate() {
     bad(&["weak-order", "--levels", "64"], long);
     bad(&["law", "--window", "1000000000000"], long);
     bad(&["breakdown", "--window", "1000000000000"], long);
-    bad(&["net", "invariance", "--epochs", "1e12", "--n", "60", "--test-n", "30"], long);
+    bad(&["net", "invariance", "--epochs", "1e12", "--n", "200", "--test-n", "30"], long);
     bad(&["net", "gaussian-vs-sgd", "--epochs", "1e9", "--n", "60", "--test-n", "30"], long);
     bad(&["--max-hours", "0", "sim", "--problem", g], "--max-hours");
     // The limit is the user's to raise: a tiny limit refuses an ordinary run...
@@ -1598,7 +1599,17 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net schedules --seeds 1", 2, "--seeds"),
     ("net nudged --gammas 0.1,0", 2, "--gammas"),
     ("net critical-batch --batches 4,8", 2, "--batches"),
-    ("net critical-batch --batches 4,8,4000", 2, "--batches entry 4000"),
+    ("net critical-batch --batches 4,8,4000", 2, "invalid --batches = 4000"),
+    // a batch size above N is refused before anything is trained (only that check words it so)
+    ("net ou-law --batches 16,1000", 2, "invalid --batches = 1000: valid range is 1 <= S <= N (--n) = 60"),
+    ("net sharpest --batches 16,1000", 2, "invalid --batches = 1000"),
+    ("net invariance --batch0 16 --factor 8", 2, "invalid --batch0 x --factor = 128"),
+    ("net interpolation --pairs 0.1:16:0.1:1000", 2, "invalid --pairs = 1000"),
+    ("net noise-scale --batch 1000", 2, "invalid --batch = 1000"),
+    ("net nudged --batch 1000", 2, "invalid --batch = 1000"),
+    ("net svag --batch 1000", 2, "invalid --batch = 1000"),
+    ("net gaussian-vs-sgd --batch 1000", 2, "invalid --batch = 1000"),
+    ("net schedules --batch 16 --factor 5", 2, "invalid --batch x --factor = 80"),
     ("net critical-batch --target 0", 2, "--target"),
     ("net critical-batch --n 100 --test-n 50 --layers 784,4,10 --batches 5,10,20 --etas 0.01 --target 0.01 --max-epochs 0.2 --seeds 1 --probe-n 20 --k 2", 2, "--max-epochs"),
     ("net nudged --refresh inf", 2, "--refresh"),
@@ -1611,25 +1622,25 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net schedules --half-period nan", 2, "--half-period"),
     ("net schedules --n 100 --test-n 50 --batch 50 --factor 3", 2, "--batch x --factor"),
     ("net width --epochs 0", 2, "--epochs"),
-    ("net width --layers 784,0,10", 2, "layers"),
-    ("net width --layers 784", 2, "layers"),
-    ("net width --layers 10,10", 2, "layers[0]"),
+    ("net width --layers 784,0,10 --batches 16", 2, "layers"),
+    ("net width --layers 784 --batches 16", 2, "layers"),
+    ("net width --layers 10,10 --batches 16", 2, "layers[0]"),
     ("net width --etas 0.1,nan", 2, "--etas"),
     ("net width --batches 0", 2, "--batches"),
     ("net width --n 0", 2, "--n"),
     ("net width --n 100 --test-n 0", 2, "--test-n"),
-    ("net width --n 100 --batches 1000", 2, "--batches"),
+    ("net width --n 100 --batches 16,1000", 2, "invalid --batches = 1000"),
     ("net bench --n 100 --batch 128", 2, "N (--n) = 100"),
     ("net width --dataset cifar", 2, "--dataset"),
     ("net width --dataset mnist --data {d}/nodata", 2, "--data"),
     ("net width --device tpu", 2, "--device"),
     ("net invariance --factor 0", 2, "--factor"),
     ("net invariance --factor 1", 2, "'1' for '--factor <FACTOR>': valid range is >= 2"),
-    ("net invariance --epochs 1e12", 2, "--max-hours"),
+    ("net invariance --epochs 1e12 --batch0 8", 2, "--max-hours"),
     ("net gaussian-vs-sgd --seeds 0", 2, "--seeds"),
     ("net svag --seeds 1", 2, "--seeds"),
     ("net sharpest --k 0", 2, "--k"),
-    ("net sharpest --k 30 --lanczos-steps 20", 2, "--k"),
+    ("net sharpest --k 30 --lanczos-steps 20 --batches 16", 2, "--k"),
     ("net sharpest --probe-n 0", 2, "--probe-n"),
     ("net noise-scale --k 0", 2, "--k"),
     ("net interpolation --pairs 0.01:16:0.1", 2, "--pairs"),

@@ -247,6 +247,10 @@ impl super::Experiment for BenchOptions {
         ctx.outputs().json("bench.json", &r)?;
         Ok(())
     }
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![("--batch", self.batch)]
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         // The epoch, then 1 + 2 probes Hessian-vector products of up to 4 tries x 2 gradients
         // (central differences, with batch norm; exact products cost less).

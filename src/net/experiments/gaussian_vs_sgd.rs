@@ -152,6 +152,10 @@ impl super::Experiment for GaussianVsSgdOptions {
         )?;
         Ok(())
     }
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![("--batch", self.batch)]
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         // Per seed: SGD (one batch per step) and Gaussian-noise GD (all n examples per step).
         let steps = self.epochs * n as f64 / self.batch.max(1) as f64;

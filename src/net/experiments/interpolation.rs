@@ -256,6 +256,10 @@ impl super::Experiment for InterpolationOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        self.pairs.iter().flat_map(|&(_, a, _, b)| [("--pairs", a), ("--pairs", b)]).collect()
+    }
+
     /// Four trainings per pair, plus per minimum 1 + K HVPs (two full-batch gradients on
     /// probe_n examples, up to 4 tries) and the loss on the line and slices (forward passes).
     fn work(&self, n: usize) -> (f64, usize) {

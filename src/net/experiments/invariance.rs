@@ -142,6 +142,13 @@ impl super::Experiment for InvarianceOptions {
         )?;
         Ok(())
     }
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("--batch0", self.batch0),
+            ("--batch0 x --factor", self.factor.saturating_mul(self.batch0)),
+        ]
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         (3.0 * self.epochs * n as f64, super::params_of(&self.layers))
     }

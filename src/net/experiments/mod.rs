@@ -62,6 +62,13 @@ pub trait Experiment: serde::Serialize {
     /// `n` training examples, and the parameter count: checked against the time limit before
     /// anything is trained ([`crate::budget`]).
     fn work(&self, n: usize) -> (f64, usize);
+    /// The batch sizes the run trains with, each with the flag that sets it as the user writes
+    /// it: [`run_experiment`] refuses one above the `n` training examples before anything is
+    /// trained, so that a bad last entry of a list loses no finished run. Experiments that skip
+    /// such sizes by design (breakdown, batch-size) list none.
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
 }
 
 /// Parameters of an MLP with these layer sizes (0 for sizes the run will refuse anyway).
@@ -114,7 +121,13 @@ pub fn run_experiment<E: Experiment, B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<E::Report, ExperimentError> {
     let started = std::time::Instant::now();
-    let (gradients, params) = experiment.work(ctx.train.len());
+    let n = ctx.train.len();
+    if let Some((flag, s)) = experiment.batch_sizes().into_iter().find(|&(_, s)| s > n) {
+        return Err(ExperimentError::Invalid(format!(
+            "invalid {flag} = {s}: valid range is 1 <= S <= N (--n) = {n}, the training examples"
+        )));
+    }
+    let (gradients, params) = experiment.work(n);
     crate::budget::Work::network(
         format!(
             "net {}: about {gradients:.3e} example gradients of a {params}-parameter network",

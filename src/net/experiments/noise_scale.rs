@@ -238,6 +238,10 @@ impl super::Experiment for NoiseScaleOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![("--batch", self.batch)]
+    }
+
     /// Training (one gradient per example per epoch) plus, per probe point, the per-example
     /// gradient pass and 1 + k HVPs (two full-batch gradients on probe_n examples, up to 4 tries).
     fn work(&self, n: usize) -> (f64, usize) {

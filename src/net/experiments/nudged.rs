@@ -288,6 +288,10 @@ impl super::Experiment for NudgedOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![("--batch", self.batch)]
+    }
+
     /// Training plus, per refresh, the Lanczos steps' HVPs (about four probe-set gradients each).
     fn work(&self, n: usize) -> (f64, usize) {
         let runs = (self.arms().len() * self.seeds) as f64;

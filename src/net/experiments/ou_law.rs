@@ -388,6 +388,10 @@ impl super::Experiment for OuLawOptions {
         ctx.outputs().figure("ou_law", &[fig])?;
         Ok(())
     }
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        self.batches.iter().map(|&s| ("--batches", s)).collect()
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         let runs = (self.etas.len() * self.batches.len()) as f64;
         let per_run =

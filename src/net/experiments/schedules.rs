@@ -316,6 +316,13 @@ impl super::Experiment for SchedulesOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("--batch", self.batch),
+            ("--batch x --factor", self.factor.saturating_mul(self.batch)),
+        ]
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         // Every arm sees `epochs N` examples per seed, whatever its batch sizes.
         let arms = self.arms().len() as f64;

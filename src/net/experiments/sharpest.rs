@@ -287,6 +287,10 @@ impl super::Experiment for SharpestOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        self.batches.iter().map(|&s| ("--batches", s)).collect()
+    }
+
     /// Training (one gradient per example per epoch) plus, per probe point, the Lanczos steps'
     /// HVPs (two full-batch gradients on probe_n examples each, and two sign checks).
     fn work(&self, n: usize) -> (f64, usize) {

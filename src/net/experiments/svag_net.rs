@@ -230,6 +230,10 @@ impl super::Experiment for SvagNetOptions {
         Ok(())
     }
 
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![("--batch", self.batch)]
+    }
+
     /// Per seed: SGD and the control (one gradient per step), SVAG at l (2 l per SGD step).
     fn work(&self, n: usize) -> (f64, usize) {
         let per_seed = 2.0 + self.ls.iter().map(|l| 2.0 * l).sum::<f64>();

@@ -229,6 +229,10 @@ impl super::Experiment for WidthOptions {
         )?;
         Ok(())
     }
+    fn batch_sizes(&self) -> Vec<(&'static str, usize)> {
+        self.batches.iter().map(|&s| ("--batches", s)).collect()
+    }
+
     fn work(&self, n: usize) -> (f64, usize) {
         let runs = (self.etas.len() * self.batches.len()) as f64;
         let probes = 8.0 * (self.probes + 20) as f64 * self.probe_n as f64;
