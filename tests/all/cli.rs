@@ -1674,6 +1674,36 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ),
 ];
 
+/// With few examples the curvature grows while θ* is polished (the L2 pull un-saturates the
+/// softmax): at N = 10, heavy-ball GD at 1/lambda_max of the warm-up's end diverges (this run
+/// exited 3 before the polish learnt to restart at half the step). Now it finishes, and the step
+/// that converged is inside heavy-ball's stability limit eta lambda_max < 2 (1 + m) at θ*.
+#[test]
+fn ou_law_polish_restarts_after_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ou");
+    let (code, _, err) = run(&[
+        "net",
+        "ou-law",
+        "--n",
+        "10",
+        "--batches",
+        "2",
+        "--etas",
+        "0.01",
+        "--epochs",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ou_law.json")).unwrap()).unwrap();
+    let (eta, lmax) = (r["polish_eta"].as_f64().unwrap(), r["lambda_max"].as_f64().unwrap());
+    assert_eq!(r["n"].as_u64(), Some(10));
+    assert!(eta > 0.0 && eta * lmax < 2.0 * (1.0 + 0.97), "eta {eta}, lambda_max {lmax}");
+}
+
 #[test]
 fn bad_input_table() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@
 use super::context::NetContext;
 use super::error::ExperimentError;
 use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
-use crate::net::train::{run_shown, TrainSpec};
+use crate::net::train::{run_shown, TrainError, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::observers::Series;
 use crate::output::plot;
@@ -78,6 +78,9 @@ pub struct OuLawReport {
     pub params: usize,
     pub l_star: f64,
     pub grad_norm_at_star: f64,
+    /// The step of the heavy-ball GD that polished θ* (1/lambda_max at the warm-up's end,
+    /// halved after each diverged try).
+    pub polish_eta: f64,
     pub lambda_max: f64,
     pub lambda_max_residual: f64,
     pub trace_h: f64,
@@ -89,6 +92,11 @@ pub struct OuLawReport {
     pub exact_unavailable: Option<String>,
     pub points: Vec<OuLawPoint>,
 }
+
+/// The momentum of the heavy-ball GD that polishes the warm-up's end into θ*.
+const POLISH_MOMENTUM: f64 = 0.97;
+/// How many times a diverged polish is retried at half the step.
+const POLISH_HALVINGS: usize = 6;
 
 fn to_f64(theta: &[f64]) -> Params<CpuF64> {
     Params::from_vec(theta, &Default::default())
@@ -133,17 +141,32 @@ impl super::Experiment for OuLawOptions {
         )
         .map_err(|e| ExperimentError::from(e).at("warm-up"))?;
         let lm = lambda_max(&probe64, &to_f64(&theta.to_vec()), 1e-5, 50, 1e-3, ctx.seed);
-        let gd = TrainSpec::sgd(1.0 / lm.lambda.max(1e-6), 0.97, 0.0, ctx.seed);
-        run_shown(
-            &mk(n, NoiseMode::FullBatch)?,
-            &mut theta,
-            &gd,
-            o.polish_steps,
-            &mut Series::new(usize::MAX, 1),
-            &ctx.bar,
-            "polishing (heavy-ball GD)".into(),
-        )
-        .map_err(|e| ExperimentError::from(e).at("polishing"))?;
+        // The curvature can grow on the way (with few examples the L2 pull un-saturates the
+        // softmax), so a polish that diverges restarts from the warm-up's end at half the step,
+        // up to POLISH_HALVINGS times; the report gives the step that converged.
+        let full = mk(n, NoiseMode::FullBatch)?;
+        let start = theta.clone();
+        let mut polish_eta = 1.0 / lm.lambda.max(1e-6);
+        for halvings in 0.. {
+            let gd = TrainSpec::sgd(polish_eta, POLISH_MOMENTUM, 0.0, ctx.seed);
+            let message = "polishing (heavy-ball GD)".to_string();
+            let series = &mut Series::new(usize::MAX, 1);
+            match run_shown(&full, &mut theta, &gd, o.polish_steps, series, &ctx.bar, message) {
+                Ok(()) => break,
+                Err(TrainError::Diverged(d)) if halvings < POLISH_HALVINGS => {
+                    if !ctx.quiet {
+                        ctx.bar.suspend(|| eprintln!("note: polishing at eta = {polish_eta:.3e} diverged at step {}; restarting from the warm-up's end at half the step", d.step));
+                    }
+                    theta = start.clone();
+                    polish_eta /= 2.0;
+                }
+                Err(e) => {
+                    return Err(ExperimentError::from(e).at(format!(
+                        "polishing (heavy-ball GD, m {POLISH_MOMENTUM}, eta = {polish_eta:.3e} after {halvings} halvings of 1/lambda_max at the warm-up's end)"
+                    )))
+                }
+            }
+        }
         let star = theta.to_vec();
         let star64 = to_f64(&star);
         let l_star = probe64.mean_loss(&star64.tensor);
@@ -282,6 +305,7 @@ impl super::Experiment for OuLawOptions {
             params: model.arch.n_params(),
             l_star,
             grad_norm_at_star: grad_norm,
+            polish_eta,
             lambda_max: lm.lambda,
             lambda_max_residual: lm.residual,
             trace_h: hs.trace.value,
