@@ -404,7 +404,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::Width { common, options: o } => {
             let ctx = context(&common, "width", quiet)?;
-            let pts = on_device!(ctx, &o)?;
+            let grid = on_device!(ctx, &o)?;
+            let pts = &grid.points;
             outln!(
                 "{:>8} {:>5} {:>10} {:>18} {:>18} {:>9}",
                 "eta",
@@ -414,7 +415,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 "|H|_F",
                 "test acc"
             );
-            for p in &pts {
+            for p in pts {
                 outln!(
                     "{:>8} {:>5} {:>10.2e} {:>10.3} ± {:<6.2} {:>10.3} ± {:<6.2} {:>9.4}",
                     p.eta,
@@ -427,7 +428,10 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.test_accuracy
                 );
             }
-            let t = crate::net::experiments::WidthTrends::of(&pts);
+            for line in grid.diverged_lines() {
+                outln!("{line}");
+            }
+            let t = crate::net::experiments::WidthTrends::of(pts);
             outln!(
                 "Spearman rank correlation with eta/S: lambda_max {}, |H|_F {}, test accuracy {}; {} points",
                 t.lambda_max,
@@ -460,7 +464,8 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
         }
         NetCommand::Sharpest { common, options: o } => {
             let ctx = context(&common, "sharpest", quiet)?;
-            let runs = on_device!(ctx, &o)?;
+            let grid = on_device!(ctx, &o)?;
+            let runs = &grid.points;
             outln!(
                 "{:>8} {:>5} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
                 "eta",
@@ -472,7 +477,7 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                 "step share",
                 "random"
             );
-            for r in &runs {
+            for r in runs {
                 outln!(
                     "{:>8} {:>5} {:>12.4} {:>10.2} {:>12.4} {:>14.3} {:>12.3} {:>10.1e}",
                     r.eta,
@@ -485,8 +490,11 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     r.random_share
                 );
             }
+            for line in grid.diverged_lines() {
+                outln!("{line}");
+            }
             let c =
-                crate::net::experiments::SharpestSummary::of(&runs).peak_lambda_max_vs_eta_over_s;
+                crate::net::experiments::SharpestSummary::of(runs).peak_lambda_max_vs_eta_over_s;
             outln!(
                 "Spearman correlation of the peak lambda_max with eta/S: {c} on {} runs (the claim: negative)",
                 runs.len()

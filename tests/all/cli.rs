@@ -1674,6 +1674,40 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ),
 ];
 
+/// A grid experiment keeps its finished runs when one diverges: the diverged run (eta = 1e30
+/// overflows f32 within a few steps) is listed with why, the others are reported and fitted, and
+/// the command exits 0. When every run diverges it exits 3, naming the first.
+#[test]
+fn a_diverged_grid_run_is_recorded_and_the_finished_runs_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = "--n 100 --test-n 50 --layers 784,8,10 --batches 16 --epochs 1 --probe-n 20";
+    for (cmd, file, key, extra) in [
+        ("width", "width.json", "points", "--probes 2"),
+        ("sharpest", "sharpest.json", "runs", "--k 2 --lanczos-steps 4 --probes-per-epoch 1"),
+    ] {
+        let out = dir.path().join(cmd);
+        let line =
+            format!("net {cmd} {small} {extra} --etas 0.01,1e30,0.02 --out {}", out.display());
+        let (code, stdout, err) = run(&line.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(code, 0, "{cmd}: {err}");
+        assert!(stdout.contains("S = 16: diverged (diverged at step"), "{cmd}: {stdout}");
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap();
+        let etas: Vec<f64> =
+            r[key].as_array().unwrap().iter().map(|p| p["eta"].as_f64().unwrap()).collect();
+        assert_eq!(etas, [0.01, 0.02], "{cmd}");
+        let diverged = r["diverged"].as_array().unwrap();
+        assert_eq!(diverged.len(), 1, "{cmd}");
+        assert_eq!(diverged[0]["eta"].as_f64(), Some(1e30), "{cmd}");
+        assert_eq!(diverged[0]["batch"].as_u64(), Some(16), "{cmd}");
+
+        let line = format!("net {cmd} {small} {extra} --etas 1e30 --out {}", out.display());
+        let (code, _, err) = run(&line.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(code, 3, "{cmd}: {err}");
+        assert!(err.contains("every run diverged, the first at eta = "), "{cmd}: {err}");
+    }
+}
+
 /// With few examples the curvature grows while θ* is polished (the L2 pull un-saturates the
 /// softmax): at N = 10, heavy-ball GD at 1/lambda_max of the warm-up's end diverges (this run
 /// exited 3 before the polish learnt to restart at half the step). Now it finishes, and the step

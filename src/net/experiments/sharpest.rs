@@ -12,6 +12,7 @@
 
 use super::context::NetContext;
 use super::error::ExperimentError;
+use super::grid::Grid;
 use crate::net::params::Params;
 use crate::net::probes::top_eigenpairs;
 use crate::net::train::{run_shown, TrainSpec};
@@ -150,9 +151,53 @@ impl SharpestSummary {
     }
 }
 
+impl SharpestOptions {
+    /// Trains the run at `(eta, batch)` from the initialisation, tracking the top-k spectrum.
+    fn run_at<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        probe: &NetworkProblem<CpuF64>,
+        minibatch: &NetworkProblem<CpuF64>,
+        p: &NetworkProblem<B>,
+        (eta, batch): (f64, usize),
+        device: &B::Device,
+    ) -> Result<SharpRun, ExperimentError> {
+        let o = self;
+        let (n, d) = (ctx.train.len(), super::params_of(&o.layers));
+        let spec = TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 5);
+        let steps_per_epoch = spec.steps_per_epoch(n, batch);
+        let mut tracker = Tracker {
+            probe: probe.clone(),
+            minibatch: minibatch.clone(),
+            every: ((steps_per_epoch / o.probes_per_epoch as f64).round() as usize).max(1),
+            steps_per_epoch,
+            eta,
+            k: o.k,
+            lanczos_steps: o.lanczos_steps,
+            seed: ctx.seed,
+            points: Vec::new(),
+        };
+        let mut theta = p.model.init::<B>(ctx.seed, device);
+        run_shown(
+            p,
+            &mut theta,
+            &spec,
+            spec.steps(n, batch)?,
+            &mut tracker,
+            &ctx.bar,
+            format!("eta {eta}, S {batch}"),
+        )?; // a divergence is recorded by the grid with (eta, S)
+        let run = summarise(eta, batch, tracker.points, o.k, d);
+        if !ctx.quiet {
+            ctx.bar.suspend(|| eprintln!("eta = {eta}, S = {batch}: lambda_max peak {:.3} at epoch {:.2}, final {:.3}, max eta*lambda_max {:.3}, step share in top-{} {:.3} (random {:.1e})", run.peak_lambda_max, run.peak_epoch, run.final_lambda_max, run.max_eta_lambda_max, o.k, run.mean_step_share, run.random_share));
+        }
+        Ok(run)
+    }
+}
+
 impl super::Experiment for SharpestOptions {
     const NAME: &'static str = "sharpest";
-    type Report = Vec<SharpRun>;
+    type Report = Grid<SharpRun>;
 
     fn run<B: AutodiffBackend>(
         &self,
@@ -165,49 +210,22 @@ impl super::Experiment for SharpestOptions {
         super::check_top_k(o.k, o.lanczos_steps, d)?;
         let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
         let cpu = Default::default();
-        let n = ctx.train.len();
-        let mut runs = Vec::new();
+        let mut runs = Grid::default();
         for &batch in &o.batches {
             let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
             let minibatch =
                 NetworkProblem::<CpuF64>::new(model.clone(), &ctx.train, batch, mode, 0.0, &cpu)?;
             let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
             for &eta in &o.etas {
-                let spec = TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 5);
-                let steps_per_epoch = spec.steps_per_epoch(n, batch);
-                let mut tracker = Tracker {
-                    probe: probe.clone(),
-                    minibatch: minibatch.clone(),
-                    every: ((steps_per_epoch / o.probes_per_epoch as f64).round() as usize).max(1),
-                    steps_per_epoch,
-                    eta,
-                    k: o.k,
-                    lanczos_steps: o.lanczos_steps,
-                    seed: ctx.seed,
-                    points: Vec::new(),
-                };
-                let mut theta = model.init::<B>(ctx.seed, device);
-                run_shown(
-                    &p,
-                    &mut theta,
-                    &spec,
-                    spec.steps(n, batch)?,
-                    &mut tracker,
-                    &ctx.bar,
-                    format!("eta {eta}, S {batch}"),
-                )
-                .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-                let run = summarise(eta, batch, tracker.points, o.k, d);
-                if !ctx.quiet {
-                    ctx.bar.suspend(|| eprintln!("eta = {eta}, S = {batch}: lambda_max peak {:.3} at epoch {:.2}, final {:.3}, max eta*lambda_max {:.3}, step share in top-{} {:.3} (random {:.1e})", run.peak_lambda_max, run.peak_epoch, run.final_lambda_max, run.max_eta_lambda_max, o.k, run.mean_step_share, run.random_share));
-                }
-                runs.push(run);
+                let run = o.run_at::<B>(ctx, &probe, &minibatch, &p, (eta, batch), device);
+                runs.push(eta, batch, run)?;
             }
         }
-        Ok(runs)
+        runs.finished()
     }
 
-    fn write(&self, runs: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+    fn write(&self, grid: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let runs = &grid.points;
         let rows: Vec<Vec<String>> = runs
             .iter()
             .flat_map(|r| {
@@ -240,8 +258,10 @@ impl super::Experiment for SharpestOptions {
             &rows,
         )?;
         let summary = SharpestSummary::of(runs);
-        ctx.outputs()
-            .json("sharpest.json", &serde_json::json!({ "summary": summary, "runs": runs }))?;
+        ctx.outputs().json(
+            "sharpest.json",
+            &serde_json::json!({ "summary": summary, "runs": runs, "diverged": grid.diverged }),
+        )?;
         let panel = |title: &str, y: &str, f: fn(&SharpPoint) -> f64, log_y: bool| plot::Figure {
             title: title.into(),
             x_label: "epoch".into(),

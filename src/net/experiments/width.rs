@@ -5,6 +5,7 @@
 
 use super::context::NetContext;
 use super::error::ExperimentError;
+use super::grid::Grid;
 use crate::net::probes::{hessian_stats, lambda_max};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
 use crate::output::plot;
@@ -79,9 +80,77 @@ impl WidthTrends {
     }
 }
 
+impl WidthOptions {
+    /// Trains the run at `(eta, batch)` and measures its minimum's width on the probe set.
+    fn point<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        model: &Model,
+        probe: &NetworkProblem<CpuF64>,
+        eta: f64,
+        batch: usize,
+        device: &B::Device,
+    ) -> Result<WidthPoint, ExperimentError> {
+        let o = self;
+        let n = ctx.train.len();
+        let p = NetworkProblem::<B>::new(
+            model.clone(),
+            &ctx.train,
+            batch,
+            NoiseMode::Minibatch(Sampling::WithoutReplacement),
+            0.0,
+            device,
+        )?;
+        let mut theta = model.init::<B>(ctx.seed, device);
+        let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
+        let steps = spec.steps(n, batch)?;
+        let mut curve = crate::net::train::LearningCurve {
+            model: model.clone(),
+            test: crate::net::train::EvalSet::new(model, &ctx.test, &ctx.train, device),
+            marks: crate::net::train::end_marks(steps, spec.steps_per_epoch(n, batch)),
+            records: Vec::new(),
+        };
+        crate::net::train::run_shown(
+            &p,
+            &mut theta,
+            &spec,
+            steps,
+            &mut curve,
+            &ctx.bar,
+            format!("eta {eta}, S {batch}"),
+        )?; // a divergence is recorded by the grid with (eta, S)
+        let last = *curve.records.last().ok_or_else(|| {
+            ExperimentError::Invalid(format!(
+                "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
+                o.epochs
+            ))
+        })?;
+        let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
+        let lm = lambda_max(probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
+        let hs = hessian_stats(probe, &th64, o.probes, 1e-5, ctx.seed);
+        if !ctx.quiet {
+            ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
+        }
+        Ok(WidthPoint {
+            eta,
+            batch,
+            eta_over_s: eta / batch as f64,
+            lambda_max: lm.lambda,
+            lambda_max_residual: lm.residual,
+            frobenius: hs.frobenius.value,
+            frobenius_se: hs.frobenius.se,
+            trace: hs.trace.value,
+            trace_se: hs.trace.se,
+            test_accuracy: last.test_accuracy,
+            train_loss: last.train_loss,
+            relu_flips: hs.relu_flips + lm.relu_flips,
+        })
+    }
+}
+
 impl super::Experiment for WidthOptions {
     const NAME: &'static str = "width";
-    type Report = Vec<WidthPoint>;
+    type Report = Grid<WidthPoint>;
 
     fn run<B: AutodiffBackend>(
         &self,
@@ -91,69 +160,17 @@ impl super::Experiment for WidthOptions {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?.with_batch_norm(o.batch_norm));
         let (_, probe) = super::probe_set(&model, &ctx.train, o.probe_n, ctx.seed)?;
-        let mut points = Vec::new();
+        let mut grid = Grid::default();
         for &batch in &o.batches {
             for &eta in &o.etas {
-                let n = ctx.train.len();
-                let p = NetworkProblem::<B>::new(
-                    model.clone(),
-                    &ctx.train,
-                    batch,
-                    NoiseMode::Minibatch(Sampling::WithoutReplacement),
-                    0.0,
-                    device,
-                )?;
-                let mut theta = model.init::<B>(ctx.seed, device);
-                let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
-                let steps = spec.steps(n, batch)?;
-                let mut curve = crate::net::train::LearningCurve {
-                    model: model.clone(),
-                    test: crate::net::train::EvalSet::new(&model, &ctx.test, &ctx.train, device),
-                    marks: crate::net::train::end_marks(steps, spec.steps_per_epoch(n, batch)),
-                    records: Vec::new(),
-                };
-                crate::net::train::run_shown(
-                    &p,
-                    &mut theta,
-                    &spec,
-                    steps,
-                    &mut curve,
-                    &ctx.bar,
-                    format!("eta {eta}, S {batch}"),
-                )
-                .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-                let last = *curve.records.last().ok_or_else(|| {
-                    ExperimentError::Invalid(format!(
-                        "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
-                        o.epochs
-                    ))
-                })?;
-                let th64 = Params::<CpuF64>::from_vec(&theta.to_vec(), &Default::default());
-                let lm = lambda_max(&probe, &th64, 1e-5, 60, 1e-3, ctx.seed);
-                let hs = hessian_stats(&probe, &th64, o.probes, 1e-5, ctx.seed);
-                if !ctx.quiet {
-                    ctx.bar.suspend(|| eprintln!("eta = {eta:.4}, S = {batch:>4} (eta/S = {:.2e}): lambda_max = {:.3} ± {:.2}, |H|_F = {:.3} ± {:.2}, test acc = {:.4}", eta / batch as f64, lm.lambda, lm.residual, hs.frobenius.value, hs.frobenius.se, last.test_accuracy));
-                }
-                points.push(WidthPoint {
-                    eta,
-                    batch,
-                    eta_over_s: eta / batch as f64,
-                    lambda_max: lm.lambda,
-                    lambda_max_residual: lm.residual,
-                    frobenius: hs.frobenius.value,
-                    frobenius_se: hs.frobenius.se,
-                    trace: hs.trace.value,
-                    trace_se: hs.trace.se,
-                    test_accuracy: last.test_accuracy,
-                    train_loss: last.train_loss,
-                    relu_flips: hs.relu_flips + lm.relu_flips,
-                });
+                grid.push(eta, batch, self.point::<B>(ctx, &model, &probe, eta, batch, device))?;
             }
         }
-        Ok(points)
+        grid.finished()
     }
 
-    fn write(&self, points: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+    fn write(&self, grid: &Self::Report, ctx: &NetContext) -> Result<(), ExperimentError> {
+        let points = &grid.points;
         let rows: Vec<Vec<String>> = points
             .iter()
             .map(|p| {
@@ -195,7 +212,7 @@ impl super::Experiment for WidthOptions {
         let trends = WidthTrends::of(points);
         ctx.outputs().json(
             "width.json",
-            &serde_json::json!({ "points": points, "rank_correlation_with_eta_over_s": trends }),
+            &serde_json::json!({ "points": points, "diverged": grid.diverged, "rank_correlation_with_eta_over_s": trends }),
         )?;
         let mut batches: Vec<usize> = points.iter().map(|p| p.batch).collect();
         batches.dedup();
