@@ -103,6 +103,10 @@ fn number(result: &Value, pointer: &str) -> Result<f64, String> {
 }
 
 fn g(x: f64) -> String {
+    if x.abs() == f64::MAX {
+        // The JSON stand-in for an infinite statistic (e.g. Spearman's t at |rho| = 1).
+        return if x < 0.0 { "-inf".into() } else { "inf".into() };
+    }
     if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) {
         format!("{x:.3e}")
     } else {
@@ -316,6 +320,22 @@ mod tests {
         assert!(evaluate(&c, &json!({ "v": 32.0 })).is_err());
         assert!(evaluate(&c, &json!({ "v": 32.0, "b": "x" })).is_err());
         assert_eq!(evaluate(&c, &json!({ "v": 32.0, "b": 64.0 })).unwrap().outcome, Outcome::Holds);
+    }
+
+    /// The width and sharpest claims test Spearman's t < -2: a perfectly monotone trend
+    /// (t = -inf, written as -f64::MAX) holds, where its null used to leave the claim undecided.
+    #[test]
+    fn a_perfect_rank_correlation_decides_its_claim() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let perfect = crate::stats::rank_correlation(&a, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+        let r = json!({ "trend": perfect });
+        let mut c = cond(Op::Below, -2.0, 0.0);
+        c.value = "/trend/t".into();
+        c.error = None;
+        let e = evaluate(&c, &r).unwrap();
+        assert_eq!((e.outcome, e.shown.as_str()), (Outcome::Holds, "-inf < -2.0000"));
+        c.op = Op::Above;
+        assert_eq!(evaluate(&c, &r).unwrap().outcome, Outcome::Fails);
     }
 
     #[test]

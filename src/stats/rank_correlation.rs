@@ -4,7 +4,15 @@
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct RankCorrelation {
     pub rho: f64,
+    /// Infinite when |rho| = 1 (a perfectly monotone series), and written to JSON as the largest
+    /// finite number of its sign: JSON has no infinity, and the null it would get instead reads
+    /// as a quantity the run did not reach (an undecided claim) rather than the strongest trend.
+    #[serde(serialize_with = "infinity_as_largest_finite")]
     pub t: f64,
+}
+
+fn infinity_as_largest_finite<S: serde::Serializer>(t: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if t.is_infinite() { f64::MAX.copysign(*t) } else { *t })
 }
 
 /// `+0.900 (t = +3.58)`, or `undefined (fewer than 3 points)` for the NaN of a short series, so
@@ -66,5 +74,19 @@ mod tests {
             rank_correlation(&a[..2], &a[..2]).to_string(),
             "undefined (fewer than 3 points)"
         );
+    }
+
+    /// A perfectly monotone series has t = -inf, which JSON gets as -f64::MAX (not null, which
+    /// would read as "not reached"); a short series' NaN stays null.
+    #[test]
+    fn a_perfect_trend_is_written_as_the_largest_finite_t() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let r = rank_correlation(&a, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+        assert_eq!((r.rho, r.t), (-1.0, f64::NEG_INFINITY));
+        let json = serde_json::to_value(r).unwrap();
+        assert_eq!(json["t"].as_f64(), Some(-f64::MAX));
+        assert_eq!(json["rho"].as_f64(), Some(-1.0));
+        let short = serde_json::to_value(rank_correlation(&a[..2], &a[..2])).unwrap();
+        assert!(short["t"].is_null() && short["rho"].is_null());
     }
 }
