@@ -20,7 +20,7 @@ pub fn train_curve<B: AutodiffBackend>(
     Ok(train_run::<B>(ctx, model, spec, batch, mode, device)?.0)
 }
 
-/// [`train_curve`], also returning the trained parameters.
+/// [`train_curve`], also returning the trained parameters; a divergence names `(eta, S)`.
 pub fn train_run<B: AutodiffBackend>(
     ctx: &NetContext,
     model: &Model,
@@ -29,13 +29,31 @@ pub fn train_run<B: AutodiffBackend>(
     mode: NoiseMode,
     device: &B::Device,
 ) -> Result<(Vec<EpochRecord>, Params<B>), ExperimentError> {
+    let (eta, marks) = (spec.eta, crate::net::train::epoch_marks);
+    train_marked::<B>(ctx, model, spec, batch, mode, marks, device)
+        .map_err(|e| e.at(format!("eta = {eta}, S = {batch}")))
+}
+
+/// Trains from the context's initialisation, evaluating at `marks(steps, steps_per_epoch)`
+/// (e.g. [`epoch_marks`](crate::net::train::epoch_marks) or
+/// [`end_marks`](crate::net::train::end_marks)); returns the records and the trained parameters.
+/// A divergence comes back without context, for a caller that records it itself.
+pub fn train_marked<B: AutodiffBackend>(
+    ctx: &NetContext,
+    model: &Model,
+    spec: TrainSpec,
+    batch: usize,
+    mode: NoiseMode,
+    marks: fn(usize, f64) -> Vec<(usize, f64)>,
+    device: &B::Device,
+) -> Result<(Vec<EpochRecord>, Params<B>), ExperimentError> {
     let (eta, n) = (spec.eta, ctx.train.len());
     let p = NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, 0.0, device)?;
     let steps = spec.steps(n, batch)?;
     let mut curve = LearningCurve {
         model: model.clone(),
         test: EvalSet::new(model, &ctx.test, &ctx.train, device),
-        marks: crate::net::train::epoch_marks(steps, spec.steps_per_epoch(n, batch)),
+        marks: marks(steps, spec.steps_per_epoch(n, batch)),
         records: Vec::new(),
     };
     let mut theta = model.init::<B>(ctx.seed, device);
@@ -47,8 +65,7 @@ pub fn train_run<B: AutodiffBackend>(
         &mut curve,
         &ctx.bar,
         format!("eta {eta}, S {batch}"),
-    )
-    .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
+    )?;
     Ok((curve.records, theta))
 }
 

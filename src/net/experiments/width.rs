@@ -4,6 +4,7 @@
 //! with its standard error) and the test accuracy.
 
 use super::context::NetContext;
+use super::curve::train_marked;
 use super::error::ExperimentError;
 use super::grid::Grid;
 use crate::net::probes::{hessian_stats, lambda_max};
@@ -92,34 +93,12 @@ impl WidthOptions {
         device: &B::Device,
     ) -> Result<WidthPoint, ExperimentError> {
         let o = self;
-        let n = ctx.train.len();
-        let p = NetworkProblem::<B>::new(
-            model.clone(),
-            &ctx.train,
-            batch,
-            NoiseMode::Minibatch(Sampling::WithoutReplacement),
-            0.0,
-            device,
-        )?;
-        let mut theta = model.init::<B>(ctx.seed, device);
         let spec = crate::net::train::TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed + 3);
-        let steps = spec.steps(n, batch)?;
-        let mut curve = crate::net::train::LearningCurve {
-            model: model.clone(),
-            test: crate::net::train::EvalSet::new(model, &ctx.test, &ctx.train, device),
-            marks: crate::net::train::end_marks(steps, spec.steps_per_epoch(n, batch)),
-            records: Vec::new(),
-        };
-        crate::net::train::run_shown(
-            &p,
-            &mut theta,
-            &spec,
-            steps,
-            &mut curve,
-            &ctx.bar,
-            format!("eta {eta}, S {batch}"),
-        )?; // a divergence is recorded by the grid with (eta, S)
-        let last = *curve.records.last().ok_or_else(|| {
+        let mode = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+        let marks = crate::net::train::end_marks;
+        // a divergence is recorded by the grid with (eta, S)
+        let (records, theta) = train_marked::<B>(ctx, model, spec, batch, mode, marks, device)?;
+        let last = *records.last().ok_or_else(|| {
             ExperimentError::Invalid(format!(
                 "invalid --epochs = {}: valid is long enough for one evaluation (> 0)",
                 o.epochs
