@@ -274,6 +274,9 @@ pub fn run(cmd: NetCommand, quiet: bool) -> Result<(), CliError> {
                     p.eta, p.batch, p.eta_lambda_max, p.excess_loss, p.excess_se, p.ratio_to_h, p.ratio_to_c, p.exact_lower, p.exact_upper, p.z_exact_bounds, exact, z, p.fdr_residual, p.fdr_se
                 );
             }
+            for d in &r.diverged {
+                outln!("{d}; not in the table");
+            }
             if let Some(why) = &r.exact_unavailable {
                 outln!("no exact value from a dense quadratic model: {why}; the bounds use Tr(C) and lambda_max only");
             }

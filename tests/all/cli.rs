@@ -936,7 +936,7 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
                 "--test-n",
                 "50",
                 "--epochs",
-                "2",
+                "6",
                 "--etas",
                 "0.01",
                 "--batches",
@@ -1655,6 +1655,9 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net svag --eta 0", 2, "--eta"),
     ("net gaussian-vs-sgd --eta=-0.1", 2, "--eta"),
     ("net ou-law --l2=-1", 2, "--l2"),
+    // runs too short for the excess loss's 10 batch means (at S = 16, N = 100: a quarter epoch is
+    // 2 steps, 6 epochs are 38 steps, 20 of them from step 19, so 10 loss records)
+    ("net ou-law --n 100 --batches 16 --epochs 1", 2, "invalid --epochs = 1: valid range is >= 6 at S = 16, N = 100"),
     ("net ou-law --probes 0", 2, "--probes"),
     ("net batch-size --momenta 1.5", 2, "--momenta"),
     ("net batch-size --ns 5000", 2, "--ns = 5000"),
@@ -1680,10 +1683,16 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
 #[test]
 fn a_diverged_grid_run_is_recorded_and_the_finished_runs_are_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let small = "--n 100 --test-n 50 --layers 784,8,10 --batches 16 --epochs 1 --probe-n 20";
+    let small = "--n 100 --test-n 50 --layers 784,8,10 --batches 16";
     for (cmd, file, key, extra) in [
-        ("width", "width.json", "points", "--probes 2"),
-        ("sharpest", "sharpest.json", "runs", "--k 2 --lanczos-steps 4 --probes-per-epoch 1"),
+        ("width", "width.json", "points", "--epochs 1 --probes 2 --probe-n 20"),
+        (
+            "sharpest",
+            "sharpest.json",
+            "runs",
+            "--epochs 1 --k 2 --lanczos-steps 4 --probes-per-epoch 1 --probe-n 20",
+        ),
+        ("ou-law", "ou_law.json", "points", "--epochs 6 --probes 2 --polish-steps 20"),
     ] {
         let out = dir.path().join(cmd);
         let line =

@@ -15,6 +15,13 @@ pub struct DivergedRun {
     pub why: String,
 }
 
+impl std::fmt::Display for DivergedRun {
+    /// `eta = 0.5, S = 16: diverged (diverged at step 3 (non-finite parameters))`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "eta = {}, S = {}: diverged ({})", self.eta, self.batch, self.why)
+    }
+}
+
 /// The finished points, in grid order, and the runs that diverged.
 #[derive(Debug, Clone, Serialize)]
 pub struct Grid<P> {
@@ -60,9 +67,7 @@ impl<P> Grid<P> {
 
     /// One line per diverged run, for the command's summary.
     pub fn diverged_lines(&self) -> impl Iterator<Item = String> + '_ {
-        self.diverged.iter().map(|d| {
-            format!("eta = {}, S = {}: diverged ({}); not in the fit", d.eta, d.batch, d.why)
-        })
+        self.diverged.iter().map(|d| format!("{d}; not in the fit"))
     }
 }
 

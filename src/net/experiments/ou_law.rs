@@ -6,10 +6,13 @@
 //! (batch means over time), and compared with `eta f/4 Tr(H)` and `eta f/4 Tr(C)` at θ*
 //! (f = (N-S)/(S(N-1)), batches without replacement). Reports the ratios, Yaida's FDR residual of
 //! the SGD run, Tr(C)/Tr(H) (whether C ≈ H held) and eta lambda_max (>= 2: past the quadratic
-//! stability limit, where the GD reference itself is unstable and the comparison is void).
+//! stability limit, where the GD reference itself is unstable and the comparison is void). A run
+//! that diverges (SGD, or its GD reference) is listed under `diverged` and the grid goes on; runs
+//! too short for the batch means are refused before anything is trained.
 
 use super::context::NetContext;
 use super::error::ExperimentError;
+use super::grid::{DivergedRun, Grid};
 use crate::net::probes::{gradient_noise, hessian_stats, lambda_max, Fdr};
 use crate::net::train::{run_shown, TrainError, TrainSpec};
 use crate::net::{Architecture, CpuF64, Model, NetworkProblem, NoiseMode, Params};
@@ -91,6 +94,60 @@ pub struct OuLawReport {
     /// Why no dense quadratic model (and so no exact value) was available, if none was.
     pub exact_unavailable: Option<String>,
     pub points: Vec<OuLawPoint>,
+    /// The (eta, S) runs that diverged (SGD, or its noise-free GD reference), with why.
+    pub diverged: Vec<DivergedRun>,
+}
+
+/// What every (eta, S) run needs of the minimum θ*: the point, its curvature and noise, and the
+/// dense quadratic model there (or why there is none).
+struct AtMinimum {
+    star: Vec<f64>,
+    lambda_max: f64,
+    trace_h: f64,
+    trace_c: f64,
+    local: Result<crate::net::local_quadratic::LocalQuadratic, String>,
+}
+
+/// The batch means of the excess loss over the second half of each run.
+const EXCESS_BATCHES: usize = 10;
+
+/// The steps of one (eta, S) run and where its observers look: the loss every `every` steps (a
+/// quarter epoch) and Yaida's FDR every `fdr_every` steps (an epoch), both from `half` to `steps`.
+struct RunShape {
+    steps: usize,
+    half: usize,
+    every: usize,
+    fdr_every: usize,
+}
+
+impl RunShape {
+    fn of(epochs: f64, n: usize, batch: usize) -> Self {
+        let steps_per_epoch = (n as f64 / batch as f64).max(1.0);
+        let steps = (epochs * steps_per_epoch).round() as usize;
+        Self {
+            steps,
+            half: steps / 2,
+            every: ((steps_per_epoch / 4.0).round() as usize).max(1),
+            fdr_every: (steps_per_epoch.round() as usize).max(2),
+        }
+    }
+    /// The losses recorded from `half` to `steps` (both included).
+    fn loss_records(&self) -> usize {
+        (self.steps - self.half) / self.every + 1
+    }
+    /// The FDR's samples: a gradient at each of its steps before `steps`, paired with the next.
+    fn fdr_samples(&self) -> usize {
+        if self.steps > self.half {
+            (self.steps - 1 - self.half) / self.fdr_every + 1
+        } else {
+            0
+        }
+    }
+    /// Long enough for an excess loss with an error bar (a loss record per batch mean) and an
+    /// FDR residual with one (two samples).
+    fn long_enough(&self) -> bool {
+        self.loss_records() >= EXCESS_BATCHES && self.fdr_samples() >= 2
+    }
 }
 
 /// The momentum of the heavy-ball GD that polishes the warm-up's end into θ*.
@@ -100,6 +157,129 @@ const POLISH_HALVINGS: usize = 6;
 
 fn to_f64(theta: &[f64]) -> Params<CpuF64> {
     Params::from_vec(theta, &Default::default())
+}
+
+impl OuLawOptions {
+    /// Refuses, before anything is trained, runs too short for an excess loss and an FDR residual
+    /// with error bars, naming the least whole number of epochs that is long enough.
+    fn check_epochs(&self, n: usize) -> Result<(), ExperimentError> {
+        for &batch in &self.batches {
+            let shape = RunShape::of(self.epochs, n, batch);
+            if !shape.long_enough() {
+                let least = (1..=100_000)
+                    .find(|&e| RunShape::of(f64::from(e), n, batch).long_enough())
+                    .unwrap_or(100_000);
+                return Err(ExperimentError::Invalid(format!(
+                    "invalid --epochs = {}: valid range is >= {least} at S = {batch}, N = {n}, where the second half of each run gives the {EXCESS_BATCHES} loss records of the excess loss's batch means and 2 FDR samples ({} gives {} and {})",
+                    self.epochs,
+                    self.epochs,
+                    shape.loss_records(),
+                    shape.fdr_samples()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// SGD from θ* at `(eta, batch)` and, from the same point with the same eta and steps, the
+    /// noise-free full-batch GD reference; the excess loss is their paired difference over the
+    /// second half of the run, against the predictions from θ*'s Tr(H), Tr(C) and λ_max.
+    fn point<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        model: &Model,
+        at: &AtMinimum,
+        eta: f64,
+        batch: usize,
+        device: &B::Device,
+    ) -> Result<OuLawPoint, ExperimentError> {
+        let o = self;
+        let n = ctx.train.len();
+        let mk = |batch: usize, mode: NoiseMode| {
+            NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
+        };
+        let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+        let RunShape { steps, half, every, fdr_every } = RunShape::of(o.epochs, n, batch);
+        let mut obs = (Series::new(half, every), Fdr::new(p.clone(), half, fdr_every, eta, 0.0));
+        let mut th = Params::<B>::from_vec(&at.star, device);
+        let spec =
+            TrainSpec::sgd(eta, 0.0, o.epochs, ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits());
+        let message = format!("SGD eta {eta}, S {batch}");
+        // a divergence is recorded by the grid with (eta, S)
+        run_shown(&p, &mut th, &spec, steps, &mut obs, &ctx.bar, message)?;
+        // The noise-free reference: full-batch GD, same eta, same steps, same start.
+        let mut reference = Series::new(half, every);
+        let mut th_gd = Params::<B>::from_vec(&at.star, device);
+        let message = format!("GD reference eta {eta}");
+        let full = mk(n, NoiseMode::FullBatch)?;
+        run_shown(&full, &mut th_gd, &spec, steps, &mut reference, &ctx.bar, message).map_err(
+            |e| match ExperimentError::from(e) {
+                ExperimentError::Diverged(m) => ExperimentError::Diverged(format!(
+                    "the noise-free GD reference {m}; eta lambda_max = {:.3} at θ*",
+                    eta * at.lambda_max
+                )),
+                other => other,
+            },
+        )?;
+        let diff: Vec<f64> =
+            obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect();
+        let est = batch_means(&diff, EXCESS_BATCHES);
+        let tau = match est.method {
+            crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
+            _ => f64::NAN,
+        };
+        let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)?;
+        let (ph, pc) = (eta * f / 4.0 * at.trace_h, eta * f / 4.0 * at.trace_c);
+        let excess = est.value;
+        let fdr = obs.1.result();
+        let (exact_lower, exact_upper) = (
+            pc,
+            if eta * at.lambda_max < 2.0 {
+                pc / (1.0 - eta * at.lambda_max / 2.0)
+            } else {
+                f64::INFINITY
+            },
+        );
+        let z_exact_bounds = if excess < exact_lower {
+            (excess - exact_lower) / est.se
+        } else if excess > exact_upper {
+            (excess - exact_upper) / est.se
+        } else {
+            0.0
+        };
+        let regime = crate::net::local_quadratic::Regime {
+            eta,
+            batch,
+            sampling: Sampling::WithoutReplacement,
+            momentum: 0.0,
+        };
+        let exact = at
+            .local
+            .as_ref()
+            .ok()
+            .and_then(|q| q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok())
+            .map(|p| p.value());
+        Ok(OuLawPoint {
+            eta,
+            batch,
+            f,
+            excess_loss: excess,
+            excess_se: est.se,
+            tau_int: tau,
+            predicted_from_h: ph,
+            predicted_from_c: pc,
+            ratio_to_h: excess / ph,
+            ratio_to_c: excess / pc,
+            fdr_residual: fdr.residual.value,
+            fdr_se: fdr.residual.se,
+            eta_lambda_max: eta * at.lambda_max,
+            exact_lower,
+            exact_upper,
+            z_exact_bounds,
+            exact,
+            z_exact: exact.map(|e| (excess - e) / est.se),
+        })
+    }
 }
 
 impl super::Experiment for OuLawOptions {
@@ -114,6 +294,7 @@ impl super::Experiment for OuLawOptions {
         let o = self;
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let n = ctx.train.len();
+        o.check_epochs(n)?;
         let mk = |batch: usize, mode: NoiseMode| {
             NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
         };
@@ -192,114 +373,21 @@ impl super::Experiment for OuLawOptions {
             ))
         };
 
-        // 3. SGD from θ* at each (eta, S).
-        let mut points = Vec::new();
+        // 3. SGD from θ* at each (eta, S); a diverged run is recorded and the grid goes on.
+        let at = AtMinimum {
+            star,
+            lambda_max: lm.lambda,
+            trace_h: hs.trace.value,
+            trace_c: noise.trace_c,
+            local,
+        };
+        let mut grid = Grid::default();
         for &batch in &o.batches {
             for &eta in &o.etas {
-                let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
-                let steps_per_epoch = (n as f64 / batch as f64).max(1.0);
-                let steps = (o.epochs * steps_per_epoch).round() as usize;
-                let half = steps / 2;
-                let every = ((steps_per_epoch / 4.0).round() as usize).max(1);
-                let mut obs = (
-                    Series::new(half, every),
-                    Fdr::new(p.clone(), half, (steps_per_epoch.round() as usize).max(2), eta, 0.0),
-                );
-                let mut th = Params::<B>::from_vec(&star, device);
-                let spec = TrainSpec::sgd(
-                    eta,
-                    0.0,
-                    o.epochs,
-                    ctx.seed ^ (batch as u64) << 20 ^ eta.to_bits(),
-                );
-                run_shown(
-                    &p,
-                    &mut th,
-                    &spec,
-                    steps,
-                    &mut obs,
-                    &ctx.bar,
-                    format!("SGD eta {eta}, S {batch}"),
-                )
-                .map_err(|e| ExperimentError::from(e).at(format!("eta = {eta}, S = {batch}")))?;
-                // The noise-free reference: full-batch GD, same eta, same steps, same start.
-                let mut reference = Series::new(half, every);
-                let mut th_gd = Params::<B>::from_vec(&star, device);
-                let gd_ok = run_shown(
-                    &mk(n, NoiseMode::FullBatch)?,
-                    &mut th_gd,
-                    &spec,
-                    steps,
-                    &mut reference,
-                    &ctx.bar,
-                    format!("GD reference eta {eta}"),
-                )
-                .is_ok()
-                    && reference.values.len() == obs.0.values.len();
-                let diff: Vec<f64> = if gd_ok {
-                    obs.0.values.iter().zip(&reference.values).map(|(a, b)| a - b).collect()
-                } else {
-                    vec![f64::NAN; obs.0.values.len()]
-                };
-                let est = batch_means(&diff, 10);
-                let tau = match est.method {
-                    crate::stats::Method::BatchMeans { tau_int, .. } => tau_int,
-                    _ => f64::NAN,
-                };
-                let f = crate::theory::noise_factor(batch, Some(n), Sampling::WithoutReplacement)?;
-                let (ph, pc) = (eta * f / 4.0 * hs.trace.value, eta * f / 4.0 * noise.trace_c);
-                let excess = est.value;
-                let fdr = obs.1.result();
-                let (exact_lower, exact_upper) = (
-                    pc,
-                    if eta * lm.lambda < 2.0 {
-                        pc / (1.0 - eta * lm.lambda / 2.0)
-                    } else {
-                        f64::INFINITY
-                    },
-                );
-                let z_exact_bounds = if excess < exact_lower {
-                    (excess - exact_lower) / est.se
-                } else if excess > exact_upper {
-                    (excess - exact_upper) / est.se
-                } else {
-                    0.0
-                };
-                let regime = crate::net::local_quadratic::Regime {
-                    eta,
-                    batch,
-                    sampling: Sampling::WithoutReplacement,
-                    momentum: 0.0,
-                };
-                let exact = local
-                    .as_ref()
-                    .ok()
-                    .and_then(|q| {
-                        q.predict(crate::net::local_quadratic::Formula::Exact, &regime).ok()
-                    })
-                    .map(|p| p.value());
-                points.push(OuLawPoint {
-                    eta,
-                    batch,
-                    f,
-                    excess_loss: excess,
-                    excess_se: est.se,
-                    tau_int: tau,
-                    predicted_from_h: ph,
-                    predicted_from_c: pc,
-                    ratio_to_h: excess / ph,
-                    ratio_to_c: excess / pc,
-                    fdr_residual: fdr.residual.value,
-                    fdr_se: fdr.residual.se,
-                    eta_lambda_max: eta * lm.lambda,
-                    exact_lower,
-                    exact_upper,
-                    z_exact_bounds,
-                    exact,
-                    z_exact: exact.map(|e| (excess - e) / est.se),
-                });
+                grid.push(eta, batch, o.point::<B>(ctx, &model, &at, eta, batch, device))?;
             }
         }
+        let Grid { points, diverged } = grid.finished()?;
         let report = OuLawReport {
             n,
             params: model.arch.n_params(),
@@ -313,8 +401,9 @@ impl super::Experiment for OuLawOptions {
             trace_c: noise.trace_c,
             c_over_h: noise.trace_c / hs.trace.value,
             relu_flips: hs.relu_flips,
-            exact_unavailable: local.err(),
+            exact_unavailable: at.local.err(),
             points,
+            diverged,
         };
         Ok(report)
     }
