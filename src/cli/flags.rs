@@ -58,6 +58,12 @@ pub fn paths(s: &str) -> Result<usize, String> {
     whole_at_least(s, 2, crate::error::TWO_PATHS)
 }
 
+/// A number of Hutchinson probes >= 2: the trace estimate carries a standard error over probes,
+/// and one probe has none.
+pub fn probes(s: &str) -> Result<usize, String> {
+    whole_at_least(s, 2, "a standard error over probes needs two of them")
+}
+
 /// The ratio k >= 2 between the runs an experiment compares (k eta and k S against eta and S):
 /// at k = 1 they are one run, and the comparison could not fail.
 pub fn factor(s: &str) -> Result<usize, String> {

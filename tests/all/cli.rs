@@ -1076,7 +1076,7 @@ fn network_experiments_run_at_tiny_sizes_and_write_results() {
                 "--momenta",
                 "0.5",
                 "--seeds",
-                "1",
+                "2",
                 "--layers",
                 "784,4,10",
                 "--out",
@@ -1655,6 +1655,11 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("net svag --eta 0", 2, "--eta"),
     ("net gaussian-vs-sgd --eta=-0.1", 2, "--eta"),
     ("net ou-law --l2=-1", 2, "--l2"),
+    // one probe or one seed leaves an estimate without its standard error (printed as "± NaN")
+    ("net ou-law --probes 1", 2, "'--probes <PROBES>': valid range is >= 2 (a standard error over probes"),
+    ("net width --probes 1", 2, "'--probes <PROBES>': valid range is >= 2 (a standard error over probes"),
+    ("net gaussian-vs-sgd --seeds 1", 2, "'--seeds <SEEDS>': valid range is >= 2 (a standard error over paths"),
+    ("net batch-size --seeds 1", 2, "'--seeds <SEEDS>': valid range is >= 2 (a standard error over paths"),
     // runs too short for the excess loss's 10 batch means (at S = 16, N = 100: a quarter epoch is
     // 2 steps, 6 epochs are 38 steps, 20 of them from step 19, so 10 loss records)
     ("net ou-law --n 100 --batches 16 --epochs 1", 2, "invalid --epochs = 1: valid range is >= 6 at S = 16, N = 100"),

@@ -43,8 +43,8 @@ pub struct BatchSizeOptions {
     /// Training epochs of each run.
     #[arg(long, default_value_t = 8.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
-    /// SGD streams (seeds) per setting.
-    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::at_least_one)]
+    /// SGD streams (seeds) per setting (at least 2, for the error bars).
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::flags::paths)]
     pub seeds: usize,
 }
 

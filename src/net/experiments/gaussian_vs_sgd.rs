@@ -29,8 +29,8 @@ pub struct GaussianVsSgdOptions {
     /// Training epochs of each run.
     #[arg(long, default_value_t = 15.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
-    /// SGD streams (seeds) per setting.
-    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::at_least_one)]
+    /// SGD streams (seeds) per setting (at least 2, for the error bars).
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::flags::paths)]
     pub seeds: usize,
 }
 

@@ -40,8 +40,8 @@ pub struct OuLawOptions {
     /// L2 penalty l2/2 |theta|^2 in the loss (a strict minimum for the quadratic model).
     #[arg(long, default_value_t = 1e-2, value_parser = crate::cli::flags::non_negative)]
     pub l2: f64,
-    /// Rademacher probes of the Hutchinson estimate of Tr(H).
-    #[arg(long, default_value_t = 30, value_parser = crate::cli::flags::at_least_one)]
+    /// Rademacher probes of the Hutchinson estimate of Tr(H) (at least 2, for its error bar).
+    #[arg(long, default_value_t = 30, value_parser = crate::cli::flags::probes)]
     pub probes: usize,
     /// Heavy-ball full-batch GD steps that polish the warm-up's end into the minimum theta*.
     #[arg(long, default_value_t = 1000)]

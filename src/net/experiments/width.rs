@@ -29,8 +29,8 @@ pub struct WidthOptions {
     /// Training epochs of each run.
     #[arg(long, default_value_t = 15.0, value_parser = crate::cli::flags::positive)]
     pub epochs: f64,
-    /// Rademacher probes of the Hutchinson estimate of Tr(H).
-    #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::at_least_one)]
+    /// Rademacher probes of the Hutchinson estimate of Tr(H) (at least 2, for its error bar).
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::flags::probes)]
     pub probes: usize,
     /// Examples used by the curvature probes (a stratified subset of the training set; all of
     /// it when smaller).
