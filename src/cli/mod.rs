@@ -44,6 +44,7 @@ struct Cli {
 enum Command {
     /// Run a validation suite (quick, full, net, net-full, net-mnist, or a suite file) and print a table of checks.
     Validate {
+        /// quick, full, net, net-full, net-mnist, or the path of a suite file (TOML).
         #[arg(long, default_value = "quick")]
         suite: String,
         /// Also write the results as JSON.
@@ -63,6 +64,7 @@ enum Command {
     },
     /// Print the exact theory for a problem file as JSON.
     Theory {
+        /// The problem file (TOML; examples in sims/, fields in the README).
         #[arg(long)]
         problem: PathBuf,
         /// Steps at which to give the exact mean loss from x0 (comma separated; default: the
@@ -75,15 +77,20 @@ enum Command {
     },
     /// Simulate a problem file and compare with its exact theory.
     Sim {
+        /// The problem file (TOML; examples in sims/, fields in the README).
         #[arg(long)]
         problem: PathBuf,
+        /// Independent paths, at least 2 (default: the file's simulation.paths, else 256).
         #[arg(long, value_parser = flags::paths)]
         paths: Option<usize>,
         /// Total steps (including the burn-in).
         #[arg(long, value_parser = flags::at_least_one)]
         steps: Option<usize>,
+        /// Steps before the stationary average starts (default: the file's, else long enough for
+        /// the slowest mode's transient to fall below 1e-9 of its start).
         #[arg(long)]
         burn_in: Option<usize>,
+        /// Seed of the paths' noise streams (default: the file's, else 0).
         #[arg(long)]
         seed: Option<u64>,
         /// sgd (em), heavy_ball, heun, lm or exact_ou.
@@ -92,6 +99,7 @@ enum Command {
         /// Steps at which to report the transient mean loss (comma separated).
         #[arg(long, value_delimiter = ',')]
         transient: Vec<usize>,
+        /// Also write the results as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
         /// Write results, CSV, a transient plot and a manifest into this folder.
@@ -109,12 +117,16 @@ enum Command {
         /// Scale factors (comma separated; default: S = S0 * 2^j up to N, plus two near the limit).
         #[arg(long, value_delimiter = ',', value_parser = flags::positive)]
         betas: Vec<f64>,
+        /// Independent paths per point, at least 2.
         #[arg(long, default_value_t = 128, value_parser = flags::paths)]
         paths: usize,
+        /// Steps of each path's time average, after the burn-in.
         #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
+        /// Seed of the paths' noise streams.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Output folder (CSV, JSON, figures, manifest).
         #[arg(long, default_value = "out/breakdown")]
         out: PathBuf,
     },
@@ -129,12 +141,16 @@ enum Command {
         /// Batch sizes (comma separated; default 1,4,16,64).
         #[arg(long, value_delimiter = ',', value_parser = flags::at_least_one)]
         batches: Vec<usize>,
+        /// Independent paths per point, at least 2.
         #[arg(long, default_value_t = 128, value_parser = flags::paths)]
         paths: usize,
+        /// Steps of each path's time average, after the burn-in.
         #[arg(long, default_value_t = 20_000, value_parser = flags::at_least_one)]
         window: usize,
+        /// Seed of the paths' noise streams.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Output folder (CSV, JSON, figures, manifest).
         #[arg(long, default_value = "out/law")]
         out: PathBuf,
     },
@@ -143,16 +159,22 @@ enum Command {
         /// A Gaussian-noise problem file (default: the embedded sims/weak_order.toml).
         #[arg(long)]
         problem: Option<PathBuf>,
+        /// The coarsest step size; each further level halves it.
         #[arg(long, default_value_t = 0.2, value_parser = flags::positive)]
         h0: f64,
+        /// Step sizes h0, h0/2, ..., at least 3 (the levels share their Brownian paths).
         #[arg(long, default_value_t = 5)]
         levels: usize,
+        /// The time T at which E[l(x_T)] is compared across levels.
         #[arg(long, default_value_t = 1.0, value_parser = flags::positive)]
         t_end: f64,
+        /// Independent paths, at least 2.
         #[arg(long, default_value_t = 40_000, value_parser = flags::paths)]
         paths: usize,
+        /// Seed of the paths' noise streams.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+        /// Output folder (CSV, JSON, figures, manifest).
         #[arg(long, default_value = "out/weak_order")]
         out: PathBuf,
     },
@@ -165,23 +187,28 @@ enum Command {
         /// Amplifications l >= 1 (comma separated; default 1,2,4,8,16,32,64).
         #[arg(long = "l", value_delimiter = ',', value_parser = flags::amplification)]
         ls: Vec<f64>,
+        /// Independent paths per l, at least 2.
         #[arg(long, default_value_t = 400, value_parser = flags::paths)]
         paths: usize,
         /// The averaging window in SGD steps (l = 4 runs 4 times as many SVAG steps).
         #[arg(long, default_value_t = 4_000, value_parser = flags::at_least_one)]
         window: usize,
+        /// Seed of the paths' noise streams.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Output folder (CSV, JSON, figures, manifest).
         #[arg(long, default_value = "out/svag")]
         out: PathBuf,
     },
     /// Run a grid of (eta, S, m, N, seed) points, one atomic result file each; reruns resume.
     Sweep {
+        /// The grid file (TOML; e.g. sims/sweep_grid.toml).
         #[arg(long)]
         grid: PathBuf,
-        /// Run only the points with index % N == K (e.g. a Slurm array task).
+        /// K/N: run only the points with index % N == K (e.g. a Slurm array task).
         #[arg(long)]
         shard: Option<String>,
+        /// Output folder: one result file per point, kept across reruns.
         #[arg(long, default_value = "out/sweep")]
         out: PathBuf,
     },
@@ -211,6 +238,7 @@ enum Command {
     },
     /// Combine sweep point files (from one or more shards' folders) into results.csv/json.
     Merge {
+        /// Folders of sweep point files (`sweep --out`, one per shard).
         dirs: Vec<PathBuf>,
         /// Where to write results (default: the first folder).
         #[arg(long)]
@@ -416,5 +444,24 @@ mod tests {
             }
         }
         walk(&cli, "sgd-sde", &mut Vec::new());
+    }
+
+    /// Every flag and argument of every command says what it is in `--help` (a bare
+    /// `--paths <PATHS>` leaves a newcomer to guess its meaning and its valid range).
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "sgd-sde", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
     }
 }
