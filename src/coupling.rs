@@ -52,6 +52,19 @@ pub struct CoupledLevels<'a> {
     pub ensemble: &'a Ensemble,
 }
 
+/// The valid numbers of levels: three step sizes for a slope, and at most 30, where the finest
+/// level already runs 2^29 steps per coarse step (and the substep count still fits any `usize`).
+pub const LEVELS: std::ops::RangeInclusive<usize> = 3..=30;
+
+/// `levels` inside [`LEVELS`], for the field (`levels`, `--levels`) as the user wrote it.
+pub fn check_levels(name: &str, levels: usize) -> Result<usize, crate::error::ProblemError> {
+    let valid = format!("{} <= {name} <= {}", LEVELS.start(), LEVELS.end());
+    crate::error::ensure(LEVELS.contains(&levels), || {
+        crate::error::ProblemError::new(name, levels, valid)
+    })?;
+    Ok(levels)
+}
+
 /// The step sizes and, per path, the loss at `t_end` at each level.
 pub type Levels = (Vec<f64>, Vec<Vec<f64>>);
 

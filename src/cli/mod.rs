@@ -162,7 +162,7 @@ enum Command {
         /// The coarsest step size; each further level halves it.
         #[arg(long, default_value_t = 0.2, value_parser = flags::positive)]
         h0: f64,
-        /// Step sizes h0, h0/2, ..., at least 3 (the levels share their Brownian paths).
+        /// Step sizes h0, h0/2, ..., 3 to 30 of them (the levels share their Brownian paths).
         #[arg(long, default_value_t = 5)]
         levels: usize,
         /// The time T at which E[l(x_T)] is compared across levels.

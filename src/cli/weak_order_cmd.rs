@@ -43,9 +43,8 @@ pub struct OrderResult {
 pub fn run(o: &WeakOrderOptions) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     crate::output::Outputs::new(&o.out).ensure_writable()?;
-    if o.levels < 3 || o.h0.is_nan() || o.h0 <= 0.0 || o.t_end.is_nan() || o.t_end <= 0.0 {
-        return Err(CliError::Input(format!("invalid --levels = {}, --h0 = {}, --t-end = {}: valid is levels >= 3, h0 > 0, t_end > 0", o.levels, o.h0, o.t_end)));
-    }
+    crate::coupling::check_levels("--levels", o.levels)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let (file, dir) =
         super::problem_or_default(o.problem.as_deref(), "sims/weak_order.toml", DEFAULT_PROBLEM)?;
     if file.noise.model != NoiseModel::Gaussian {

@@ -36,9 +36,13 @@ fn fit(hs: &[f64], per_path: &[Vec<f64>], skip: Option<std::ops::Range<usize>>) 
     sxy / sxx
 }
 
-/// `hs[l]` are the step sizes (at least 3), `per_path[p][l]` the coupled values `f_l` of path `p`.
+/// `hs[l]` are the step sizes (at least 3), `per_path[p][l]` the coupled values `f_l` of path `p`
+/// (at least 2 paths). The jackknife uses `groups` groups, or one per path when there are fewer
+/// paths (an empty group would leave every jackknife fit equal and the error bar 0).
 pub fn weak_order_slope(hs: &[f64], per_path: &[Vec<f64>], groups: usize) -> Slope {
     assert!(hs.len() >= 3, "need at least three step sizes for a slope");
+    assert!(per_path.len() >= 2, "need at least two paths for an error bar");
+    let groups = groups.min(per_path.len());
     let slope = fit(hs, per_path, None);
     let size = per_path.len() / groups;
     let jack: Vec<f64> =
@@ -47,4 +51,25 @@ pub fn weak_order_slope(hs: &[f64], per_path: &[Vec<f64>], groups: usize) -> Slo
     let var =
         (groups - 1) as f64 / groups as f64 * jack.iter().map(|s| (s - m).powi(2)).sum::<f64>();
     Slope { slope, se: var.sqrt(), groups }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fewer paths than groups: one group per path, so the jackknife sees the paths disagree.
+    /// (With 20 groups of 2 paths each group was empty, every jackknife fit the full fit, and the
+    /// slope came out with an error bar of exactly 0.)
+    #[test]
+    fn fewer_paths_than_groups_still_give_an_error_bar() {
+        let hs = [0.2, 0.1, 0.05];
+        // f_l = h_l (order 1) plus a path's own level-dependent wobble
+        let per_path: Vec<Vec<f64>> = [0.01, -0.02]
+            .iter()
+            .map(|e| hs.iter().enumerate().map(|(l, h)| h + e * l as f64).collect())
+            .collect();
+        let s = weak_order_slope(&hs, &per_path, 20);
+        assert_eq!(s.groups, 2);
+        assert!(s.se > 0.0 && s.se.is_finite(), "{s:?}");
+    }
 }

@@ -122,12 +122,27 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
-    /// Refuses fewer than 2 paths (no standard error, so no z) and an empty averaging window.
+    /// Refuses fewer than 2 paths (no standard error, so no z), an empty averaging window, and
+    /// weak-order settings that would fail the check for no reason of its claim: levels outside
+    /// [`LEVELS`](crate::coupling::LEVELS), and an h0, t_end, order or tolerance that is not a
+    /// finite number > 0 (a NaN tolerance fails every comparison).
     pub fn check(&self) -> Result<(), crate::error::ProblemError> {
-        use crate::error::{ensure, ProblemError, TWO_PATHS};
+        use crate::error::{ensure, positive, ProblemError, TWO_PATHS};
         let two = format!(">= 2 ({TWO_PATHS})");
         ensure(self.paths >= 2, || ProblemError::new("paths", self.paths, two))?;
-        ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))
+        ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))?;
+        if self.kind == CheckKind::WeakOrder {
+            self.levels.map(|l| crate::coupling::check_levels("levels", l)).transpose()?;
+            for (name, v) in [
+                ("h0", self.h0),
+                ("t_end", self.t_end),
+                ("order", self.order),
+                ("tolerance", self.tolerance),
+            ] {
+                v.map(|v| positive(name, v)).transpose()?;
+            }
+        }
+        Ok(())
     }
 }
 

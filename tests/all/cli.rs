@@ -1420,7 +1420,7 @@ fn unbounded_work_is_refused_with_an_estimate() {
     let g = good.to_str().unwrap();
     let long = "--max-hours";
     bad(&["sim", "--problem", g, "--steps", "18446744073709551615"], long);
-    bad(&["weak-order", "--levels", "64"], long);
+    bad(&["weak-order", "--levels", "30"], long);
     bad(&["law", "--window", "1000000000000"], long);
     bad(&["breakdown", "--window", "1000000000000"], long);
     bad(&["net", "invariance", "--epochs", "1e12", "--n", "200", "--test-n", "30"], long);
@@ -1473,7 +1473,16 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("validate --suite nosuch", 2, "--suite"),
     ("validate --suite {d}/missing.toml", 2, "--suite"),
     ("validate --suite {d}/garbage.toml", 2, "garbage.toml"),
-    ("validate --suite {d}/zero_levels.toml", 2, "levels"),
+    // weak-order checks in a suite file: levels 0 and 2 panicked, 70 overflowed the substep
+    // count's shift, a negative h0 or t_end gave NaN and a NaN tolerance a check that cannot pass
+    ("validate --suite {d}/zero_levels.toml", 2, "check w: invalid levels = 0: valid range is 3 <= levels <= 30"),
+    ("validate --suite {d}/two_levels.toml", 2, "check w: invalid levels = 2: valid range is 3 <= levels <= 30"),
+    ("validate --suite {d}/many_levels.toml", 2, "check w: invalid levels = 70: valid range is 3 <= levels <= 30"),
+    ("validate --suite {d}/neg_h0.toml", 2, "check w: invalid h0 = -0.1: valid range is a finite number > 0"),
+    ("validate --suite {d}/neg_t_end.toml", 2, "check w: invalid t_end = -1: valid range is a finite number > 0"),
+    ("validate --suite {d}/nan_tolerance.toml", 2, "check w: invalid tolerance = NaN: valid range is a finite number > 0"),
+    ("validate --suite {d}/nan_order.toml", 2, "check w: invalid order = NaN: valid range is a finite number > 0"),
+    ("weak-order --levels 70 --paths 2", 2, "invalid --levels = 70: valid range is 3 <= --levels <= 30"),
     ("validate --calibrate 5 --out {d}/o", 2, "--calibrate"),
     ("validate --calibrate 0", 2, "--calibrate"),
     ("validate --suite {d}/net_warm.toml", 2, "model.warmup_epochs = 0.000000001: valid range is >= "),
@@ -1563,8 +1572,8 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("weak-order --out /dev/null/w", 4, "cannot write /dev/null/w"),
     ("sim --problem {d}/good.toml --out /dev/null/s", 4, "cannot write /dev/null/s"),
     // weak-order
-    ("weak-order --levels 2", 2, "--levels"),
-    ("weak-order --levels 64", 2, "--max-hours"),
+    ("weak-order --levels 2", 2, "invalid --levels = 2: valid range is 3 <= --levels <= 30"),
+    ("weak-order --levels 30", 2, "--max-hours"),
     ("weak-order --h0 0", 2, "--h0"),
     ("weak-order --h0 nan", 2, "--h0"),
     ("weak-order --t-end inf", 2, "--t-end"),
@@ -1760,6 +1769,10 @@ fn bad_input_table() {
     let h = "[hessian]\neigenvalues = [1.0, 2.0]\n";
     // A valid suite file with one field changed.
     let suite = |from: &str, to: &str| format!("description = \"d\"\n{}", SUITE.replace(from, to));
+    // a suite of one weak-order check, with `from` replaced by `to`
+    let weak = |from: &str, to: &str| {
+        "name = \"z\"\ndescription = \"d\"\n[[check]]\nid = \"w\"\nclaim = \"c\"\nkind = \"weak_order\"\nintegrator = \"sgd\"\npaths = 100\nh0 = 0.1\ntolerance = 0.2\nlevels = 4\n[check.problem]\nhessian = { eigenvalues = [1.0] }\noptimizer = { eta = 0.1 }\n".replace(from, to)
+    };
     let files: &[(&str, String)] = &[
         ("good.toml", GOOD.into()),
         ("garbage.toml", "\u{1}\u{2}[[[ = = ]".into()),
@@ -1802,7 +1815,13 @@ fn bad_input_table() {
         ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
         ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),
         ("regression.toml", format!("[noise]\nmodel = \"regression\"\ngenerate = {{ n = 20, d = 2, seed = 1 }}\n{p}")),
-        ("zero_levels.toml", "name = \"z\"\n[[check]]\nid = \"w\"\nclaim = \"c\"\nkind = \"weak_order\"\nintegrator = \"sgd\"\npaths = 100\nh0 = 0.1\nlevels = 0\n[check.problem]\nhessian = { eigenvalues = [1.0] }\noptimizer = { eta = 0.1 }\n".into()),
+        ("zero_levels.toml", weak("levels = 4", "levels = 0")),
+        ("two_levels.toml", weak("levels = 4", "levels = 2")),
+        ("many_levels.toml", weak("levels = 4", "levels = 70")),
+        ("neg_h0.toml", weak("h0 = 0.1", "h0 = -0.1")),
+        ("neg_t_end.toml", weak("levels = 4", "levels = 4\nt_end = -1.0")),
+        ("nan_tolerance.toml", weak("tolerance = 0.2", "tolerance = nan")),
+        ("nan_order.toml", weak("levels = 4", "levels = 4\norder = nan")),
         ("grid_ok.toml", "base = \"good.toml\"\n[run]\npaths = 4\nwindow = 100\n".into()),
         ("grid_one_path.toml", "base = \"good.toml\"\n[run]\npaths = 1\n".into()),
         ("grid_window0.toml", "base = \"good.toml\"\n[run]\nwindow = 0\n".into()),
