@@ -181,13 +181,26 @@ impl OuLawOptions {
         Ok(())
     }
 
-    /// SGD from θ* at `(eta, batch)` and, from the same point with the same eta and steps, the
-    /// noise-free full-batch GD reference; the excess loss is their paired difference over the
-    /// second half of the run, against the predictions from θ*'s Tr(H), Tr(C) and λ_max.
-    fn point<B: AutodiffBackend>(
+    /// The training problem at batch size `batch` with this experiment's L2 penalty.
+    fn problem<B: AutodiffBackend>(
         &self,
         ctx: &NetContext,
         model: &Model,
+        batch: usize,
+        mode: NoiseMode,
+        device: &B::Device,
+    ) -> Result<NetworkProblem<B>, ExperimentError> {
+        Ok(NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, self.l2, device)?)
+    }
+
+    /// SGD from θ* at `(eta, batch)` and, from the same point with the same eta and steps, the
+    /// noise-free full-batch GD reference (on `full`, the full-batch problem, whose model both
+    /// train); the excess loss is their paired difference over the second half of the run,
+    /// against the predictions from θ*'s Tr(H), Tr(C) and λ_max.
+    fn point<B: AutodiffBackend>(
+        &self,
+        ctx: &NetContext,
+        full: &NetworkProblem<B>,
         at: &AtMinimum,
         eta: f64,
         batch: usize,
@@ -195,10 +208,8 @@ impl OuLawOptions {
     ) -> Result<OuLawPoint, ExperimentError> {
         let o = self;
         let n = ctx.train.len();
-        let mk = |batch: usize, mode: NoiseMode| {
-            NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
-        };
-        let p = mk(batch, NoiseMode::Minibatch(Sampling::WithoutReplacement))?;
+        let sgd = NoiseMode::Minibatch(Sampling::WithoutReplacement);
+        let p = o.problem::<B>(ctx, &full.model, batch, sgd, device)?;
         let RunShape { steps, half, every, fdr_every } = RunShape::of(o.epochs, n, batch);
         let mut obs = (Series::new(half, every), Fdr::new(p.clone(), half, fdr_every, eta, 0.0));
         let mut th = Params::<B>::from_vec(&at.star, device);
@@ -211,14 +222,12 @@ impl OuLawOptions {
         let mut reference = Series::new(half, every);
         let mut th_gd = Params::<B>::from_vec(&at.star, device);
         let message = format!("GD reference eta {eta}");
-        let full = mk(n, NoiseMode::FullBatch)?;
-        run_shown(&full, &mut th_gd, &spec, steps, &mut reference, &ctx.bar, message).map_err(
-            |e| match ExperimentError::from(e) {
-                ExperimentError::Diverged(m) => ExperimentError::Diverged(format!(
-                    "the noise-free GD reference {m}; eta lambda_max = {:.3} at θ*",
+        run_shown(full, &mut th_gd, &spec, steps, &mut reference, &ctx.bar, message).map_err(
+            |e| {
+                ExperimentError::from(e).at(format!(
+                    "the noise-free GD reference, eta lambda_max = {:.3} at θ*",
                     eta * at.lambda_max
-                )),
-                other => other,
+                ))
             },
         )?;
         let diff: Vec<f64> =
@@ -295,9 +304,7 @@ impl super::Experiment for OuLawOptions {
         let model = Model::new(Architecture::new(o.layers.clone())?);
         let n = ctx.train.len();
         o.check_epochs(n)?;
-        let mk = |batch: usize, mode: NoiseMode| {
-            NetworkProblem::<B>::new(model.clone(), &ctx.train, batch, mode, o.l2, device)
-        };
+        let mk = |batch: usize, mode: NoiseMode| o.problem::<B>(ctx, &model, batch, mode, device);
         let probe64 = NetworkProblem::<CpuF64>::new(
             model.clone(),
             &ctx.train,
@@ -384,7 +391,8 @@ impl super::Experiment for OuLawOptions {
         let mut grid = Grid::default();
         for &batch in &o.batches {
             for &eta in &o.etas {
-                grid.push(eta, batch, o.point::<B>(ctx, &model, &at, eta, batch, device))?;
+                let point = o.point::<B>(ctx, &full, &at, eta, batch, device);
+                grid.push(eta, batch, point)?;
             }
         }
         let Grid { points, diverged } = grid.finished()?;
