@@ -19,6 +19,9 @@ pub const COORDINATE_STEPS_PER_SECOND: f64 = 1e8;
 /// Networks: floating-point operations per second assumed (the 4-layer MLP's epoch runs at about
 /// 3e10 on 2 cores in f32; the f64 probes at about half).
 pub const FLOPS: f64 = 5e9;
+/// Dense linear algebra in nalgebra (its unblocked QR and eigendecompositions): flops per second
+/// assumed (the QR of a d = 2000 Gaussian matrix runs at about 1.5e9).
+pub const DENSE_FLOPS: f64 = 1e9;
 
 static MAX_SECONDS: AtomicU64 = AtomicU64::new(0);
 
@@ -27,7 +30,8 @@ pub fn set_max_hours(hours: f64) {
     MAX_SECONDS.store((hours * 3600.0).to_bits(), Ordering::Relaxed);
 }
 
-fn max_seconds() -> f64 {
+/// The time limit of this process, in seconds.
+pub fn max_seconds() -> f64 {
     match MAX_SECONDS.load(Ordering::Relaxed) {
         0 => DEFAULT_MAX_HOURS * 3600.0,
         bits => f64::from_bits(bits),
@@ -47,6 +51,25 @@ pub fn available_bytes() -> f64 {
             })
         })
         .unwrap_or(8.0 * 1024.0 * 1024.0 * 1024.0)
+}
+
+/// The largest size `n` of something that holds `bytes.0 * n^bytes.1` bytes and takes
+/// `seconds.0 * n^seconds.1` seconds to build, within the memory available and the time limit:
+/// the valid range to quote when a size from a file is refused before anything is allocated.
+pub fn largest_size(bytes: (f64, i32), seconds: (f64, i32)) -> usize {
+    // Saturating: a limit that binds nowhere gives usize::MAX.
+    largest_within(available_bytes(), bytes).min(largest_within(max_seconds(), seconds)) as usize
+}
+
+/// The largest whole `n` with `per * n^power <= limit` (infinite when `per` is 0).
+fn largest_within(limit: f64, (per, power): (f64, i32)) -> f64 {
+    let n = (limit / per).powf(1.0 / f64::from(power)).floor();
+    // powf's rounding can land just below a whole root.
+    if per * (n + 1.0).powi(power) <= limit {
+        n + 1.0
+    } else {
+        n
+    }
 }
 
 /// The estimated cost of a piece of work.
@@ -118,7 +141,8 @@ impl Work {
     }
 }
 
-fn bytes(b: f64) -> String {
+/// Bytes as the messages give them: `12.3 MB`, `2.480e1 GB`.
+pub fn bytes(b: f64) -> String {
     if b >= 1e9 {
         format!("{:.3e} GB", b / 1e9)
     } else {
@@ -149,5 +173,17 @@ mod tests {
         assert!(big.check().unwrap_err().0.contains("memory"));
         assert!(Work::simulation("z", 1e6, 1e6).check().is_ok());
         assert!(Work::simulation("nan", f64::NAN, 1e6).check().is_err());
+    }
+
+    #[test]
+    fn largest_within_inverts_the_cost() {
+        assert_eq!(largest_within(1000.0, (1.0, 1)), 1000.0);
+        assert_eq!(largest_within(1e6, (1.0, 2)), 1000.0);
+        assert_eq!(largest_within(1e6 - 1.0, (1.0, 2)), 999.0);
+        assert_eq!(largest_within(1000.0, (1.0, 3)), 10.0, "powf gives 9.999..");
+        assert_eq!(largest_within(1e12, (2.0, 3)), 7937.0);
+        assert_eq!(largest_within(1.0, (0.0, 1)), f64::INFINITY);
+        assert_eq!(largest_size((0.0, 1), (0.0, 3)), usize::MAX);
+        assert_eq!(largest_size((f64::INFINITY, 1), (0.0, 3)), 0);
     }
 }

@@ -174,11 +174,33 @@ fn gaussian_rows(n: usize, d: usize, scale: f64, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Refuses generated data that cannot fit, before it is drawn: `n` rows of `d` numbers (and a
+/// target), held about three times over while the model is built (about 176 bytes per row
+/// measured at d = 4).
+fn check_generated(g: &GenerateSpec, d: usize) -> Result<(), ProblemError> {
+    use crate::budget::{available_bytes, bytes, largest_size};
+    let max = largest_size((3.0 * (8.0 * d as f64 + 56.0), 1), (0.0, 1));
+    ensure(g.n <= max, || {
+        ProblemError::new(
+            "noise.generate.n",
+            g.n,
+            format!(
+                "2 <= N <= {max} at d = {d} on this machine: the examples take about 3 (8 d + \
+                 56) bytes each ({} of memory available)",
+                bytes(available_bytes())
+            ),
+        )
+    })
+}
+
 fn regression_data(g: &GenerateSpec) -> Result<(Vec<Vec<f64>>, Vec<f64>), ProblemError> {
     let d = g.d.ok_or_else(|| {
         ProblemError::new("noise.generate.d", "missing", "the number of features, d >= 1")
     })?;
     ensure(d >= 1, || ProblemError::new("noise.generate.d", d, "d >= 1"))?;
+    // The model's Hessian X^T X / N is a dense d x d matrix.
+    crate::config::check_dimension("noise.generate.d".into(), d.to_string(), d, true)?;
+    check_generated(g, d)?;
     let xs = gaussian_rows(g.n, d, 1.0, g.seed);
     let eps = gaussian_rows(g.n, 1, g.scale, g.seed ^ 0x9E37_79B9);
     let ys = xs
@@ -245,7 +267,10 @@ impl Scenario {
                 {
                     (Some(c), None, None) => c.clone(),
                     (None, Some(c), None) => c,
-                    (None, None, Some(g)) => gaussian_rows(g.n, h.dim(), g.scale, g.seed),
+                    (None, None, Some(g)) => {
+                        check_generated(g, h.dim())?;
+                        gaussian_rows(g.n, h.dim(), g.scale, g.seed)
+                    }
                     _ => {
                         return Err(ProblemError::new(
                             "noise",

@@ -52,7 +52,7 @@ impl SpdMatrix {
             Rotation::Matrix(q) => {
                 ensure(q.nrows() == d && q.ncols() == d, || {
                     ProblemError::new(
-                        "rotation",
+                        "rotation.matrix",
                         format!("{}x{} matrix", q.nrows(), q.ncols()),
                         format!("a {d}x{d} orthogonal matrix"),
                     )
@@ -60,7 +60,7 @@ impl SpdMatrix {
                 let err = (q.transpose() * &q - DMatrix::identity(d, d)).amax();
                 ensure(err < ORTHO_TOL, || {
                     ProblemError::new(
-                        "rotation",
+                        "rotation.matrix",
                         format!("matrix with max|Q^T Q - I| = {err:.3e}"),
                         format!("orthogonal, max|Q^T Q - I| < {ORTHO_TOL:e}"),
                     )
@@ -198,7 +198,7 @@ fn haar_orthogonal(d: usize, seed: u64) -> DMatrix<f64> {
 fn householder(u: &[f64], d: usize) -> Result<DMatrix<f64>, ProblemError> {
     ensure(u.len() == d, || {
         ProblemError::new(
-            "householder",
+            "rotation.householder",
             format!("vector of length {}", u.len()),
             format!("length {d} (the dimension)"),
         )
@@ -206,7 +206,11 @@ fn householder(u: &[f64], d: usize) -> Result<DMatrix<f64>, ProblemError> {
     let u = DVector::from_column_slice(u);
     let n2 = u.norm_squared();
     ensure(n2.is_finite() && n2 > 0.0, || {
-        ProblemError::new("householder", "a zero or non-finite vector", "a finite non-zero vector")
+        ProblemError::new(
+            "rotation.householder",
+            "a zero or non-finite vector",
+            "a finite non-zero vector",
+        )
     })?;
     Ok(DMatrix::identity(d, d) - (&u * u.transpose()) * (2.0 / n2))
 }

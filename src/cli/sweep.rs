@@ -31,7 +31,8 @@ pub struct GridFile {
     pub run: RunSpec,
 }
 
-/// Values per axis; an empty axis keeps the base file's value.
+/// Values per axis; an empty axis keeps the base file's value. A value may appear once per axis,
+/// and `n` needs a base problem with generated data ([`check_axes`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Axes {
@@ -83,6 +84,16 @@ pub struct PointParams {
     pub seed: u64,
 }
 
+impl std::fmt::Display for PointParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "eta = {}, batch = {}, momentum = {}", self.eta, self.batch, self.momentum)?;
+        if let Some(n) = self.n {
+            write!(f, ", n = {n}")?;
+        }
+        write!(f, ", seed = {}", self.seed)
+    }
+}
+
 /// One grid point's result file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PointResult {
@@ -96,7 +107,8 @@ pub struct PointResult {
     pub index: usize,
     pub total: usize,
     pub params: PointParams,
-    /// ok, unstable (no stationary distribution), invalid (bad parameters) or diverged.
+    /// ok, unstable (no stationary distribution), invalid (bad parameters: refused before a sweep
+    /// starts, so seen only when the base problem changes under a running sweep) or diverged.
     pub status: String,
     pub message: String,
     pub continuous: Option<f64>,
@@ -128,6 +140,81 @@ fn grid(base: &ProblemFile, axes: &Axes) -> Vec<PointParams> {
         }
     }
     out
+}
+
+/// Refuses axes that would label a point with a value it was not computed with, or count one point
+/// twice: a value listed twice on one axis (two seeds 0 are one replicate, not two), and an `n`
+/// axis over a base problem without `noise.generate` (its N comes from its centres or its data
+/// file, so every point would carry an n it never used).
+fn check_axes(axes: &Axes, base: &ProblemFile, grid_path: &Path) -> Result<(), CliError> {
+    fn repeated<T: PartialEq + std::fmt::Display>(v: &[T]) -> Option<&T> {
+        v.iter().enumerate().find(|(i, x)| v[..*i].contains(x)).map(|(_, x)| x)
+    }
+    let repeats = [
+        ("eta", repeated(&axes.eta).map(ToString::to_string)),
+        ("batch", repeated(&axes.batch).map(ToString::to_string)),
+        ("momentum", repeated(&axes.momentum).map(ToString::to_string)),
+        ("n", repeated(&axes.n).map(ToString::to_string)),
+        ("seed", repeated(&axes.seed).map(ToString::to_string)),
+    ];
+    if let Some((axis, value)) = repeats.iter().find_map(|(a, v)| v.as_ref().map(|v| (a, v))) {
+        return Err(CliError::Input(format!(
+            "invalid axes.{axis} in {}: {value} is listed twice; valid is each value once (a \
+             repeated point is the same run, not another replicate)",
+            grid_path.display()
+        )));
+    }
+    if !axes.n.is_empty() && base.noise.generate.is_none() {
+        return Err(CliError::Input(format!(
+            "invalid axes.n in {}: the base problem has no noise.generate, so its N is fixed by \
+             its data; valid is an n axis only over a base problem with generated data",
+            grid_path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Builds every point's problem before any work and returns each one's cost, so a grid with an
+/// invalid point is refused whole, whichever shard it falls in, instead of leaving a hole in the
+/// results. An error in a field that an axis sets is named as that axis.
+fn checked_work(
+    points: &[PointParams],
+    g: &GridFile,
+    base: &ProblemFile,
+    base_dir: Option<&Path>,
+    grid_path: &Path,
+) -> Result<Vec<crate::budget::Work>, CliError> {
+    let (axes, run) = (&g.axes, &g.run);
+    let mut work = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let e = match Scenario::build(&point_file(base, p), base_dir) {
+            Ok(scen) => {
+                let steps = run.burn_in.unwrap_or(scen.default_burn_in()) + run.window;
+                work.push(scen.work(run.paths, steps));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let at = format!("{} (point {} of {}: {p})", grid_path.display(), id(i), points.len());
+        let axis = match &e {
+            crate::scenario::ScenarioError::Problem(pe) => match pe.parameter.as_str() {
+                "optimizer.eta" if !axes.eta.is_empty() => Some(("eta", pe)),
+                "optimizer.batch" if !axes.batch.is_empty() => Some(("batch", pe)),
+                "optimizer.momentum" if !axes.momentum.is_empty() => Some(("momentum", pe)),
+                // Also "the number of examples N (noise.generate.n, or ...)".
+                n if n.contains("noise.generate.n") && !axes.n.is_empty() => Some(("n", pe)),
+                _ => None,
+            },
+            crate::scenario::ScenarioError::Input(_) => None,
+        };
+        return Err(CliError::Input(match axis {
+            Some((axis, pe)) => {
+                format!("invalid axes.{axis} = {} in {at}: valid range is {}", pe.value, pe.valid)
+            }
+            None => format!("{e}, at {at}"),
+        }));
+    }
+    Ok(work)
 }
 
 /// Parses `K/N` with `0 <= K < N`.
@@ -242,7 +329,10 @@ pub fn run_sweep(
         Some(s) => parse_shard(s)?,
         None => (0, 1),
     };
+    check_axes(&g.axes, &base, grid_path)?;
     let points = grid(&base, &g.axes);
+    let base_dir = base_path.parent().map(Path::to_path_buf);
+    let work = checked_work(&points, &g, &base, base_dir.as_deref(), grid_path)?;
     let total = points.len();
     let prints = Fingerprints::new(&base, &base_path, &g);
     let mine: Vec<(usize, &PointParams)> =
@@ -277,18 +367,13 @@ pub fn run_sweep(
             String::new()
         }
     );
-    let base_dir = base_path.parent().map(Path::to_path_buf);
-    let work = todo.iter().filter_map(|(_, p)| {
-        let scen = Scenario::build(&point_file(&base, p), base_dir.as_deref()).ok()?;
-        Some(scen.work(g.run.paths, g.run.burn_in.unwrap_or(scen.default_burn_in()) + g.run.window))
-    });
     let what = format!(
         "this shard's {} points x {} paths x burn-in + {} steps",
         todo.len(),
         g.run.paths,
         g.run.window
     );
-    crate::budget::Work::sequence(what, work).check()?;
+    crate::budget::Work::sequence(what, todo.iter().map(|(i, _)| work[*i].clone())).check()?;
     let bar = progress::bar(todo.len() as u64, "sweep points", quiet);
     for (i, p) in todo {
         let mut r = evaluate(&base, base_dir.as_deref(), &g.run, p);

@@ -50,6 +50,45 @@ pub(crate) fn dense(field: &str, rows: &[Vec<f64>]) -> Result<DMatrix<f64>, Prob
     Ok(DMatrix::from_fn(n, n, |i, j| rows[i][j]))
 }
 
+/// Bytes per dimension that a diagonal matrix holds through the theory (about 124 measured at
+/// d = 1e7).
+const DIAGONAL_BYTES: f64 = 128.0;
+/// Bytes per entry of a rotated matrix's d x d blocks, about 8 of them held at once (42 and 51
+/// measured at d = 2000 for H alone and for H and C each with its own seeded rotation).
+const DENSE_BYTES: f64 = 64.0;
+/// Flops of a rotated matrix per d^3: the seeded rotation's QR and the products that rotate.
+const DENSE_FLOPS_PER_D3: f64 = 2.0;
+
+/// Refuses a dimension this machine cannot build, before anything of that size is allocated: a
+/// diagonal matrix is bounded by the memory available, a rotated one also by `--max-hours`.
+pub(crate) fn check_dimension(
+    parameter: String,
+    value: String,
+    d: usize,
+    rotated: bool,
+) -> Result<(), ProblemError> {
+    use crate::budget::{available_bytes, bytes, largest_size, DENSE_FLOPS};
+    let (max, cost) = if rotated {
+        (
+            largest_size((DENSE_BYTES, 2), (DENSE_FLOPS_PER_D3 / DENSE_FLOPS, 3)),
+            "a dense (rotated) matrix takes about 64 d^2 bytes",
+        )
+    } else {
+        (largest_size((DIAGONAL_BYTES, 1), (0.0, 1)), "a diagonal matrix takes about 128 d bytes")
+    };
+    ensure(d <= max, || {
+        let time = if rotated { " and 2 d^3 flops (within --max-hours)" } else { "" };
+        ProblemError::new(
+            parameter,
+            value,
+            format!(
+                "1 <= d <= {max} on this machine: {cost} ({} of memory available){time}",
+                bytes(available_bytes())
+            ),
+        )
+    })
+}
+
 impl MatrixSpec {
     /// Builds the matrix; `field` names it in errors (e.g. `hessian`).
     pub fn build(&self, field: &str) -> Result<SpdMatrix, ProblemError> {
@@ -77,6 +116,19 @@ impl MatrixSpec {
                 dense(&format!("{field}.matrix"), rows)?,
             )
             .map_err(|e| prefix(e, field));
+        }
+        let rotated = self.rotation != RotationSpec::Identity;
+        match (&self.eigenvalues, &self.log_spaced) {
+            (Some(e), _) => check_dimension(
+                format!("{field}.eigenvalues"),
+                format!("a list of {}", e.len()),
+                e.len(),
+                rotated,
+            )?,
+            (_, Some(l)) => {
+                check_dimension(format!("{field}.log_spaced.d"), l.d.to_string(), l.d, rotated)?
+            }
+            _ => {}
         }
         let eig = match (&self.eigenvalues, &self.log_spaced) {
             (Some(e), _) => e.clone(),

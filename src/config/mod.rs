@@ -5,6 +5,7 @@ mod matrix_spec;
 mod problem_file;
 pub(crate) mod read;
 
+pub(crate) use matrix_spec::check_dimension;
 pub use matrix_spec::{LogSpaced, MatrixSpec, RotationSpec};
 pub use problem_file::{
     GenerateSpec, IntegratorKind, NoiseModel, NoiseSpec, OptimizerSpec, ProblemFile, SamplingSpec,

@@ -455,6 +455,27 @@ fn sweep_shards_resume_and_merge() {
     assert_eq!(csv.lines().count(), 7);
     assert_eq!(csv.matches(",unstable,").count(), 2, "eta = 1.5 > 2/lambda_max = 1: {csv}");
     bad(&["sweep", "--grid", g, "--shard", "2/2", "--out", o], "--shard");
+    // A grid with an invalid point (here in shard 1's half) is refused whole, by every shard,
+    // before anything is written: no folder of results with holes in it.
+    let invalid = write(
+        d,
+        "invalid.toml",
+        "base = \"base.toml\"\n[axes]\nbatch = [1, 0]\n[run]\npaths = 8\nwindow = 500\n",
+    );
+    let fresh = d.join("fresh");
+    for shard in ["0/2", "1/2"] {
+        let args = [
+            "sweep",
+            "--grid",
+            invalid.to_str().unwrap(),
+            "--shard",
+            shard,
+            "--out",
+            fresh.to_str().unwrap(),
+        ];
+        bad(&args, "invalid axes.batch = 0 in ");
+    }
+    assert!(!fresh.exists());
 }
 
 /// Changed settings never reuse old points: resume reruns the stale ones and says so, and merge
@@ -1515,6 +1536,13 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("theory --problem {d}/c_dim.toml", 2, "invalid C = dimension 1: valid range is the dimension of H, 2"),
     ("theory --problem {d}/s_gt_n.toml", 2, "batch"),
     ("theory --problem {d}/gen_n0.toml", 2, "noise.generate.n"),
+    // Sizes past this machine's memory are refused before anything of that size is allocated
+    // (they aborted the process with a failed allocation).
+    ("theory --problem {d}/huge_d.toml", 2, "invalid hessian.log_spaced.d = 100000000000: valid range is 1 <= d <= "),
+    ("theory --problem {d}/huge_rot.toml", 2, "invalid hessian.log_spaced.d = 100000: valid range is 1 <= d <= "),
+    ("theory --problem {d}/huge_n.toml", 2, "invalid noise.generate.n = 100000000000: valid range is 2 <= N <= "),
+    ("theory --problem {d}/huge_reg_d.toml", 2, "invalid noise.generate.d = 1000000: valid range is 1 <= d <= "),
+    ("theory --problem {d}/householder.toml", 2, "invalid hessian.rotation.householder = vector of length 1"),
     ("theory --problem {d}/csv_missing.toml", 2, "file"),
     ("theory --problem {d}/csv_nan.toml", 2, "invalid noise.centers[1] = a vector with NaN or infinite entries"),
     ("theory --problem {d}/bad_model.toml", 2, "unknown variant `cauchy`"),
@@ -1588,6 +1616,11 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("sweep --grid {d}/grid_ok.toml --shard 3/2 --out {d}/s", 2, "--shard"),
     ("sweep --grid {d}/grid_ok.toml --shard x --out {d}/s", 2, "--shard"),
     ("sweep --grid {d}/grid_ok.toml --out /dev/null/s", 4, "/dev/null"),
+    // A grid with an invalid point runs none of them; the axis is named as the grid file names it.
+    ("sweep --grid {d}/grid_batch0.toml --out {d}/s", 2, "invalid axes.batch = 0 in "),
+    ("sweep --grid {d}/grid_twice.toml --out {d}/s", 2, "invalid axes.seed in "),
+    // good.toml has no generated data: every point would be labelled with an n it never used.
+    ("sweep --grid {d}/grid_n_fixed.toml --out {d}/s", 2, "invalid axes.n in "),
     // svag
     ("svag --l 0.5", 2, "--l"),
     ("svag --l 1e7", 2, "--l"),
@@ -1826,6 +1859,14 @@ fn bad_input_table() {
         ("grid_one_path.toml", "base = \"good.toml\"\n[run]\npaths = 1\n".into()),
         ("grid_window0.toml", "base = \"good.toml\"\n[run]\nwindow = 0\n".into()),
         ("grid_nobase.toml", "base = \"nope.toml\"\n".into()),
+        ("grid_batch0.toml", "base = \"good.toml\"\n[axes]\nbatch = [4, 0]\n[run]\npaths = 4\n".into()),
+        ("grid_twice.toml", "base = \"good.toml\"\n[axes]\nseed = [1, 2, 1]\n[run]\npaths = 4\n".into()),
+        ("grid_n_fixed.toml", "base = \"good.toml\"\n[axes]\nn = [10, 20]\n[run]\npaths = 4\n".into()),
+        ("huge_d.toml", format!("[hessian]\nlog_spaced = {{ d = 100000000000, min = 0.1, max = 1.0 }}\n{p}")),
+        ("huge_rot.toml", format!("[hessian]\nlog_spaced = {{ d = 100000, min = 0.1, max = 1.0 }}\nrotation = {{ seed = 1 }}\n{p}")),
+        ("huge_n.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 100000000000 }}\n{p}")),
+        ("huge_reg_d.toml", format!("[noise]\nmodel = \"regression\"\ngenerate = {{ n = 10, d = 1000000 }}\n{p}")),
+        ("householder.toml", format!("[hessian]\neigenvalues = [1.0, 2.0]\nrotation = {{ householder = [1.0] }}\n{p}")),
     ];
     for (name, text) in files {
         write(d, name, text);

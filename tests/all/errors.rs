@@ -36,7 +36,7 @@ fn non_symmetric_indefinite_or_non_orthogonal_matrices() {
     let q = nalgebra::DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 0.0, 1.0]);
     says(
         SpdMatrix::from_eigen(&[1.0, 2.0], Rotation::Matrix(q)).unwrap_err(),
-        "rotation",
+        "rotation.matrix",
         "orthogonal",
     );
 }
