@@ -98,11 +98,12 @@ impl<B: Backend> NetworkProblem<B> {
         let classes = data.classes();
         let outputs = model.arch.outputs();
         if (outputs == 1 && classes > 2) || (outputs > 1 && outputs < classes) {
-            return Err(ProblemError::new(
-                "layers[last]",
-                outputs,
-                format!("1 (binary) or >= {classes} (the number of classes)"),
-            ));
+            let valid = if classes <= 2 {
+                format!("1 (binary: one logit) or >= {classes} (the number of classes)")
+            } else {
+                format!(">= {classes} (the number of classes)")
+            };
+            return Err(ProblemError::new("layers[last]", outputs, valid));
         }
         if model.arch.batch_norm && mode == NoiseMode::GaussianGd {
             return Err(ProblemError::new("noise", "gaussian with batch norm", "minibatch or full-batch noise: with batch norm examples interact through the batch statistics, so per-example gradients (and their covariance C) are not defined"));

@@ -1342,6 +1342,9 @@ fn network_experiments_give_bad_flags_exit_2_not_the_divergence_code() {
     bad(&with(&["invariance", "--layers", "784,0"], &common), "layers");
     bad(&with(&["gaussian-vs-sgd", "--layers", "0,10"], &common), "layers");
     bad(&with(&["ou-law", "--layers", "784,0,10"], &common), "layers");
+    // Ten classes: one logit is no classifier of them, and the range says so (it offered "1").
+    let ten = "invalid layers[last] = 1: valid range is >= 10 (the number of classes)";
+    bad(&with(&["width", "--layers", "784,10,1"], &common), ten);
 }
 
 #[test]
