@@ -145,9 +145,11 @@ fn every() -> usize {
 }
 
 impl NetCheckSpec {
-    /// Refuses learning rates that are not finite and > 0 (a negative one would run until it
-    /// diverged), warm-up epochs that are not finite and >= 0, an empty window and a zero
-    /// evaluation interval, before anything runs.
+    /// Refuses, before anything runs and named as the file names them: learning rates that are
+    /// not finite and > 0 (a negative one would run until it diverged), a momentum outside
+    /// [0, 1), `model.n` below 2, a batch size of 0 (or above `model.n`), an L2 or warm-up that is not a finite
+    /// number >= 0, and a window and evaluation interval that leave the excess loss's
+    /// [`BATCHES`] batch means without a record each (their value and error bar were NaN).
     pub fn check(&self) -> Result<(), crate::error::ProblemError> {
         use crate::error::{ensure, positive, ProblemError};
         positive("eta", self.eta)?;
@@ -157,12 +159,47 @@ impl NetCheckSpec {
         for (i, &e) in self.etas.iter().enumerate() {
             positive(&format!("etas[{i}]"), e)?;
         }
+        crate::error::momentum(self.momentum)
+            .map_err(|e| ProblemError { parameter: "momentum".into(), ..e })?;
+        if let Some(n) = self.model.n {
+            ensure(n >= 2, || ProblemError::new("model.n", n, "N >= 2 examples"))?;
+        }
+        for (name, batch) in [("batch", Some(self.batch)), ("batch2", self.batch2)] {
+            if let Some(b) = batch {
+                crate::error::batch_size(b, self.model.n).map_err(|e| ProblemError {
+                    parameter: name.into(),
+                    valid: e.valid.replace("N = ", "N (model.n) = "),
+                    ..e
+                })?;
+            }
+        }
+        let finite = |name: &str, v: f64, valid: &str| {
+            ensure(v.is_finite() && v >= 0.0, || ProblemError::new(name, v, valid))
+        };
+        finite("model.l2", self.model.l2, "a finite number >= 0")?;
         let warmup = self.model.warmup_epochs;
-        ensure(warmup.is_finite() && warmup >= 0.0, || {
-            ProblemError::new("model.warmup_epochs", warmup, "a finite number >= 0 (0: no warm-up)")
+        finite("model.warmup_epochs", warmup, "a finite number >= 0 (0: no warm-up)")?;
+        // The records fall at the window's start and every `every` steps after it.
+        let gaps = BATCHES - 1;
+        ensure(self.window >= gaps, || {
+            ProblemError::new(
+                "window",
+                self.window,
+                format!(">= {gaps} steps (its records give the excess loss's {BATCHES} batch means one each at every = 1)"),
+            )
         })?;
-        ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))?;
-        ensure(self.every >= 1, || ProblemError::new("every", self.every, ">= 1"))
+        ensure(self.every >= 1 && self.every <= self.window / gaps, || {
+            ProblemError::new(
+                "every",
+                self.every,
+                format!(
+                    "1 <= every <= window / {gaps} = {} (the window's records, at its start and \
+                     every `every` steps after it, must give the excess loss's {BATCHES} batch \
+                     means one each)",
+                    self.window / gaps
+                ),
+            )
+        })
     }
 
     fn regime(&self, eta: f64, batch: usize) -> Regime {

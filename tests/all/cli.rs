@@ -1515,6 +1515,15 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("validate --suite {d}/suite_window.toml", 2, "check a: invalid window = 0: valid range is >= 1"),
     ("validate --suite {d}/net_eta.toml", 2, "check w: invalid eta = -0.1: valid range is a finite number > 0"),
     ("validate --suite {d}/net_warm_neg.toml", 2, "model.warmup_epochs = -1: valid range is a finite number >= 0"),
+    // Refused before the model is fitted, named as the suite file names them: a window or an
+    // interval that left the excess loss's 20 batch means without a record (value and error bar
+    // NaN), and the momentum, batch, N and L2 that failed after the fit as "m", "S" and "N".
+    ("validate --suite {d}/net_every.toml", 2, "check w: invalid every = 60: valid range is 1 <= every <= window / 19 = 5 "),
+    ("validate --suite {d}/net_window.toml", 2, "check w: invalid window = 10: valid range is >= 19 steps"),
+    ("validate --suite {d}/net_momentum.toml", 2, "check w: invalid momentum = 1: valid range is 0 <= m < 1"),
+    ("validate --suite {d}/net_batch_n.toml", 2, "check w: invalid batch = 101: valid range is 1 <= S <= N (model.n) = 100"),
+    ("validate --suite {d}/net_n1.toml", 2, "check w: invalid model.n = 1: valid range is N >= 2"),
+    ("validate --suite {d}/net_l2.toml", 2, "check w: invalid model.l2 = NaN: valid range is a finite number >= 0"),
     // theory: malformed and invalid problem files
     ("theory --problem {d}/missing.toml", 2, "--problem"),
     ("theory --problem /dev/zero", 2, "larger than"),
@@ -1847,6 +1856,12 @@ fn bad_input_table() {
         ("net_eta.toml", NET_SUITE.replace("eta = 0.1", "eta = -0.1")),
         ("net_warm.toml", format!("{NET_SUITE}warmup_epochs = 1e-9\n")),
         ("net_warm_neg.toml", format!("{NET_SUITE}warmup_epochs = -1.0\n")),
+        ("net_every.toml", NET_SUITE.replace("window = 100", "window = 100\nevery = 60")),
+        ("net_window.toml", NET_SUITE.replace("window = 100", "window = 10")),
+        ("net_momentum.toml", NET_SUITE.replace("window = 100", "window = 100\nmomentum = 1.0")),
+        ("net_batch_n.toml", NET_SUITE.replace("batch = 10", "batch = 101")),
+        ("net_n1.toml", NET_SUITE.replace("n = 100", "n = 1")),
+        ("net_l2.toml", NET_SUITE.replace("l2 = 0.01", "l2 = nan")),
         ("data.toml", format!("{h}[noise]\nmodel = \"dataset\"\ngenerate = {{ n = 10 }}\n{p}")),
         ("mom_half.toml", format!("{h}[optimizer]\neta = 0.1\nmomentum = 0.5\n")),
         ("reshuffle.toml", format!("{h}[noise]\nmodel = \"dataset\"\nsampling = \"reshuffle\"\ngenerate = {{ n = 10 }}\n{p}")),
