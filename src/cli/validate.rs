@@ -38,6 +38,22 @@ pub fn load_suite(name: &str) -> Result<(SuiteFile, Checks), CliError> {
     }
     checks.extend(file.checks.iter().cloned());
     net_checks.extend(file.net_checks.iter().cloned());
+    if checks.is_empty() && net_checks.is_empty() {
+        return Err(CliError::Input(format!(
+            "invalid suite {} = no checks: valid is at least one [[check]] or [[net_check]], of \
+             its own or of a suite it includes (an empty suite would pass with nothing checked)",
+            path.display()
+        )));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let all = checks.iter().map(|c| &c.id).chain(net_checks.iter().map(|c| &c.id));
+    if let Some(id) = all.into_iter().find(|id| !ids.insert(*id)) {
+        return Err(CliError::Input(format!(
+            "invalid check id = {id} in suite {}: it names two checks; valid are ids unique over \
+             the suite and the suites it includes (each row and verdict is known by its id)",
+            path.display()
+        )));
+    }
     Ok((file, (checks, net_checks)))
 }
 

@@ -122,15 +122,39 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
-    /// Refuses fewer than 2 paths (no standard error, so no z), an empty averaging window, and
-    /// weak-order settings that would fail the check for no reason of its claim: levels outside
-    /// [`LEVELS`](crate::coupling::LEVELS), and an h0, t_end, order or tolerance that is not a
-    /// finite number > 0 (a NaN tolerance fails every comparison).
+    /// Refuses fewer than 2 paths (no standard error, so no z), an empty averaging window, a
+    /// transient or breakdown check with no rows (it passed with nothing checked), a transient
+    /// at step 0 (every path is at x0: no spread, so no z), scale factors beta that are not a
+    /// finite number > 0, and weak-order settings that would fail the check for no reason of its
+    /// claim: levels outside [`LEVELS`](crate::coupling::LEVELS), and an h0, t_end, order or
+    /// tolerance that is not a finite number > 0 (a NaN tolerance fails every comparison).
     pub fn check(&self) -> Result<(), crate::error::ProblemError> {
         use crate::error::{ensure, positive, ProblemError, TWO_PATHS};
         let two = format!(">= 2 ({TWO_PATHS})");
         ensure(self.paths >= 2, || ProblemError::new("paths", self.paths, two))?;
         ensure(self.window >= 1, || ProblemError::new("window", self.window, ">= 1"))?;
+        if self.kind == CheckKind::Transient {
+            ensure(!self.steps.is_empty(), || {
+                ProblemError::new("steps", "[]", "at least one step >= 1 (a row each)")
+            })?;
+            for (i, &k) in self.steps.iter().enumerate() {
+                ensure(k >= 1, || {
+                    ProblemError::new(
+                        format!("steps[{i}]"),
+                        k,
+                        ">= 1 (at step 0 every path is at x0: no spread, so no z)",
+                    )
+                })?;
+            }
+        }
+        if self.kind == CheckKind::Breakdown {
+            ensure(!self.betas.is_empty(), || {
+                ProblemError::new("betas", "[]", "at least one scale factor (a row each)")
+            })?;
+            for (i, &b) in self.betas.iter().enumerate() {
+                positive(&format!("betas[{i}]"), b)?;
+            }
+        }
         if self.kind == CheckKind::WeakOrder {
             self.levels.map(|l| crate::coupling::check_levels("levels", l)).transpose()?;
             for (name, v) in [

@@ -1513,6 +1513,14 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("validate --suite {d}/suite_threshold.toml", 2, "invalid threshold = -1: valid range is a finite number > 0"),
     ("validate --suite {d}/suite_paths.toml", 2, "check a: invalid paths = 1: valid range is >= 2"),
     ("validate --suite {d}/suite_window.toml", 2, "check a: invalid window = 0: valid range is >= 1"),
+    // A check with no rows passed with nothing checked; step 0 has no spread, so no z; a NaN
+    // beta was reported as the scaled optimizer.eta.
+    ("validate --suite {d}/suite_empty.toml", 2, "/suite_empty.toml = no checks: valid is at least one [[check]] or [[net_check]]"),
+    ("validate --suite {d}/suite_dup_id.toml", 2, "/suite_dup_id.toml: it names two checks; valid are ids unique"),
+    ("validate --suite {d}/suite_no_steps.toml", 2, "check a: invalid steps = []: valid range is at least one step >= 1"),
+    ("validate --suite {d}/suite_step0.toml", 2, "check a: invalid steps[1] = 0: valid range is >= 1"),
+    ("validate --suite {d}/suite_no_betas.toml", 2, "check a: invalid betas = []: valid range is at least one scale factor"),
+    ("validate --suite {d}/suite_beta_nan.toml", 2, "check a: invalid betas[1] = NaN: valid range is a finite number > 0"),
     ("validate --suite {d}/net_eta.toml", 2, "check w: invalid eta = -0.1: valid range is a finite number > 0"),
     ("validate --suite {d}/net_warm_neg.toml", 2, "model.warmup_epochs = -1: valid range is a finite number >= 0"),
     // Refused before the model is fitted, named as the suite file names them: a window or an
@@ -1853,6 +1861,12 @@ fn bad_input_table() {
         ("suite_threshold.toml", suite("threshold = 5.0", "threshold = -1.0")),
         ("suite_paths.toml", suite("paths = 8", "paths = 1")),
         ("suite_window.toml", suite("window = 200", "window = 0")),
+        ("suite_empty.toml", "name = \"e\"\ndescription = \"d\"\nthreshold = 5.0\n".into()),
+        ("suite_dup_id.toml", format!("{}{}", suite("", ""), &SUITE[SUITE.find("[[check]]").unwrap()..])),
+        ("suite_no_steps.toml", suite("kind = \"stationary\"", "kind = \"transient\"\nsteps = []")),
+        ("suite_step0.toml", suite("kind = \"stationary\"", "kind = \"transient\"\nsteps = [10, 0]")),
+        ("suite_no_betas.toml", suite("kind = \"stationary\"", "kind = \"breakdown\"\nbetas = []")),
+        ("suite_beta_nan.toml", suite("kind = \"stationary\"", "kind = \"breakdown\"\nbetas = [1.0, nan]")),
         ("net_eta.toml", NET_SUITE.replace("eta = 0.1", "eta = -0.1")),
         ("net_warm.toml", format!("{NET_SUITE}warmup_epochs = 1e-9\n")),
         ("net_warm_neg.toml", format!("{NET_SUITE}warmup_epochs = -1.0\n")),
