@@ -476,7 +476,7 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
             }
         }
     }
-    let (total, mut results) = one_grid(results)?;
+    let (total, mut results) = one_grid(dirs, results)?;
     results.sort_by_key(|r| r.index);
     results.dedup_by_key(|r| r.index);
     // Indices are distinct and below `total`, so this scans at most len + 10 of them.
@@ -542,11 +542,19 @@ pub fn run_merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Checks that point files come from one sweep (one grid fingerprint, one size, indices inside
-/// it) and returns the grid's size with the points; refuses to mix anything else.
-fn one_grid(results: Vec<(PathBuf, PointResult)>) -> Result<(usize, Vec<PointResult>), CliError> {
+/// Checks that the point files read from `dirs` come from one sweep (one grid fingerprint, one
+/// size, indices inside it) and returns the grid's size with the points; refuses to mix anything
+/// else, and folders without any (an empty table is a wrong folder, not a result).
+fn one_grid(
+    dirs: &[PathBuf],
+    results: Vec<(PathBuf, PointResult)>,
+) -> Result<(usize, Vec<PointResult>), CliError> {
     let Some((first_path, first)) = results.first() else {
-        return Ok((0, Vec::new()));
+        return Err(CliError::Input(format!(
+            "invalid folders = {}: no point files in their points/ folders; valid are sweep --out \
+             folders with at least one finished point (run the sweep first)",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
     };
     for (path, r) in &results {
         if r.grid.is_empty() {

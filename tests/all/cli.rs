@@ -1655,6 +1655,7 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("svag --paths 100000000 --window 100000000", 2, "--max-hours"),
     ("svag --out /dev/null/s", 4, "/dev/null"),
     ("merge {d}/nosuchdir", 2, "invalid folder = "),
+    ("merge {d}/no_points", 2, "/no_points: no point files in their points/ folders"),
     ("merge", 2, "merge"),
     // net: flags
     ("net width --epochs inf", 2, "--epochs"),
@@ -1904,6 +1905,7 @@ fn bad_input_table() {
         write(d, name, text);
     }
     std::fs::write(d.join("binary.toml"), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    std::fs::create_dir_all(d.join("no_points/points")).unwrap();
     let small = ["--n", "60", "--test-n", "30"];
     let mut failures = Vec::new();
     for (line, want, fragment) in BAD_INPUTS {
