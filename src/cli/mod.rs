@@ -289,15 +289,56 @@ fn usage_error_line(e: &clap::Error) -> String {
     }
 }
 
+/// A value listed twice in a comma-separated flag (`--etas 0.05,0.05`) is the same run twice: a
+/// repeated row that every fit and average would count as two points. Refused for every list
+/// flag but `--layers`, where a repeated width is a deeper network.
+fn repeated_list_value(command: &clap::Command, matches: &clap::ArgMatches) -> Option<String> {
+    if let Some((name, sub)) = matches.subcommand() {
+        return repeated_list_value(command.find_subcommand(name)?, sub);
+    }
+    let same = |a: &str, b: &str| match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.trim() == b.trim(),
+    };
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        if arg.get_value_delimiter().is_none() || id == "layers" {
+            continue;
+        }
+        let Ok(Some(raw)) = matches.try_get_raw(id) else { continue };
+        let values: Vec<String> = raw.map(|v| v.to_string_lossy().into_owned()).collect();
+        for (i, v) in values.iter().enumerate() {
+            if let Some(w) = values[..i].iter().find(|w| same(w, v)) {
+                let repeat = if w == v {
+                    format!("{v} is listed twice")
+                } else {
+                    format!("{v} repeats {w}")
+                };
+                return Some(format!(
+                    "invalid --{} = {}: {repeat}; valid is each value once (a repeated value is \
+                     the same run again, not another point or replicate)",
+                    arg.get_long().unwrap_or(id),
+                    values.join(",")
+                ));
+            }
+        }
+    }
+    None
+}
+
 pub fn main() -> i32 {
     // A negative number after a flag is its value (so `--paths -3` is refused as a value of
     // --paths, naming the flag), not an unknown flag.
     fn negatives_are_values(c: clap::Command) -> clap::Command {
         c.allow_negative_numbers(true).mut_subcommands(negatives_are_values)
     }
-    let matches = negatives_are_values(<Cli as clap::CommandFactory>::command())
-        .try_get_matches()
-        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let mut command = negatives_are_values(<Cli as clap::CommandFactory>::command());
+    let matches = command.try_get_matches_from_mut(std::env::args_os());
+    if let Some(line) = matches.as_ref().ok().and_then(|m| repeated_list_value(&command, m)) {
+        eprintln!("error: {line}");
+        return 2;
+    }
+    let matches = matches.and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match matches {
         Ok(c) => c,
         Err(e) => {

@@ -1606,6 +1606,10 @@ const BAD_INPUTS: &[(&str, i32, &str)] = &[
     ("law --paths 1", 2, "--paths"),
     ("law --window 0", 2, "--window"),
     ("law --etas 100", 2, "--etas"),
+    // A repeated value is the same run again, which fits and averages would count twice.
+    ("law --etas 0.05,0.1,0.050", 2, "invalid --etas = 0.05,0.1,0.050: 0.050 repeats 0.05; valid is each value once"),
+    ("net width --batches 16,16", 2, "invalid --batches = 16,16: 16 is listed twice; valid is each value once"),
+    ("paper --only a,b,a", 2, "invalid --only = a,b,a: a is listed twice"),
     ("law --problem {d}/data.toml", 2, "gaussian"),
     ("law --window 1000000000000", 2, "--max-hours"),
     // breakdown
