@@ -126,12 +126,19 @@ pub fn evaluate(c: &Condition, result: &Value) -> Result<Evaluated, String> {
     if c.op == Op::AllPass {
         let rows = lookup(result, &c.value).and_then(Value::as_array);
         let rows = rows.ok_or_else(|| format!("the result has no table at {:?}", c.value))?;
+        let id = |r: &Value| r.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        // An id that selects no row is a typo in the table, not a verdict: as a control it
+        // would "fail" and so count as rejected, a control that cannot fail.
+        if let Some(p) = c.ids.iter().find(|p| !rows.iter().any(|r| id(r).starts_with(p.as_str())))
+        {
+            return Err(format!("{}: ids entry {p:?} selects no row of the table", c.what));
+        }
+        if rows.is_empty() {
+            return Err(format!("{}: the table at {:?} has no rows", c.what, c.value));
+        }
         let selected: Vec<&Value> = rows
             .iter()
-            .filter(|r| {
-                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
-                c.ids.is_empty() || c.ids.iter().any(|p| id.starts_with(p.as_str()))
-            })
+            .filter(|r| c.ids.is_empty() || c.ids.iter().any(|p| id(r).starts_with(p.as_str())))
             .collect();
         let failed: Vec<&str> = selected
             .iter()
@@ -142,8 +149,7 @@ pub fn evaluate(c: &Condition, result: &Value) -> Result<Evaluated, String> {
         if !failed.is_empty() {
             e.shown += &format!(" (failing: {})", failed.join(", "));
         }
-        e.outcome =
-            if selected.is_empty() || !failed.is_empty() { Outcome::Fails } else { Outcome::Holds };
+        e.outcome = if failed.is_empty() { Outcome::Holds } else { Outcome::Fails };
         return Ok(e);
     }
     // A quantity the result holds as null is one the run did not reach (e.g. the beta at which
@@ -394,7 +400,13 @@ mod tests {
         let e = evaluate(&c, &r).unwrap();
         assert_eq!(e.outcome, Outcome::Fails);
         assert!(e.shown.contains("fdr-a"), "{}", e.shown);
+        // An id that selects nothing is an error, alone or beside one that selects rows: as a
+        // control it used to "fail", so count as rejected.
         c.ids = vec!["none".into()];
-        assert_eq!(evaluate(&c, &r).unwrap().outcome, Outcome::Fails, "an empty selection");
+        assert!(evaluate(&c, &r).unwrap_err().contains("\"none\" selects no row"));
+        c.ids = vec!["law".into(), "lwa".into()];
+        assert!(evaluate(&c, &r).unwrap_err().contains("\"lwa\" selects no row"));
+        c.ids = vec![];
+        assert!(evaluate(&c, &json!({ "rows": [] })).unwrap_err().contains("no rows"));
     }
 }
