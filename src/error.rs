@@ -50,6 +50,12 @@ pub(crate) fn positive(name: &str, v: f64) -> Result<f64, ProblemError> {
     Ok(v)
 }
 
+/// The first value of `v` that repeats an earlier one under `same`, with that earlier one: a
+/// list whose entries name runs (learning rates, seeds) must not count one run twice.
+pub(crate) fn first_repeat<T>(v: &[T], same: impl Fn(&T, &T) -> bool) -> Option<(&T, &T)> {
+    v.iter().enumerate().find_map(|(i, x)| v[..i].iter().find(|w| same(w, x)).map(|w| (w, x)))
+}
+
 /// Validates a momentum coefficient m in [0, 1).
 pub(crate) fn momentum(m: f64) -> Result<f64, ProblemError> {
     ensure((0.0..1.0).contains(&m), || ProblemError::new("m", m, "0 <= m < 1"))?;

@@ -307,20 +307,15 @@ fn repeated_list_value(command: &clap::Command, matches: &clap::ArgMatches) -> O
         }
         let Ok(Some(raw)) = matches.try_get_raw(id) else { continue };
         let values: Vec<String> = raw.map(|v| v.to_string_lossy().into_owned()).collect();
-        for (i, v) in values.iter().enumerate() {
-            if let Some(w) = values[..i].iter().find(|w| same(w, v)) {
-                let repeat = if w == v {
-                    format!("{v} is listed twice")
-                } else {
-                    format!("{v} repeats {w}")
-                };
-                return Some(format!(
-                    "invalid --{} = {}: {repeat}; valid is each value once (a repeated value is \
-                     the same run again, not another point or replicate)",
-                    arg.get_long().unwrap_or(id),
-                    values.join(",")
-                ));
-            }
+        if let Some((w, v)) = crate::error::first_repeat(&values, |a, b| same(a, b)) {
+            let repeat =
+                if w == v { format!("{v} is listed twice") } else { format!("{v} repeats {w}") };
+            return Some(format!(
+                "invalid --{} = {}: {repeat}; valid is each value once (a repeated value is the \
+                 same run again, not another point or replicate)",
+                arg.get_long().unwrap_or(id),
+                values.join(",")
+            ));
         }
     }
     None

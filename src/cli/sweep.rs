@@ -147,17 +147,17 @@ fn grid(base: &ProblemFile, axes: &Axes) -> Vec<PointParams> {
 /// axis over a base problem without `noise.generate` (its N comes from its centres or its data
 /// file, so every point would carry an n it never used).
 fn check_axes(axes: &Axes, base: &ProblemFile, grid_path: &Path) -> Result<(), CliError> {
-    fn repeated<T: PartialEq + std::fmt::Display>(v: &[T]) -> Option<&T> {
-        v.iter().enumerate().find(|(i, x)| v[..*i].contains(x)).map(|(_, x)| x)
+    fn repeated<T: PartialEq + std::fmt::Display>(v: &[T]) -> Option<String> {
+        crate::error::first_repeat(v, T::eq).map(|(_, x)| x.to_string())
     }
     let repeats = [
-        ("eta", repeated(&axes.eta).map(ToString::to_string)),
-        ("batch", repeated(&axes.batch).map(ToString::to_string)),
-        ("momentum", repeated(&axes.momentum).map(ToString::to_string)),
-        ("n", repeated(&axes.n).map(ToString::to_string)),
-        ("seed", repeated(&axes.seed).map(ToString::to_string)),
+        ("eta", repeated(&axes.eta)),
+        ("batch", repeated(&axes.batch)),
+        ("momentum", repeated(&axes.momentum)),
+        ("n", repeated(&axes.n)),
+        ("seed", repeated(&axes.seed)),
     ];
-    if let Some((axis, value)) = repeats.iter().find_map(|(a, v)| v.as_ref().map(|v| (a, v))) {
+    if let Some((axis, value)) = repeats.into_iter().find_map(|(a, v)| Some((a, v?))) {
         return Err(CliError::Input(format!(
             "invalid axes.{axis} in {}: {value} is listed twice; valid is each value once (a \
              repeated point is the same run, not another replicate)",

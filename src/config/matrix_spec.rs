@@ -118,21 +118,14 @@ impl MatrixSpec {
             .map_err(|e| prefix(e, field));
         }
         let rotated = self.rotation != RotationSpec::Identity;
-        match (&self.eigenvalues, &self.log_spaced) {
-            (Some(e), _) => check_dimension(
-                format!("{field}.eigenvalues"),
-                format!("a list of {}", e.len()),
-                e.len(),
-                rotated,
-            )?,
-            (_, Some(l)) => {
-                check_dimension(format!("{field}.log_spaced.d"), l.d.to_string(), l.d, rotated)?
-            }
-            _ => {}
-        }
         let eig = match (&self.eigenvalues, &self.log_spaced) {
-            (Some(e), _) => e.clone(),
+            (Some(e), _) => {
+                let (list, d) = (format!("a list of {}", e.len()), e.len());
+                check_dimension(format!("{field}.eigenvalues"), list, d, rotated)?;
+                e.clone()
+            }
             (_, Some(l)) => {
+                check_dimension(format!("{field}.log_spaced.d"), l.d.to_string(), l.d, rotated)?;
                 ensure(l.d >= 1, || {
                     ProblemError::new(format!("{field}.log_spaced.d"), l.d, "d >= 1")
                 })?;

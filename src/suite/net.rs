@@ -147,8 +147,8 @@ fn every() -> usize {
 impl NetCheckSpec {
     /// Refuses, before anything runs and named as the file names them: learning rates that are
     /// not finite and > 0 (a negative one would run until it diverged), a momentum outside
-    /// [0, 1), `model.n` below 2, a batch size of 0 (or above `model.n`), an L2 or warm-up that is not a finite
-    /// number >= 0, and a window and evaluation interval that leave the excess loss's
+    /// [0, 1), `model.n` below 2, a batch size of 0 (or above `model.n`), an L2 or warm-up that
+    /// is not a finite number >= 0, and a window and evaluation interval that leave the excess loss's
     /// [`BATCHES`] batch means without a record each (their value and error bar were NaN).
     pub fn check(&self) -> Result<(), crate::error::ProblemError> {
         use crate::error::{ensure, positive, ProblemError};
@@ -173,12 +173,12 @@ impl NetCheckSpec {
                 })?;
             }
         }
-        let finite = |name: &str, v: f64, valid: &str| {
+        let non_negative = |name: &str, v: f64, valid: &str| {
             ensure(v.is_finite() && v >= 0.0, || ProblemError::new(name, v, valid))
         };
-        finite("model.l2", self.model.l2, "a finite number >= 0")?;
+        non_negative("model.l2", self.model.l2, "a finite number >= 0")?;
         let warmup = self.model.warmup_epochs;
-        finite("model.warmup_epochs", warmup, "a finite number >= 0 (0: no warm-up)")?;
+        non_negative("model.warmup_epochs", warmup, "a finite number >= 0 (0: no warm-up)")?;
         // The records fall at the window's start and every `every` steps after it.
         let gaps = BATCHES - 1;
         ensure(self.window >= gaps, || {
